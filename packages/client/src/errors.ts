@@ -1,0 +1,192 @@
+/**
+ * Every error the SDK throws is a {@link GatehouseError} with a string `code`, so one `switch (err.code)`
+ * narrows to the concrete class.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.getAccessToken();
+ * } catch (err) {
+ *   if (err instanceof GatehouseError) {
+ *     switch (err.code) {
+ *       case 'ERR_SESSION_EXPIRED':
+ *       case 'ERR_INTERACTION_REQUIRED':
+ *         return auth.signInRedirect();
+ *       case 'ERR_NETWORK':
+ *       case 'ERR_TIMEOUT':
+ *         return showOfflineBanner();
+ *     }
+ *   }
+ *   throw err;
+ * }
+ * ```
+ */
+export type GatehouseErrorCode =
+  | 'ERR_OAUTH'
+  | 'ERR_SESSION_EXPIRED'
+  | 'ERR_INTERACTION_REQUIRED'
+  | 'ERR_NETWORK'
+  | 'ERR_TIMEOUT'
+  | 'ERR_INVALID_RESPONSE'
+  | 'ERR_STATE_MISMATCH'
+  | 'ERR_ISSUER_MISMATCH'
+  | 'ERR_CONFIGURATION';
+
+/** Codes carried by a plain {@link GatehouseError} (the subclasses carry their own). */
+export type GatehouseErrorBaseCode =
+  | 'ERR_INVALID_RESPONSE'
+  | 'ERR_STATE_MISMATCH'
+  | 'ERR_ISSUER_MISMATCH'
+  | 'ERR_CONFIGURATION';
+
+/**
+ * Base class of every SDK error. Thrown directly for protocol violations the SDK detects itself:
+ * `ERR_INVALID_RESPONSE` (a malformed server answer), `ERR_STATE_MISMATCH` (a callback that does not belong
+ * to a sign-in this client started), `ERR_ISSUER_MISMATCH` (discovery or RFC 9207 `iss` names another server),
+ * `ERR_CONFIGURATION` (an option missing for the requested operation).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.handleRedirectCallback();
+ * } catch (err) {
+ *   if (err instanceof GatehouseError && err.code === 'ERR_STATE_MISMATCH') location.replace('/');
+ * }
+ * ```
+ */
+export class GatehouseError extends Error {
+  readonly code: GatehouseErrorCode;
+
+  constructor(message: string, options: { code?: GatehouseErrorBaseCode; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code ?? 'ERR_INVALID_RESPONSE';
+  }
+}
+
+/** The OAuth error fields an authorization server returns (RFC 6749 §5.2, §4.1.2.1). */
+export interface OAuthErrorFields {
+  /** The OAuth `error` code, e.g. `invalid_grant`, `access_denied`. */
+  error: string;
+  /** Human-readable detail from the server, when it sent one. */
+  error_description?: string | undefined;
+  /** The HTTP status of the response; `undefined` for errors delivered in a redirect. */
+  status?: number | undefined;
+}
+
+/**
+ * An error the authorization server reported (RFC 6749 §5.2 token errors, §4.1.2.1 authorization errors,
+ * RFC 8628 §3.5 device errors).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.signInWithClientCredentials();
+ * } catch (err) {
+ *   if (err instanceof OAuthError && err.error === 'invalid_client') console.error('check the client secret');
+ * }
+ * ```
+ */
+export class OAuthError extends GatehouseError {
+  override readonly code = 'ERR_OAUTH' as const;
+  readonly error: string;
+  readonly error_description: string | undefined;
+  readonly status: number | undefined;
+
+  constructor(fields: OAuthErrorFields, options: { cause?: unknown } = {}) {
+    super(fields.error_description ? `${fields.error}: ${fields.error_description}` : fields.error, options);
+    this.error = fields.error;
+    this.error_description = fields.error_description;
+    this.status = fields.status;
+  }
+}
+
+/**
+ * The session is over: the server rejected the refresh token (`invalid_grant`: expired, revoked, or replayed).
+ * The SDK has already cleared storage and emitted `sessionExpired`; sign in again.
+ *
+ * @example
+ * ```ts
+ * auth.on('sessionExpired', () => auth.signInRedirect());
+ * try {
+ *   await auth.http.get('https://api.example.com/me').json();
+ * } catch (err) {
+ *   if (err instanceof SessionExpiredError) return; // the listener above handles it
+ *   throw err;
+ * }
+ * ```
+ */
+export class SessionExpiredError extends GatehouseError {
+  override readonly code = 'ERR_SESSION_EXPIRED' as const;
+
+  constructor(message = 'the session has expired; sign in again', options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
+/**
+ * The user has to interact with the authorization server: there is no session yet, or the server answered a
+ * redirect with `login_required`, `consent_required`, `interaction_required` or `account_selection_required`
+ * (OpenID Connect Core §3.1.2.6).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.getAccessToken();
+ * } catch (err) {
+ *   if (err instanceof InteractionRequiredError) await auth.signInRedirect();
+ * }
+ * ```
+ */
+export class InteractionRequiredError extends GatehouseError {
+  override readonly code = 'ERR_INTERACTION_REQUIRED' as const;
+  /** The OAuth error code, `login_required` when the client simply has no session. */
+  readonly error: string;
+  readonly error_description: string | undefined;
+
+  constructor(error = 'login_required', errorDescription?: string, options: { cause?: unknown } = {}) {
+    super(errorDescription ? `${error}: ${errorDescription}` : error, options);
+    this.error = error;
+    this.error_description = errorDescription;
+  }
+}
+
+/**
+ * A request did not get an HTTP response (DNS, connection refused, connection reset). For a refresh this is
+ * ambiguous: the server may have rotated the token. The SDK keeps the refresh token and does not retry on its
+ * own; the next call tries again.
+ *
+ * @example
+ * ```ts
+ * auth.on('refreshFailed', (err) => {
+ *   if (err instanceof NetworkError) showOfflineBanner();
+ * });
+ * ```
+ */
+export class NetworkError extends GatehouseError {
+  override readonly code = 'ERR_NETWORK' as const;
+
+  constructor(message = 'network request failed', options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
+/**
+ * A request, a lock wait or a device-code sign-in took longer than allowed.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.getAccessToken();
+ * } catch (err) {
+ *   if (err instanceof TimeoutError) retryLater();
+ * }
+ * ```
+ */
+export class TimeoutError extends GatehouseError {
+  override readonly code = 'ERR_TIMEOUT' as const;
+
+  constructor(message = 'the operation timed out', options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}

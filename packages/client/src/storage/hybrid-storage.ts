@@ -1,0 +1,23 @@
+import { browserStorage } from './browser-storage.ts';
+import { memoryStorage } from './memory-storage.ts';
+import type { TokenStorage } from './token-storage.ts';
+
+/**
+ * Access tokens in memory, everything else (the refresh token, sign-in transactions) in `persistent`
+ * (default `localStorage`): a reload keeps the session through one refresh, while the short-lived bearer token
+ * never touches disk. Tabs share fresh access tokens over BroadcastChannel.
+ *
+ * @example
+ * ```ts
+ * const auth = createGatehouseClient({ issuer, clientId, storage: hybridStorage() });
+ * ```
+ */
+export function hybridStorage(persistent: TokenStorage = browserStorage('local')): TokenStorage {
+  const memory = memoryStorage();
+  const pick = (key: string) => (key.endsWith(':access') ? memory : persistent);
+  return {
+    get: (key) => pick(key).get(key),
+    set: (key, value) => pick(key).set(key, value),
+    remove: (key) => pick(key).remove(key),
+  };
+}

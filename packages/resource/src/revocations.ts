@@ -1,0 +1,176 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * A revoked grant (every token carrying `gid: id`) or a single token (`jti: id`). `exp` is the epoch
+ * second until which tokens of it may still be alive; after that the entry can be forgotten.
+ */
+export interface RevocationEvent {
+  type: 'grant' | 'jti';
+  id: string;
+  exp: number;
+}
+
+/**
+ * Where the verifier learns about revocations: the Redis channel of a Gatehouse server
+ * ({@link redisRevocationSource}) or the server's in-process emitter when both run in one process.
+ *
+ * @example
+ * ```ts
+ * const listeners = new Set<(e: RevocationEvent) => void>();
+ * const source: RevocationSource = {
+ *   subscribe(listener) {
+ *     listeners.add(listener);
+ *     return () => listeners.delete(listener);
+ *   },
+ * };
+ * ```
+ */
+export interface RevocationSource {
+  /** Calls `listener` for every revocation from now on; returns the unsubscribe function. */
+  subscribe(listener: (event: RevocationEvent) => void): () => void;
+  /** Revocations that are still relevant (not yet expired), loaded when the verifier starts. */
+  list?(): Promise<RevocationEvent[]>;
+}
+
+/** The channel a Gatehouse server publishes revocations on. */
+export const REVOCATION_CHANNEL = 'gatehouse:revocations';
+/** The sorted set of live revocations (`grant:<id>` / `jti:<id>`, score = exp in epoch seconds). */
+export const REVOKED_KEY = 'gatehouse:revoked';
+
+/**
+ * Parses a published revocation (`{"type":"grant","id":"…","exp":…}`), or `undefined` if malformed.
+ *
+ * @example
+ * ```ts
+ * parseRevocationEvent('{"type":"grant","id":"g1","exp":1767225600}');
+ * // { type: 'grant', id: 'g1', exp: 1767225600 }
+ * ```
+ */
+export function parseRevocationEvent(message: string): RevocationEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { type, id, exp } = value as Record<string, unknown>;
+  if ((type !== 'grant' && type !== 'jti') || typeof id !== 'string' || id === '') return undefined;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
+  return { type, id, exp };
+}
+
+function parseMember(member: string, exp: number): RevocationEvent | undefined {
+  const colon = member.indexOf(':');
+  const type = member.slice(0, colon);
+  const id = member.slice(colon + 1);
+  if (colon < 0 || (type !== 'grant' && type !== 'jti') || id === '' || !Number.isFinite(exp))
+    return undefined;
+  return { type, id, exp };
+}
+
+/** Options of {@link redisRevocationSource}. */
+export interface RedisRevocationSourceOptions {
+  /** @default 'gatehouse:revocations' */
+  channel?: string;
+  /** @default 'gatehouse:revoked' */
+  key?: string;
+  /** Connection errors of the subscriber (it reconnects by itself). @default ignored */
+  onError?: (error: unknown) => void;
+  /** Clock for pruning the sorted set read. @default () => new Date() */
+  now?: () => Date;
+}
+
+/**
+ * Revocations from a Gatehouse server through Redis: SUBSCRIBE on a duplicate of `conn` for new
+ * events, and the `gatehouse:revoked` sorted set read at start and after every reconnect, so an event
+ * published while the subscriber was disconnected is not lost.
+ *
+ * @example
+ * ```ts
+ * const redis = new Redis(process.env.REDIS_URL);
+ * const verifier = createAccessTokenVerifier({
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ *   revocations: redisRevocationSource(redis),
+ * });
+ * ```
+ */
+export function redisRevocationSource(
+  conn: Redis,
+  options: RedisRevocationSourceOptions = {},
+): RevocationSource {
+  const channel = options.channel ?? REVOCATION_CHANNEL;
+  const key = options.key ?? REVOKED_KEY;
+  const onError = options.onError ?? (() => {});
+  const now = options.now ?? (() => new Date());
+
+  const list = async (): Promise<RevocationEvent[]> => {
+    const from = Math.floor(now().getTime() / 1000);
+    const reply = await conn.call('ZRANGEBYSCORE', [key, String(from), '+inf', 'WITHSCORES']);
+    if (!Array.isArray(reply)) return [];
+    const events: RevocationEvent[] = [];
+    const add = (member: unknown, score: unknown) => {
+      const event = typeof member === 'string' ? parseMember(member, Number(score)) : undefined;
+      if (event) events.push(event);
+    };
+    // RESP2 answers a flat [member, score, …]; RESP3 answers [[member, score], …].
+    if (reply.every(Array.isArray)) for (const pair of reply as unknown[][]) add(pair[0], pair[1]);
+    else for (let i = 0; i + 1 < reply.length; i += 2) add(reply[i], reply[i + 1]);
+    return events;
+  };
+
+  return {
+    list,
+    subscribe(listener) {
+      const subscriber = conn.duplicate();
+      subscriber.on('error', onError);
+      subscriber.on('message', (from: string, message: string) => {
+        if (from !== channel) return;
+        const event = parseRevocationEvent(message);
+        if (event) listener(event);
+      });
+      // After (re)connecting: subscribe first, then read the set, so nothing falls between the two.
+      subscriber.on('ready', () => {
+        subscriber
+          .subscribe(channel)
+          .then(list)
+          .then((events) => {
+            for (const event of events) listener(event);
+          })
+          .catch(onError);
+      });
+      if (subscriber.status === 'wait') subscriber.connect().catch(onError);
+      return () => subscriber.disconnect();
+    },
+  };
+}
+
+/** The verifier's view of live revocations: `grant:<id>` / `jti:<id>` → exp (epoch seconds). */
+export class RevocationList {
+  #entries = new Map<string, number>();
+  #lastSweep = 0;
+  readonly #clockTolerance: number;
+
+  constructor(clockTolerance: number) {
+    this.#clockTolerance = clockTolerance;
+  }
+
+  add(event: RevocationEvent, nowSeconds: number): void {
+    const key = `${event.type}:${event.id}`;
+    this.#entries.set(key, Math.max(event.exp, this.#entries.get(key) ?? 0));
+    // Entries outlive every token they can match only until their exp; sweep at most once a minute.
+    if (nowSeconds - this.#lastSweep >= 60) {
+      this.#lastSweep = nowSeconds;
+      for (const [entry, exp] of this.#entries)
+        if (exp + this.#clockTolerance < nowSeconds) this.#entries.delete(entry);
+    }
+  }
+
+  isRevoked(claims: { gid?: unknown; jti?: unknown }): boolean {
+    return (
+      (typeof claims.gid === 'string' && this.#entries.has(`grant:${claims.gid}`)) ||
+      (typeof claims.jti === 'string' && this.#entries.has(`jti:${claims.jti}`))
+    );
+  }
+}

@@ -1,0 +1,148 @@
+import type { Cluster, Redis } from 'ioredis';
+import { accountGrantsKey, accountIdKey, accountKey, emailTokenKey } from './account-keys.ts';
+
+/** Where accounts live: Redis (standalone or Cluster), or this process (development only). */
+export type AccountBackendTarget = { kind: 'redis'; conn: Redis | Cluster } | { kind: 'memory' };
+
+/** The stored fields of an account record, all strings as in a Redis hash. */
+export type StoredAccount = Readonly<Record<string, string>>;
+
+/**
+ * The storage operations the account store needs. Each one touches a single key, so the
+ * Redis implementation is cluster-safe without hash-tag tricks across records.
+ */
+export interface AccountBackend {
+  read(emailKey: string): Promise<StoredAccount | undefined>;
+  /** Writes a new record unless one exists for `emailKey`; false when the email is taken. */
+  insert(emailKey: string, fields: StoredAccount): Promise<boolean>;
+  /** Updates fields of an existing record; false when there is none. */
+  update(emailKey: string, fields: StoredAccount): Promise<boolean>;
+  emailKeyForId(sub: string): Promise<string | undefined>;
+  linkId(sub: string, emailKey: string): Promise<void>;
+  unlinkId(sub: string): Promise<void>;
+  addGrant(sub: string, grantId: string): Promise<void>;
+  grants(sub: string): Promise<string[]>;
+  removeGrants(sub: string, grantIds: readonly string[]): Promise<void>;
+  putToken(tokenHash: string, value: string, ttlSeconds: number): Promise<void>;
+  peekToken(tokenHash: string): Promise<string | undefined>;
+  /** Reads and deletes in one step, so a token is used at most once even under concurrency. */
+  takeToken(tokenHash: string): Promise<string | undefined>;
+}
+
+const INSERT_UNLESS_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`;
+
+const UPDATE_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`;
+
+function flatten(fields: StoredAccount): string[] {
+  return Object.entries(fields).flat();
+}
+
+function redisBackend(conn: Redis | Cluster): AccountBackend {
+  return {
+    async read(emailKey) {
+      const fields = await conn.hgetall(accountKey(emailKey));
+      return Object.keys(fields).length === 0 ? undefined : fields;
+    },
+    async insert(emailKey, fields) {
+      return (await conn.eval(INSERT_UNLESS_EXISTS, 1, accountKey(emailKey), ...flatten(fields))) === 1;
+    },
+    async update(emailKey, fields) {
+      return (await conn.eval(UPDATE_IF_EXISTS, 1, accountKey(emailKey), ...flatten(fields))) === 1;
+    },
+    async emailKeyForId(sub) {
+      return (await conn.get(accountIdKey(sub))) ?? undefined;
+    },
+    async linkId(sub, emailKey) {
+      await conn.set(accountIdKey(sub), emailKey);
+    },
+    async unlinkId(sub) {
+      await conn.del(accountIdKey(sub));
+    },
+    async addGrant(sub, grantId) {
+      await conn.sadd(accountGrantsKey(sub), grantId);
+    },
+    grants(sub) {
+      return conn.smembers(accountGrantsKey(sub));
+    },
+    async removeGrants(sub, grantIds) {
+      if (grantIds.length > 0) await conn.srem(accountGrantsKey(sub), ...grantIds);
+    },
+    async putToken(tokenHash, value, ttlSeconds) {
+      await conn.set(emailTokenKey(tokenHash), value, 'EX', ttlSeconds);
+    },
+    async peekToken(tokenHash) {
+      return (await conn.get(emailTokenKey(tokenHash))) ?? undefined;
+    },
+    async takeToken(tokenHash) {
+      return (await conn.getdel(emailTokenKey(tokenHash))) ?? undefined;
+    },
+  };
+}
+
+/** The in-process backend: the same semantics, lost on restart (development and tests). */
+function memoryBackend(): AccountBackend {
+  const records = new Map<string, Record<string, string>>();
+  const ids = new Map<string, string>();
+  const grantSets = new Map<string, Set<string>>();
+  // Expiry of tokens is enforced by the store from the token's own `exp`; nothing to sweep.
+  const tokens = new Map<string, string>();
+  return {
+    async read(emailKey) {
+      const record = records.get(emailKey);
+      return record === undefined ? undefined : { ...record };
+    },
+    async insert(emailKey, fields) {
+      if (records.has(emailKey)) return false;
+      records.set(emailKey, { ...fields });
+      return true;
+    },
+    async update(emailKey, fields) {
+      const record = records.get(emailKey);
+      if (record === undefined) return false;
+      Object.assign(record, fields);
+      return true;
+    },
+    async emailKeyForId(sub) {
+      return ids.get(sub);
+    },
+    async linkId(sub, emailKey) {
+      ids.set(sub, emailKey);
+    },
+    async unlinkId(sub) {
+      ids.delete(sub);
+    },
+    async addGrant(sub, grantId) {
+      let set = grantSets.get(sub);
+      if (set === undefined) grantSets.set(sub, (set = new Set()));
+      set.add(grantId);
+    },
+    async grants(sub) {
+      return [...(grantSets.get(sub) ?? [])];
+    },
+    async removeGrants(sub, grantIds) {
+      const set = grantSets.get(sub);
+      for (const id of grantIds) set?.delete(id);
+    },
+    async putToken(tokenHash, value) {
+      tokens.set(tokenHash, value);
+    },
+    async peekToken(tokenHash) {
+      return tokens.get(tokenHash);
+    },
+    async takeToken(tokenHash) {
+      const value = tokens.get(tokenHash);
+      tokens.delete(tokenHash);
+      return value;
+    },
+  };
+}
+
+export function createAccountBackend(target: AccountBackendTarget): AccountBackend {
+  return target.kind === 'redis' ? redisBackend(target.conn) : memoryBackend();
+}

@@ -1,0 +1,307 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Account as OidcAccount, AccountClaims, KoaContextWithOIDC } from 'oidc-provider';
+import { type AccountBackendTarget, createAccountBackend, type StoredAccount } from './account-backend.ts';
+import { emailKeyOf, normalizeEmail, tokenHashOf } from './account-keys.ts';
+import { AccountError } from './account-error.ts';
+import { hashPassword, needsRehash, passwordProblem, verifyPasswordHash } from './password.ts';
+
+/** An account as the rest of the server sees it (never the password hash). */
+export interface Account {
+  /** The OIDC `sub`: random, stable, never reused. */
+  readonly id: string;
+  /** As typed at registration (trimmed); compared case-insensitively. */
+  readonly email: string;
+  readonly emailVerified: boolean;
+  readonly name: string | undefined;
+  readonly disabled: boolean;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Epoch seconds; sessions and tokens issued at or before it are no longer honoured. */
+  readonly sessionsRevokedAt: number | undefined;
+}
+
+export interface NewAccount {
+  email: string;
+  password: string;
+  name?: string | undefined;
+  emailVerified?: boolean | undefined;
+}
+
+export type PasswordCheck =
+  | { readonly ok: true; readonly account: Account }
+  | { readonly ok: false; readonly reason: 'invalid_credentials' | 'disabled' };
+
+export type EmailTokenPurpose = 'verify-email' | 'reset-password';
+
+/** RFC-free but issue-mandated lifetimes: verification links 24 h, reset links 1 h. */
+export const EMAIL_TOKEN_TTL_SECONDS: Readonly<Record<EmailTokenPurpose, number>> = {
+  'verify-email': 24 * 60 * 60,
+  'reset-password': 60 * 60,
+};
+
+/** The account store: records, passwords, email tokens and the per-account grant index. */
+export interface AccountStore {
+  /** Throws {@link AccountError} `email_taken`, `invalid_email` or `weak_password`. */
+  create(input: NewAccount): Promise<Account>;
+  findById(id: string): Promise<Account | undefined>;
+  findByEmail(email: string): Promise<Account | undefined>;
+  /**
+   * Checks a sign-in. Unknown emails cost one argon2 verification too, so the answer time does
+   * not tell whether an email is registered. A hash made with old parameters is replaced.
+   */
+  verifyPassword(email: string, password: string): Promise<PasswordCheck>;
+  /** Throws {@link AccountError} `not_found`. Disabling also ends the account's sessions. */
+  setDisabled(email: string, disabled: boolean): Promise<Account>;
+  /** Throws {@link AccountError} `not_found` or `weak_password`. */
+  setPassword(email: string, password: string): Promise<Account>;
+  /** Throws {@link AccountError} `not_found`. */
+  markEmailVerified(email: string): Promise<Account>;
+  /**
+   * Marks every session and token of the account issued until now as ended: `findAccount`
+   * then answers `undefined` for them, which oidc-provider treats as "account gone" (refresh
+   * and access tokens are refused, the session is not reused). Throws `not_found`.
+   */
+  revokeSessions(email: string): Promise<Account>;
+  /** Remembers that `grantId` belongs to the account (`users revoke` destroys them). */
+  addGrant(accountId: string, grantId: string): Promise<void>;
+  /** Grant ids recorded with {@link addGrant}; some may have expired since. */
+  grantIds(accountId: string): Promise<string[]>;
+  forgetGrants(accountId: string, grantIds: readonly string[]): Promise<void>;
+  /** A new single-use token for an email link; only its hash is stored. */
+  issueEmailToken(purpose: EmailTokenPurpose, accountId: string): Promise<string>;
+  /** The account a still-valid token belongs to, without using the token up. */
+  peekEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
+  /** Uses the token up (at most once, even when two requests race) and returns its account. */
+  consumeEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
+  /** oidc-provider's `findAccount`: `undefined` for unknown, disabled or revoked-session subjects. */
+  findAccount(ctx: KoaContextWithOIDC | undefined, sub: string, token?: { iat?: number }): Promise<OidcAccount | undefined>;
+}
+
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const MAX_EMAIL_LENGTH = 254;
+const MAX_NAME_LENGTH = 200;
+
+function toStored(account: Account, passwordHash: string): StoredAccount {
+  return {
+    id: account.id,
+    email: account.email,
+    emailVerified: account.emailVerified ? '1' : '0',
+    name: account.name ?? '',
+    disabled: account.disabled ? '1' : '0',
+    createdAt: String(account.createdAt),
+    updatedAt: String(account.updatedAt),
+    passwordHash,
+  };
+}
+
+function fromStored(fields: StoredAccount): Account | undefined {
+  const { id, email } = fields;
+  if (id === undefined || email === undefined) return undefined;
+  const revoked = Number(fields.sessionsRevokedAt);
+  return {
+    id,
+    email,
+    emailVerified: fields.emailVerified === '1',
+    name: fields.name ? fields.name : undefined,
+    disabled: fields.disabled === '1',
+    createdAt: Number(fields.createdAt),
+    updatedAt: Number(fields.updatedAt),
+    sessionsRevokedAt: Number.isFinite(revoked) && revoked > 0 ? revoked : undefined,
+  };
+}
+
+interface StoredToken {
+  purpose: EmailTokenPurpose;
+  accountId: string;
+  /** Epoch milliseconds; checked against the clock, so tests can freeze time. */
+  exp: number;
+}
+
+function parseToken(value: string | undefined, purpose: EmailTokenPurpose): StoredToken | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as Partial<StoredToken>;
+    if (parsed.purpose !== purpose || typeof parsed.accountId !== 'string' || typeof parsed.exp !== 'number') {
+      return undefined;
+    }
+    return parsed.exp > Date.now() ? (parsed as StoredToken) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates the account store on Redis (standalone or Cluster) or in memory.
+ *
+ * @example
+ * const accounts = createAccountStore({ kind: 'redis', conn });
+ * await accounts.create({ email: 'ada@example.com', password: 'correct horse battery', emailVerified: true });
+ * const check = await accounts.verifyPassword('ADA@example.com', 'correct horse battery'); // { ok: true, … }
+ */
+export function createAccountStore(target: AccountBackendTarget): AccountStore {
+  const backend = createAccountBackend(target);
+  let dummyHash: Promise<string> | undefined;
+
+  async function readByEmail(email: string): Promise<{ account: Account; passwordHash: string } | undefined> {
+    const fields = await backend.read(emailKeyOf(email));
+    const account = fields && fromStored(fields);
+    if (!fields || !account) return undefined;
+    return { account, passwordHash: fields.passwordHash ?? '' };
+  }
+
+  async function findById(id: string): Promise<Account | undefined> {
+    const emailKey = await backend.emailKeyForId(id);
+    if (emailKey === undefined) return undefined;
+    const fields = await backend.read(emailKey);
+    const account = fields && fromStored(fields);
+    // A creation that lost the race for its email leaves an id key pointing at someone else.
+    return account?.id === id ? account : undefined;
+  }
+
+  async function change(email: string, fields: Record<string, string>): Promise<Account> {
+    const updated = await backend.update(emailKeyOf(email), { ...fields, updatedAt: String(Date.now()) });
+    const account = updated ? await readByEmail(email) : undefined;
+    if (!account) throw new AccountError('not_found', 'No account has this email address.');
+    return account.account;
+  }
+
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  const store: AccountStore = {
+    async create({ email, password, name, emailVerified }) {
+      const trimmed = email.normalize('NFC').trim();
+      if (trimmed.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(trimmed)) {
+        throw new AccountError('invalid_email', 'Enter an email address like name@example.com.');
+      }
+      const problem = passwordProblem(password);
+      if (problem) throw new AccountError('weak_password', problem);
+      const cleanName = name?.trim().slice(0, MAX_NAME_LENGTH);
+      const now = Date.now();
+      const account: Account = {
+        id: randomUUID(),
+        email: trimmed,
+        emailVerified: emailVerified ?? false,
+        name: cleanName ? cleanName : undefined,
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+        sessionsRevokedAt: undefined,
+      };
+      const emailKey = emailKeyOf(trimmed);
+      // The id link first: if the insert then loses, the link points at another record and
+      // `findById` ignores it, so no order of failures leaves a half-created account.
+      await backend.linkId(account.id, emailKey);
+      const inserted = await backend.insert(emailKey, toStored(account, await hashPassword(password)));
+      if (!inserted) {
+        await backend.unlinkId(account.id);
+        throw new AccountError('email_taken', 'An account with this email address already exists.');
+      }
+      return account;
+    },
+
+    findById,
+
+    async findByEmail(email) {
+      return (await readByEmail(email))?.account;
+    },
+
+    async verifyPassword(email, password) {
+      const found = await readByEmail(email);
+      if (!found) {
+        dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
+        await verifyPasswordHash(await dummyHash, password);
+        return { ok: false, reason: 'invalid_credentials' };
+      }
+      if (!(await verifyPasswordHash(found.passwordHash, password))) {
+        return { ok: false, reason: 'invalid_credentials' };
+      }
+      if (found.account.disabled) return { ok: false, reason: 'disabled' };
+      if (needsRehash(found.passwordHash)) {
+        await backend.update(emailKeyOf(email), { passwordHash: await hashPassword(password) });
+      }
+      return { ok: true, account: found.account };
+    },
+
+    setDisabled(email, disabled) {
+      return change(email, {
+        disabled: disabled ? '1' : '0',
+        ...(disabled ? { sessionsRevokedAt: String(nowSeconds()) } : {}),
+      });
+    },
+
+    async setPassword(email, password) {
+      const problem = passwordProblem(password);
+      if (problem) throw new AccountError('weak_password', problem);
+      // Sessions stay: revocation has one-second granularity, and a person who just reset
+      // their password signs in again at once. `users revoke` ends them when that is wanted.
+      return change(email, { passwordHash: await hashPassword(password) });
+    },
+
+    markEmailVerified(email) {
+      return change(email, { emailVerified: '1' });
+    },
+
+    revokeSessions(email) {
+      return change(email, { sessionsRevokedAt: String(nowSeconds()) });
+    },
+
+    addGrant(accountId, grantId) {
+      return backend.addGrant(accountId, grantId);
+    },
+
+    grantIds(accountId) {
+      return backend.grants(accountId);
+    },
+
+    forgetGrants(accountId, grantIds) {
+      return backend.removeGrants(accountId, grantIds);
+    },
+
+    async issueEmailToken(purpose, accountId) {
+      const token = randomBytes(32).toString('base64url');
+      const ttl = EMAIL_TOKEN_TTL_SECONDS[purpose];
+      const value: StoredToken = { purpose, accountId, exp: Date.now() + ttl * 1000 };
+      await backend.putToken(tokenHashOf(token), JSON.stringify(value), ttl);
+      return token;
+    },
+
+    async peekEmailToken(purpose, token) {
+      const stored = parseToken(await backend.peekToken(tokenHashOf(token)), purpose);
+      return stored && (await findById(stored.accountId));
+    },
+
+    async consumeEmailToken(purpose, token) {
+      const stored = parseToken(await backend.takeToken(tokenHashOf(token)), purpose);
+      return stored && (await findById(stored.accountId));
+    },
+
+    async findAccount(ctx, sub, token) {
+      const account = await findById(sub);
+      if (!account || account.disabled) return undefined;
+      const revokedAt = account.sessionsRevokedAt;
+      if (revokedAt !== undefined) {
+        // Tokens carry `iat`; a session its `loginTs`. Both in epoch seconds, and anything
+        // from the revocation's own second counts as revoked (conservative by one second).
+        if (typeof token?.iat === 'number' && token.iat <= revokedAt) return undefined;
+        const loginTs = ctx?.oidc?.entities.Session?.loginTs;
+        if (!token && typeof loginTs === 'number' && loginTs <= revokedAt) return undefined;
+      }
+      return {
+        accountId: account.id,
+        async claims(): Promise<AccountClaims> {
+          // oidc-provider filters these by the granted scopes and claims (openid profile email).
+          return {
+            sub: account.id,
+            email: account.email,
+            email_verified: account.emailVerified,
+            ...(account.name === undefined ? {} : { name: account.name }),
+          };
+        },
+      };
+    },
+  };
+  return store;
+}
+
+

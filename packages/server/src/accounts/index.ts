@@ -1,0 +1,19 @@
+export { type AccountBackendTarget } from './account-backend.ts';
+export { AccountError, type AccountErrorCode } from './account-error.ts';
+export { accountGrantsKey, accountIdKey, accountKey, emailTokenKey, normalizeEmail } from './account-keys.ts';
+export {
+  type Account,
+  type AccountStore,
+  createAccountStore,
+  EMAIL_TOKEN_TTL_SECONDS,
+  type EmailTokenPurpose,
+  type NewAccount,
+  type PasswordCheck,
+} from './account-store.ts';
+export { createMailer, type MailMessage, type Mailer } from './mailer.ts';
+export {
+  PASSWORD_HASH_PARAMETERS,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  passwordProblem,
+} from './password.ts';

@@ -1,0 +1,67 @@
+import { type Algorithm, hash, parseOptions, verify } from '@node-rs/argon2';
+
+/** Shortest and longest password accepted, checked on the server whatever the form says. */
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 256;
+
+// `Algorithm` is an ambient const enum, which isolated modules cannot read; 2 is Argon2id.
+const ARGON2ID = 2 as Algorithm;
+
+/**
+ * OWASP Password Storage Cheat Sheet, argon2id option 2: m=19 MiB, t=2, p=1.
+ * A stored hash with other parameters is replaced on the next successful sign-in.
+ */
+export const PASSWORD_HASH_PARAMETERS = Object.freeze({
+  algorithm: ARGON2ID,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+});
+
+export type PasswordHashParameters = typeof PASSWORD_HASH_PARAMETERS;
+
+/**
+ * Why a password is refused, in words a person can act on; `undefined` when it is acceptable.
+ * Length counts Unicode code points, so an emoji is one character as a person sees it.
+ *
+ * @example
+ * passwordProblem('short') // 'Use at least 12 characters.'
+ */
+export function passwordProblem(password: string): string | undefined {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`;
+  if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`;
+  return undefined;
+}
+
+/** Hashes a password with argon2id into a PHC string (`$argon2id$v=19$m=…`). */
+export function hashPassword(
+  password: string,
+  parameters: PasswordHashParameters = PASSWORD_HASH_PARAMETERS,
+): Promise<string> {
+  return hash(password, parameters);
+}
+
+/** Compares a password with a PHC hash; a malformed hash is a mismatch, never an exception. */
+export async function verifyPasswordHash(phc: string, password: string): Promise<boolean> {
+  try {
+    return await verify(phc, password);
+  } catch {
+    return false;
+  }
+}
+
+/** True when `phc` was made with other parameters than `parameters` (then it is rehashed on sign-in). */
+export function needsRehash(phc: string, parameters: PasswordHashParameters = PASSWORD_HASH_PARAMETERS): boolean {
+  try {
+    const used = parseOptions(phc);
+    return (
+      used.algorithm !== parameters.algorithm ||
+      used.memoryCost !== parameters.memoryCost ||
+      used.timeCost !== parameters.timeCost ||
+      used.parallelism !== parameters.parallelism
+    );
+  } catch {
+    return true;
+  }
+}

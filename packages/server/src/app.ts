@@ -1,0 +1,84 @@
+import Koa from 'koa';
+import type { Config } from './config.ts';
+import { StoreUnavailableError } from './store/index.ts';
+
+export interface AppParts {
+  readonly config: Config;
+  readonly isReady: () => Promise<boolean>;
+  /** Keys that sign cookies (the provider's are not used: its middleware runs on this app's context). */
+  readonly cookieKeys: readonly string[];
+  /** Page routes (sign-in, consent, …) served before the provider. */
+  readonly pages?: Koa.Middleware;
+  /** Form-endpoint policies in front of oidc-provider. */
+  readonly formGuard: Koa.Middleware;
+  /** The oidc-provider middleware. */
+  readonly provider: Koa.Middleware;
+  readonly onError?: (err: unknown, ctx: Koa.Context) => void;
+}
+
+/** Seconds a client should wait before retrying while the store is unavailable. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * One error middleware for everything outside oidc-provider (which renders its own): a store
+ * outage is a 503 `temporarily_unavailable` with Retry-After, anything else a 500 that never
+ * carries a stack trace or internal detail.
+ */
+function errorHandler(onError: AppParts['onError']): Koa.Middleware {
+  return async function handleErrors(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      const unavailable = err instanceof StoreUnavailableError;
+      const status = unavailable
+        ? 503
+        : typeof (err as { status?: unknown }).status === 'number' && (err as { expose?: boolean }).expose
+          ? (err as { status: number }).status
+          : 500;
+      if (status >= 500 && !unavailable) onError?.(err, ctx);
+      ctx.status = status;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body =
+        status === 503
+          ? { error: 'temporarily_unavailable', error_description: 'the token store is unavailable, retry shortly' }
+          : status >= 500
+            ? { error: 'server_error', error_description: 'unexpected error' }
+            : { error: 'invalid_request', error_description: (err as Error).message };
+    }
+    // Whoever produced the 503 (oidc-provider via the adapter, or us): tell clients when to retry.
+    if (ctx.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  };
+}
+
+/** The Koa composition of the server: errors, health, pages, then the protocol. */
+export function createApp(parts: AppParts): Koa {
+  const app = new Koa({ proxy: parts.config.trustProxy });
+  // Koa would print every error to stderr; the error middleware reports what matters.
+  app.silent = true;
+  app.keys = [...parts.cookieKeys];
+  app.use(errorHandler(parts.onError));
+  app.use(async function health(ctx, next) {
+    if (ctx.path === '/healthz' && ctx.method === 'GET') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    if (ctx.path === '/readyz' && ctx.method === 'GET') {
+      const ready = await parts.isReady().catch(() => false);
+      ctx.status = ready ? 200 : 503;
+      ctx.body = { status: ready ? 'ready' : 'store unavailable' };
+      return;
+    }
+    await next();
+  });
+  app.use(async function jwksCaching(ctx, next) {
+    await next();
+    // Verifiers may cache the key set this long; key rotation pre-publishes for as long.
+    if (ctx.path === '/jwks' && ctx.status === 200) {
+      ctx.set('Cache-Control', `public, max-age=${parts.config.jwksMaxAge}`);
+    }
+  });
+  if (parts.pages) app.use(parts.pages);
+  app.use(parts.formGuard);
+  app.use(parts.provider);
+  return app;
+}

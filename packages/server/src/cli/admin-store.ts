@@ -1,0 +1,68 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { RedisKeyRepository } from '../keys/redis-key-repository.ts';
+import { createRedisAdapterClass } from '../store/redis-adapter.ts';
+import { closeRedisConnection, createRedisConnection, waitUntilReady } from '../store/redis-connection.ts';
+import { CliError } from './cli-error.ts';
+import { ClientRegistry, type ClientStore } from './client-registry.ts';
+
+/** How long the CLI waits for Redis before giving up with one line. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** The Redis-backed stores an admin command works on. */
+export interface AdminStore {
+  readonly conn: Redis | Cluster;
+  readonly keys: RedisKeyRepository;
+  readonly clients: ClientRegistry;
+  close(): Promise<void>;
+}
+
+/** `redis://user:pass@host:6379/0` → `redis://host:6379/0`, for messages. */
+export function describeRedis(redis: Config['redis']): string {
+  if (redis.kind === 'cluster') return `cluster ${redis.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  if (redis.kind === 'memory') return 'the in-process store';
+  const url = new URL(redis.url);
+  url.username = '';
+  url.password = '';
+  return url.toString();
+}
+
+/**
+ * Connects to the configured Redis. Throws {@link CliError} when none is configured (the
+ * in-process store lives inside the server process, out of the CLI's reach) or it does not answer.
+ *
+ * @example
+ * const store = await openAdminStore(loadConfig());
+ * try { console.log(await store.clients.list()) } finally { await store.close() }
+ */
+export async function openAdminStore(config: Config): Promise<AdminStore> {
+  if (config.redis.kind === 'memory') {
+    throw new CliError(
+      'no Redis configured: set REDIS_URL or REDIS_CLUSTER_NODES (the CLI works on the Redis store)',
+    );
+  }
+  const conn = createRedisConnection(config.redis);
+  // ioredis reports connection errors as events; the CLI reports them once, below.
+  conn.on('error', () => {});
+  if (!(await waitUntilReady(conn, CONNECT_TIMEOUT_MS))) {
+    conn.disconnect();
+    throw new CliError(`cannot reach Redis at ${describeRedis(config.redis)}`);
+  }
+  const Adapter = createRedisAdapterClass(conn, {
+    revokedTTL: config.refreshTokenTTL,
+    accessTokenTTL: config.accessTokenTTL,
+  });
+  const adapter = new Adapter('Client');
+  const clientStore: ClientStore = {
+    upsert: (id, payload) => adapter.upsert(id, payload),
+    // oidc-provider's Adapter type allows `void` for "not found".
+    find: async (id) => (await adapter.find(id)) ?? undefined,
+    destroy: (id) => adapter.destroy(id),
+  };
+  return {
+    conn,
+    keys: new RedisKeyRepository(conn),
+    clients: new ClientRegistry(clientStore, conn),
+    close: () => closeRedisConnection(conn),
+  };
+}

@@ -1,0 +1,47 @@
+import type { Config } from '../config.ts';
+import { epochSeconds } from '../keys/signing-key-record.ts';
+import { openAdminStore } from './admin-store.ts';
+import { CliError } from './cli-error.ts';
+import { clientsAdd, clientsList, clientsRemove } from './clients-commands.ts';
+import { configCheck } from './config-check.ts';
+import { keysList, keysRotate } from './keys-commands.ts';
+import { type Command, USAGE } from './parse-command.ts';
+
+/**
+ * Runs one parsed command and returns what it prints on stdout. Commands that work on the
+ * store open Redis for the duration of the command only.
+ *
+ * @example
+ * process.stdout.write(`${await runCommand(parseCommand(argv), loadConfig())}\n`);
+ */
+export async function runCommand(command: Command, config: Config): Promise<string> {
+  switch (command.name) {
+    case 'help':
+      return USAGE;
+    case 'config check':
+      return configCheck(config);
+    case 'users':
+      throw new CliError(
+        `users ${command.action}: not yet available (accounts are not implemented yet)`.replace('  ', ' '),
+      );
+    default: {
+      const store = await openAdminStore(config);
+      try {
+        switch (command.name) {
+          case 'keys list':
+            return await keysList(store.keys, config, { json: command.json, now: epochSeconds() });
+          case 'keys rotate':
+            return await keysRotate(store.keys, config, { alg: command.alg, now: epochSeconds() });
+          case 'clients add':
+            return await clientsAdd(store.clients, command.metadata);
+          case 'clients list':
+            return await clientsList(store.clients, { json: command.json });
+          case 'clients remove':
+            return await clientsRemove(store.clients, command.clientId);
+        }
+      } finally {
+        await store.close();
+      }
+    }
+  }
+}

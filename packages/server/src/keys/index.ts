@@ -1,0 +1,21 @@
+export { generateSigningKey, type SigningKeySchedule } from './generate-signing-key.ts';
+export { decryptKeyRecords, encryptKeyRecords } from './key-encryption.ts';
+export { type KeyRepository, MemoryKeyRepository } from './key-repository.ts';
+export { activeKeyAt, isPublishedAt, type KeySet, keySetAt } from './key-set.ts';
+export { listKeys, type SigningKeyState, type SigningKeySummary } from './list-keys.ts';
+export { RedisKeyRepository, SIGNING_KEYS_REDIS_KEY } from './redis-key-repository.ts';
+export { deriveCookieKeys, deriveKeyEncryptionKey } from './secret-derivation.ts';
+export { SigningKeyError, type SigningKeyErrorCode } from './signing-key-error.ts';
+export {
+  ensureSigningKeys,
+  loadKeys,
+  type RotationOptions,
+  type RotationResult,
+  rotateSigningKey,
+} from './signing-key-lifecycle.ts';
+export {
+  epochSeconds,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+  type SigningKeyRecord,
+} from './signing-key-record.ts';

@@ -1,0 +1,126 @@
+import { generateSigningKey } from './generate-signing-key.ts';
+import { decryptKeyRecords, encryptKeyRecords } from './key-encryption.ts';
+import type { KeyRepository } from './key-repository.ts';
+import { activeKeyAt } from './key-set.ts';
+import { SigningKeyError } from './signing-key-error.ts';
+import { epochSeconds, type SigningAlgorithm, type SigningKeyRecord } from './signing-key-record.ts';
+
+/** How many times a compare-and-set update re-reads after another instance wrote first. */
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Reads, changes and writes the key set with compare-and-set, re-reading when another
+ * instance wrote in between. `change` returns `undefined` to write nothing.
+ */
+async function updateKeyRecords(
+  repo: KeyRepository,
+  secret: string,
+  change: (records: SigningKeyRecord[]) => Promise<SigningKeyRecord[] | undefined>,
+): Promise<SigningKeyRecord[]> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const stored = await repo.load();
+    // A stored value that does not decrypt throws here, before anything is generated:
+    // a wrong secret must never replace the keys that signed the tokens in circulation.
+    const records = stored === null ? [] : decryptKeyRecords(stored, secret);
+    const next = await change(records);
+    if (next === undefined) return records;
+    if (await repo.save(encryptKeyRecords(next, secret), stored)) return next;
+  }
+  throw new SigningKeyError(
+    'contended',
+    `the signing keys changed ${MAX_ATTEMPTS} times while updating them`,
+  );
+}
+
+/**
+ * The decrypted key records, oldest first as stored; `[]` when none exist yet.
+ *
+ * @example
+ * const { published } = keySetAt(await loadKeys(repo, secret), epochSeconds());
+ */
+export async function loadKeys(repo: KeyRepository, secret: string): Promise<SigningKeyRecord[]> {
+  const stored = await repo.load();
+  return stored === null ? [] : decryptKeyRecords(stored, secret);
+}
+
+/**
+ * Creates the first signing key, active at once, when there is none; otherwise returns the
+ * stored keys unchanged. Safe to call from every instance at start: compare-and-set lets
+ * exactly one of them create the key.
+ *
+ * @example
+ * const records = await ensureSigningKeys(repo, config.secret);
+ */
+export function ensureSigningKeys(
+  repo: KeyRepository,
+  secret: string,
+  now: number = epochSeconds(),
+  alg: SigningAlgorithm = 'ES256',
+): Promise<SigningKeyRecord[]> {
+  return updateKeyRecords(repo, secret, async (records) =>
+    records.length > 0 ? undefined : [await generateSigningKey(alg, { now, activateAt: now })],
+  );
+}
+
+export interface RotationOptions {
+  /** Epoch seconds; defaults to the clock. */
+  readonly now?: number;
+  /**
+   * Seconds between publishing the new key and signing with it: at least how long a verifier
+   * may cache the JWKS (`Cache-Control: max-age`), plus however long a server instance may
+   * take to reload the keys, so every cached JWKS holds the key before any token it signed.
+   */
+  readonly jwksMaxAge: number;
+  /**
+   * The longest lifetime of anything signed with these keys (access tokens of every resource,
+   * ID tokens, logout tokens): how long the previous key stays published after it stops signing.
+   */
+  readonly accessTokenTTL: number;
+  /** Algorithm of the new key; defaults to the active key's, else ES256. */
+  readonly alg?: SigningAlgorithm;
+}
+
+export interface RotationResult {
+  /** The key just added (published now, signing from its `activateAt`). */
+  readonly added: SigningKeyRecord;
+  /** Every stored key after the rotation. */
+  readonly records: SigningKeyRecord[];
+}
+
+/**
+ * Adds a new key, published now and signing from `now + jwksMaxAge` (pre-publication), sets
+ * `retireAt = activateAt + accessTokenTTL` on the keys it supersedes, so a token signed just
+ * before the switch still verifies until it expires, and prunes keys past their `retireAt`.
+ *
+ * @example
+ * const { added } = await rotateSigningKey(repo, secret, { jwksMaxAge: 300, accessTokenTTL: 3600 });
+ */
+export async function rotateSigningKey(
+  repo: KeyRepository,
+  secret: string,
+  options: RotationOptions,
+): Promise<RotationResult> {
+  const now = options.now ?? epochSeconds();
+  let added: SigningKeyRecord | undefined;
+  const records = await updateKeyRecords(repo, secret, async (current) => {
+    const alg = options.alg ?? activeKeyAt(current, now)?.alg ?? 'ES256';
+    // The new key must activate after every existing one, or a pending key (from an earlier
+    // rotation with a longer jwksMaxAge) would take over again after it.
+    const latest = Math.max(now, ...current.map((record) => record.activateAt + 1));
+    // With no key yet there is no cached JWKS to wait for: the first key signs at once.
+    const activateAt = current.length === 0 ? now : Math.max(now + options.jwksMaxAge, latest);
+    const key = await generateSigningKey(alg, { now, activateAt });
+    const retireAt = key.activateAt + options.accessTokenTTL;
+    added = key;
+    return [
+      ...current
+        .filter((record) => record.retireAt === undefined || record.retireAt > now)
+        // Keys that have not been superseded yet (the active one and any still pending)
+        // sign until the new key activates; keys already retiring keep their date.
+        .map((record) => (record.retireAt === undefined ? { ...record, retireAt } : record)),
+      key,
+    ];
+  });
+  if (added === undefined) throw new Error('unreachable: rotation wrote no key');
+  return { added, records };
+}

@@ -1,0 +1,88 @@
+import type { KeyRepository } from './key-repository.ts';
+import { keySetAt } from './key-set.ts';
+import { ensureSigningKeys, loadKeys } from './signing-key-lifecycle.ts';
+import { epochSeconds, type SigningAlgorithm, type SigningKeyRecord } from './signing-key-record.ts';
+
+/** The key material a provider instance is built with. */
+export interface ActiveKeySet {
+  readonly jwks: SigningKeyRecord['jwk'][];
+  readonly signingAlg: SigningAlgorithm;
+  /** Changes whenever the published set or the signing key changes. */
+  readonly version: string;
+}
+
+function toActive(
+  records: readonly SigningKeyRecord[],
+  now: number,
+): ActiveKeySet & { nextChangeAt?: number } {
+  const set = keySetAt(records, now);
+  const signingAlg = set.signing.alg === 'EdDSA' ? 'EdDSA' : 'ES256';
+  return {
+    jwks: set.published,
+    signingAlg,
+    version: set.published.map((jwk) => jwk.kid).join(','),
+    ...(set.nextChangeAt !== undefined ? { nextChangeAt: set.nextChangeAt } : {}),
+  };
+}
+
+/**
+ * Follows the stored signing keys: `pnpm gatehouse keys rotate` (run anywhere) writes them,
+ * every instance picks the change up within `pollSeconds`, and a pre-published key starts
+ * signing when its `activateAt` comes.
+ */
+export class SigningKeyWatcher {
+  readonly #repo: KeyRepository;
+  readonly #secret: string;
+  readonly #onChange: (keys: ActiveKeySet) => void;
+  #current: ActiveKeySet & { nextChangeAt?: number };
+  #timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    repo: KeyRepository,
+    secret: string,
+    initial: ActiveKeySet & { nextChangeAt?: number },
+    onChange: (keys: ActiveKeySet) => void,
+  ) {
+    this.#repo = repo;
+    this.#secret = secret;
+    this.#current = initial;
+    this.#onChange = onChange;
+  }
+
+  /** Creates the first key when there is none (exactly one instance wins) and loads the set. */
+  static async start(
+    repo: KeyRepository,
+    secret: string,
+    onChange: (keys: ActiveKeySet) => void,
+    pollSeconds = 5,
+  ): Promise<SigningKeyWatcher> {
+    const records = await ensureSigningKeys(repo, secret);
+    const watcher = new SigningKeyWatcher(repo, secret, toActive(records, epochSeconds()), onChange);
+    watcher.#timer = setInterval(() => {
+      watcher.refresh().catch(() => {
+        // Redis unreachable: keep signing with the current keys and try again next tick.
+      });
+    }, pollSeconds * 1000);
+    watcher.#timer.unref();
+    return watcher;
+  }
+
+  get current(): ActiveKeySet {
+    return this.#current;
+  }
+
+  /** Reloads the stored keys; calls `onChange` when what the provider needs changed. */
+  async refresh(now: number = epochSeconds()): Promise<void> {
+    const next = toActive(await loadKeys(this.#repo, this.#secret), now);
+    if (next.version !== this.#current.version) {
+      this.#current = next;
+      this.#onChange(next);
+    } else {
+      this.#current = next;
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

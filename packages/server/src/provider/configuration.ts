@@ -1,0 +1,147 @@
+import type {
+  AdapterConstructor,
+  ClientMetadata,
+  Configuration,
+  FindAccount,
+  KoaContextWithOIDC,
+} from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Config } from '../config.ts';
+import { createResourceIndicators } from './resources.ts';
+
+/** Page renderers oidc-provider calls for its own screens (device code, logout, errors). */
+export type ProviderPages = Pick<
+  NonNullable<NonNullable<Configuration['features']>['deviceFlow']>,
+  'userCodeInputSource' | 'userCodeConfirmSource' | 'successSource'
+> &
+  Pick<
+    NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>,
+    'logoutSource' | 'postLogoutSuccessSource'
+  > &
+  Pick<Configuration, 'renderError'>;
+
+export interface ProviderDeps {
+  readonly config: Config;
+  readonly adapter: AdapterConstructor;
+  /** Private JWKs; the signing key first (oidc-provider signs with the first key of an alg). */
+  readonly jwks: readonly JWK[];
+  readonly signingAlg: 'ES256' | 'EdDSA';
+  readonly cookieKeys: readonly string[];
+  readonly staticClients: readonly ClientMetadata[];
+  readonly findAccount: FindAccount;
+  readonly pages?: Partial<ProviderPages>;
+  /** Set by the token-endpoint middleware for a reuse-window replay that must not rotate again. */
+  readonly skipRotation: (ctx: KoaContextWithOIDC) => boolean;
+}
+
+export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
+
+/** The oidc-provider configuration of Gatehouse's OAuth 2.1 profile. */
+export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
+  const { config, signingAlg } = deps;
+  const resourceScopes = config.resources.flatMap((r) => r.scopes);
+  const secureCookies = new URL(config.issuer).protocol === 'https:';
+  const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: secureCookies, signed: true };
+
+  return {
+    adapter: deps.adapter,
+    clients: [...deps.staticClients],
+    findAccount: deps.findAccount,
+    // jose's JWK and oidc-provider's JWK type describe the same JSON; the latter is looser.
+    jwks: { keys: deps.jwks.map((jwk) => ({ ...jwk })) as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: {
+      keys: [...deps.cookieKeys],
+      long: cookie,
+      short: cookie,
+    },
+    claims: {
+      openid: ['sub'],
+      profile: ['name'],
+      email: ['email', 'email_verified'],
+    },
+    scopes: [...OIDC_SCOPES, ...resourceScopes],
+    // OAuth 2.1: no implicit or hybrid flows.
+    responseTypes: ['code'],
+    // OAuth 2.1 §4.1.1 / RFC 9700 §2.1.1: PKCE for every client, public and confidential.
+    pkce: { required: () => true },
+    // RFC 9700 §4.14.2: rotate on every use for every client.
+    rotateRefreshToken: (ctx) => !deps.skipRotation(ctx),
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: signingAlg,
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256', 'EdDSA'],
+      userinfoSigningAlgValues: ['ES256', 'EdDSA'],
+      introspectionSigningAlgValues: ['ES256', 'EdDSA'],
+      authorizationSigningAlgValues: ['ES256', 'EdDSA'],
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTTL,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTTL,
+      AuthorizationCode: 60,
+      DeviceCode: 600,
+      IdToken: 3600,
+      Interaction: 3600,
+      // REFRESH_TOKEN_TTL is the absolute lifetime of a token family: a rotated token
+      // inherits what is left of it (iiat = issued-at of the family's first token).
+      RefreshToken: (_ctx, token) => {
+        const now = Math.floor(Date.now() / 1000);
+        const started = token.iiat ?? now;
+        return Math.max(1, started + config.refreshTokenTTL - now);
+      },
+      Grant: config.refreshTokenTTL,
+      Session: config.refreshTokenTTL,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      deviceFlow: { enabled: true, ...pick(deps.pages, ['userCodeInputSource', 'userCodeConfirmSource', 'successSource']) },
+      introspection: {
+        enabled: true as const,
+        // RFC 7662 §4: never tell one client about another client's token.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true, ...pick(deps.pages, ['logoutSource', 'postLogoutSuccessSource']) },
+      resourceIndicators: createResourceIndicators(config.resources, {
+        accessTokenTTL: config.accessTokenTTL,
+        signingAlg,
+      }),
+      registration: config.registrationToken
+        ? { enabled: true, initialAccessToken: config.registrationToken }
+        : { enabled: false },
+      userinfo: { enabled: true },
+    },
+    // The grant id lets resource servers honour revocation of JWT access tokens.
+    extraTokenClaims: async (_ctx, token) =>
+      'grantId' in token && token.grantId ? { gid: token.grantId } : undefined,
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    ...(deps.pages?.renderError ? { renderError: deps.pages.renderError } : {}),
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      revocation: '/revoke',
+      introspection: '/introspect',
+      device_authorization: '/device/auth',
+      code_verification: '/device',
+      end_session: '/session/end',
+      jwks: '/jwks',
+      registration: '/register/client',
+      userinfo: '/userinfo',
+      pushed_authorization_request: '/par',
+    },
+  };
+}
+
+function pick<T extends object, K extends keyof T>(source: T | undefined, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  if (!source) return out;
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}

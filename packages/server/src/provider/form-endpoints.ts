@@ -1,0 +1,67 @@
+import { parse } from 'node:querystring';
+import type Koa from 'koa';
+import { readBody, replayBody } from './request-body.ts';
+
+/** The provider's POST endpoints that take `application/x-www-form-urlencoded` bodies. */
+export const FORM_ENDPOINTS = new Set(['/token', '/revoke', '/introspect', '/device/auth', '/par']);
+
+export type FormParams = Record<string, string | string[] | undefined>;
+
+/** What a form-endpoint guard may do before oidc-provider sees the request. */
+export interface FormRequest {
+  readonly path: string;
+  readonly params: Readonly<FormParams>;
+  /** Replaces a parameter in what oidc-provider will read. */
+  replace(name: string, value: string): void;
+}
+
+function oauthError(ctx: Koa.Context, status: number, error: string, description: string): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error, error_description: description };
+}
+
+/**
+ * Reads form bodies of the provider's POST endpoints before oidc-provider does, so that
+ * oversized and non-form bodies get an RFC 6749 §5.2 JSON error (never a reset or 500), and so
+ * that `inspect` can look at (and adjust) the parameters. The bytes are then replayed.
+ */
+export function formEndpointGuard(
+  inspect: (ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) => Promise<void>,
+): Koa.Middleware {
+  return async function guardFormEndpoint(ctx, next) {
+    if (ctx.method !== 'POST' || !FORM_ENDPOINTS.has(ctx.path)) return next();
+    if (!ctx.is('application/x-www-form-urlencoded')) {
+      // Drain so the client reads our answer rather than a reset.
+      await readBody(ctx.req);
+      return oauthError(ctx, 400, 'invalid_request', 'the request body must be application/x-www-form-urlencoded');
+    }
+    const read = await readBody(ctx.req);
+    if (read.kind === 'too_large') {
+      if (!read.drained) ctx.set('Connection', 'close');
+      return oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
+    }
+    const params: FormParams = parse(read.body.toString('utf8'));
+    let changed = false;
+    const request: FormRequest = {
+      path: ctx.path,
+      params,
+      replace(name, value) {
+        params[name] = value;
+        changed = true;
+      },
+    };
+    await inspect(ctx, request, async () => {
+      replayBody(ctx.req, changed ? Buffer.from(serialize(params)) : read.body);
+      await next();
+    });
+  };
+}
+
+function serialize(params: FormParams): string {
+  const out = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) out.append(key, v);
+  }
+  return out.toString();
+}

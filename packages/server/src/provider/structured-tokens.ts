@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import type Koa from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { FormRequest } from './form-endpoints.ts';
+
+export interface StructuredTokenDeps {
+  readonly issuer: string;
+  /** The public JWKS the server currently publishes. */
+  readonly publicJwks: () => JSONWebKeySet;
+  /** Whether the grant (`gid` claim) still exists: revoked grants make their JWTs inactive. */
+  readonly grantAlive: (grantId: string) => Promise<boolean>;
+  readonly revokeGrant: (grantId: string) => Promise<void>;
+}
+
+function looksLikeJwt(token: unknown): token is string {
+  if (typeof token !== 'string' || token.split('.').length !== 3) return false;
+  try {
+    decodeProtectedHeader(token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * oidc-provider refuses JWT access tokens at introspection and revocation. Gatehouse answers
+ * for them: the request still goes through oidc-provider (client authentication, errors) with a
+ * placeholder token, and the JWT is checked here once the client is known.
+ * - RFC 7662: active only with a valid signature, unexpired, its grant alive, and only to the
+ *   client it was issued to (§4: never disclose another client's token).
+ * - RFC 7009: revoking one revokes its grant, which resource servers learn about.
+ */
+export function createStructuredTokenPolicies(deps: StructuredTokenDeps) {
+  async function verify(token: string): Promise<JWTPayload | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, createLocalJWKSet(deps.publicJwks()), {
+        issuer: deps.issuer,
+        typ: 'at+jwt',
+        algorithms: ['ES256', 'EdDSA'],
+        requiredClaims: ['exp', 'iat', 'jti', 'client_id'],
+      });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return async function structuredTokens(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
+    const token = request.params.token;
+    if ((request.path !== '/introspect' && request.path !== '/revoke') || !looksLikeJwt(token)) return next();
+    request.replace('token', randomBytes(32).toString('base64url'));
+    await next();
+    const client = (ctx as unknown as KoaContextWithOIDC).oidc?.client;
+    if (ctx.status !== 200 || !client) return;
+
+    const claims = await verify(token);
+    const gid = typeof claims?.gid === 'string' ? claims.gid : undefined;
+    const ownToken = claims?.client_id === client.clientId;
+    if (request.path === '/revoke') {
+      if (claims && ownToken && gid) await deps.revokeGrant(gid);
+      else if (claims && ownToken) {
+        // A client-credentials JWT has no grant to revoke; say so rather than pretend (RFC 7009 §2.2.1).
+        ctx.status = 400;
+        ctx.body = {
+          error: 'unsupported_token_type',
+          error_description: 'client credentials access tokens cannot be revoked; they expire with ACCESS_TOKEN_TTL',
+        };
+      }
+      return;
+    }
+    if (!claims || !ownToken || (gid && !(await deps.grantAlive(gid)))) {
+      ctx.body = { active: false };
+      return;
+    }
+    ctx.body = {
+      active: true,
+      token_type: 'Bearer',
+      iss: claims.iss,
+      sub: claims.sub,
+      aud: claims.aud,
+      client_id: claims.client_id,
+      scope: claims.scope,
+      exp: claims.exp,
+      iat: claims.iat,
+      jti: claims.jti,
+    };
+  };
+}

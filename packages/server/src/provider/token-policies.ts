@@ -1,0 +1,88 @@
+import type Koa from 'koa';
+import type { AdapterConstructor, KoaContextWithOIDC } from 'oidc-provider';
+import type { FormRequest } from './form-endpoints.ts';
+import type { RefreshSerializer, SuccessorLinks } from './refresh-reuse.ts';
+
+/** Set on `ctx.state` by the provider's `grant.error` listener when a consume() race was lost. */
+export interface ConsumeRace {
+  readonly grantId: string | undefined;
+  readonly kind: string;
+}
+
+export interface GatehouseState {
+  /** The refresh token presented was swapped for its successor: answer without rotating. */
+  reuseSuccessor?: boolean;
+  consumeRace?: ConsumeRace;
+}
+
+export function stateOf(ctx: { state: unknown }): GatehouseState {
+  return ctx.state as GatehouseState;
+}
+
+export interface TokenPolicyDeps {
+  readonly reuseInterval: number;
+  readonly adapter: AdapterConstructor;
+  readonly serializer: RefreshSerializer;
+  readonly successors: SuccessorLinks;
+  readonly revokeGrant: (grantId: string) => Promise<void>;
+}
+
+const epoch = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Token-endpoint policies layered on oidc-provider:
+ * - RFC 6749 §5.2: a grant type the client is not registered for is `unauthorized_client`.
+ * - RFC 6749 §4.1.2 / RFC 9700 §4.14.2: the loser of a concurrent redemption of one code or
+ *   refresh token presented an already-used credential; the grant is revoked, exactly as for a
+ *   later replay (the server cannot tell the legitimate client from an attacker).
+ * - REFRESH_TOKEN_REUSE_INTERVAL: inside the window a rotated refresh token is answered with the
+ *   same successor it produced (lost-response recovery); after it, reuse revokes.
+ */
+export function createTokenPolicies(deps: TokenPolicyDeps) {
+  const refreshTokens = new deps.adapter('RefreshToken');
+
+  async function withReuseWindow(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
+    const presented = request.params.refresh_token;
+    if (deps.reuseInterval <= 0 || request.params.grant_type !== 'refresh_token' || typeof presented !== 'string') {
+      return next();
+    }
+    const release = await deps.serializer.acquire(presented);
+    try {
+      const record = (await refreshTokens.find(presented)) as { consumed?: number } | undefined;
+      const consumedAt = typeof record?.consumed === 'number' ? record.consumed : undefined;
+      if (consumedAt !== undefined && epoch() - consumedAt <= deps.reuseInterval) {
+        const successor = await deps.successors.successorOf(presented);
+        if (successor) {
+          request.replace('refresh_token', successor);
+          stateOf(ctx).reuseSuccessor = true;
+        }
+      }
+      await next();
+      const { entities } = (ctx as unknown as KoaContextWithOIDC).oidc ?? { entities: {} };
+      const rotated = entities.RotatedRefreshToken?.jti;
+      const successor = entities.RefreshToken?.jti;
+      if (ctx.status === 200 && rotated && successor && rotated !== successor) {
+        await deps.successors.link(rotated, successor);
+      }
+    } finally {
+      await release();
+    }
+  }
+
+  return async function tokenPolicies(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
+    if (request.path !== '/token') return next();
+    await withReuseWindow(ctx, request, next);
+
+    const body = ctx.body as { error?: string; error_description?: string } | undefined;
+    if (
+      ctx.status === 400 &&
+      body?.error === 'invalid_request' &&
+      body.error_description === 'requested grant type is not allowed for this client'
+    ) {
+      ctx.body = { error: 'unauthorized_client', error_description: body.error_description };
+    }
+
+    const race = stateOf(ctx).consumeRace;
+    if (race?.grantId) await deps.revokeGrant(race.grantId);
+  };
+}

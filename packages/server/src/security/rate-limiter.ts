@@ -1,0 +1,111 @@
+import type { Cluster, Redis } from 'ioredis';
+
+export interface RateLimit {
+  /** Events allowed in one window. */
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+export interface RateLimitResult {
+  /** False once `limit` events were counted in the current window. */
+  readonly allowed: boolean;
+  /** Whole seconds until the window ends (0 when allowed); the `Retry-After` value. */
+  readonly retryAfter: number;
+  /** Events counted in the window, this one included for `hit`. */
+  readonly count: number;
+}
+
+/**
+ * Fixed-window counters shared by every instance through Redis. Keys are caller-chosen
+ * strings (hash them when they hold personal data); each lives at
+ * `gatehouse:ratelimit:{<key>}`, one key per counter, so it is cluster-safe.
+ */
+export interface RateLimiter {
+  /** Counts one event and says whether it was within the limit. */
+  hit(key: string, limit: RateLimit): Promise<RateLimitResult>;
+  /** Says whether one more event would be allowed, without counting it. */
+  peek(key: string, limit: RateLimit): Promise<RateLimitResult>;
+  /** Forgets the counter (after a successful sign-in, for example). */
+  reset(key: string): Promise<void>;
+}
+
+export type RateLimiterBackend = { kind: 'redis'; conn: Redis | Cluster } | { kind: 'memory' };
+
+export function rateLimitKey(key: string): string {
+  return `gatehouse:ratelimit:{${key}}`;
+}
+
+// INCR and the expiry in one step; the window starts with the first event. PTTL lets the
+// answer carry Retry-After without a second round trip.
+const HIT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return { count, ttl }`;
+
+function result(count: number, ttlMs: number, limit: RateLimit, counted: boolean): RateLimitResult {
+  const allowed = counted ? count <= limit.limit : count < limit.limit;
+  return { allowed, retryAfter: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)), count };
+}
+
+function redisLimiter(conn: Redis | Cluster): RateLimiter {
+  return {
+    async hit(key, limit) {
+      const [count, ttl] = (await conn.eval(HIT, 1, rateLimitKey(key), limit.windowSeconds * 1000)) as [
+        number,
+        number,
+      ];
+      return result(count, ttl, limit, true);
+    },
+    async peek(key, limit) {
+      const redisKey = rateLimitKey(key);
+      const [count, ttl] = await Promise.all([conn.get(redisKey), conn.pttl(redisKey)]);
+      return result(Number(count ?? 0), ttl, limit, false);
+    },
+    async reset(key) {
+      await conn.del(rateLimitKey(key));
+    },
+  };
+}
+
+/** In-process counters on `Date.now()`, so frozen clocks move windows in tests. */
+function memoryLimiter(): RateLimiter {
+  const windows = new Map<string, { count: number; endsAt: number }>();
+  const current = (key: string) => {
+    const window = windows.get(key);
+    if (window && window.endsAt <= Date.now()) {
+      windows.delete(key);
+      return undefined;
+    }
+    return window;
+  };
+  return {
+    async hit(key, limit) {
+      let window = current(key);
+      if (!window) {
+        window = { count: 0, endsAt: Date.now() + limit.windowSeconds * 1000 };
+        windows.set(key, window);
+      }
+      window.count += 1;
+      return result(window.count, window.endsAt - Date.now(), limit, true);
+    },
+    async peek(key, limit) {
+      const window = current(key);
+      return result(window?.count ?? 0, window ? window.endsAt - Date.now() : 0, limit, false);
+    },
+    async reset(key) {
+      windows.delete(key);
+    },
+  };
+}
+
+/**
+ * @example
+ * const limiter = createRateLimiter({ kind: 'redis', conn });
+ * const { allowed, retryAfter } = await limiter.hit(`register:ip:${ip}`, { limit: 10, windowSeconds: 3600 });
+ * if (!allowed) ctx.set('Retry-After', String(retryAfter));
+ */
+export function createRateLimiter(backend: RateLimiterBackend): RateLimiter {
+  return backend.kind === 'redis' ? redisLimiter(backend.conn) : memoryLimiter();
+}

@@ -1,0 +1,66 @@
+/**
+ * Redis key naming. Every key starts with `gatehouse:`; the part in `{…}` is the Redis Cluster
+ * hash tag, so keys that a Lua script touches together always share a slot:
+ *
+ * | key                                  | type   | holds                                         |
+ * | ------------------------------------ | ------ | --------------------------------------------- |
+ * | `gatehouse:<Model>:{<id>}`           | hash   | `payload` (JSON), `consumed`, index fields    |
+ * | `gatehouse:Grant:{<grantId>}`        | hash   | the Grant record (same shape)                 |
+ * | `gatehouse:grant:{<grantId>}`        | set    | record keys of tokens issued under the grant  |
+ * | `gatehouse:grant-revoked:{<grantId>}`| string | tombstone of a revoked grant                  |
+ * | `gatehouse:uid:{<uid>}`              | string | Session id for a session uid                  |
+ * | `gatehouse:user-code:{<userCode>}`   | string | DeviceCode id for a user code                 |
+ *
+ * The Grant record, its member set and its tombstone share the `{<grantId>}` tag.
+ */
+
+/** Models whose records carry `grantId` and are revoked with their grant (as oidc-provider's own adapter). */
+export const GRANT_BOUND_MODELS: ReadonlySet<string> = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
+
+export function recordKey(model: string, id: string): string {
+  return `gatehouse:${model}:{${id}}`;
+}
+
+export function grantSetKey(grantId: string): string {
+  return `gatehouse:grant:{${grantId}}`;
+}
+
+export function grantTombstoneKey(grantId: string): string {
+  return `gatehouse:grant-revoked:{${grantId}}`;
+}
+
+export function uidKey(uid: string): string {
+  return `gatehouse:uid:{${uid}}`;
+}
+
+export function userCodeKey(userCode: string): string {
+  return `gatehouse:user-code:{${userCode}}`;
+}
+
+/** The secondary-index fields the adapters read out of a payload. */
+export interface RecordIndexes {
+  readonly grantId: string | undefined;
+  readonly uid: string | undefined;
+  readonly userCode: string | undefined;
+}
+
+/**
+ * Which indexes a record of `model` belongs to. Only grant-bound models join the grant set
+ * (an Interaction carries `grantId` too, but is not a token of the grant); only a Session's
+ * `uid` is looked up by `findByUid`.
+ */
+export function indexesOf(model: string, payload: Readonly<Record<string, unknown>>): RecordIndexes {
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  return {
+    grantId: GRANT_BOUND_MODELS.has(model) ? text(payload.grantId) : undefined,
+    uid: model === 'Session' ? text(payload.uid) : undefined,
+    userCode: text(payload.userCode),
+  };
+}

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * Lua scripts of the Redis adapter. Each touches only keys it declares in KEYS, all in one
+ * hash slot, so it runs atomically on a standalone Redis and on a Cluster alike.
+ */
+export interface LuaScript {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function script(lua: string): LuaScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/**
+ * KEYS: grant set, grant tombstone. ARGV: member record key, set TTL in seconds (-1: none).
+ * Returns 0 when the grant is revoked (the caller must not write the record), else 1.
+ * The set's TTL only grows, so it outlives its longest-lived member. A set without TTL
+ * (TTL -1) right after SADD is new (EXPIRE it), otherwise a member without expiry made it
+ * persistent on purpose: `EXPIRE … GT` is not used because it treats "no TTL" as infinite.
+ */
+export const ADMIT_TO_GRANT = script(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl < 0 then
+  redis.call('PERSIST', KEYS[1])
+elseif existed == 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+else
+  local current = redis.call('TTL', KEYS[1])
+  if current >= 0 and current < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+end
+return 1
+`);
+
+/**
+ * KEYS: record [, tombstone guarding it (Grant records only)].
+ * ARGV: payload JSON, TTL seconds (-1: none), grantId, uid, userCode, consumed ('' = absent).
+ * Replaces the record but keeps an earlier `consumed`: consumption is one-way, a re-save of a
+ * copy read before the consume must not make the token redeemable again.
+ * Returns {0} when tombstoned, else {1, old grantId, old uid, old userCode} for index cleanup.
+ */
+export const UPSERT_RECORD = script(`
+if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
+local old = redis.call('HMGET', KEYS[1], 'grantId', 'uid', 'userCode', 'consumed')
+redis.call('DEL', KEYS[1])
+local fields = {'payload', ARGV[1]}
+local names = {'grantId', 'uid', 'userCode'}
+for i = 1, 3 do
+  if ARGV[2 + i] ~= '' then
+    fields[#fields + 1] = names[i]
+    fields[#fields + 1] = ARGV[2 + i]
+  end
+end
+local consumed = old[4]
+if not consumed and ARGV[6] ~= '' then consumed = ARGV[6] end
+if consumed then
+  fields[#fields + 1] = 'consumed'
+  fields[#fields + 1] = consumed
+end
+redis.call('HSET', KEYS[1], unpack(fields))
+local ttl = tonumber(ARGV[2])
+if ttl >= 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+return {1, old[1] or '', old[2] or '', old[3] or ''}
+`);
+
+/**
+ * KEYS: record. ARGV: now (epoch seconds).
+ * Atomic check-and-set: {-1} not found, {0, grantId} already consumed, {1} consumed now.
+ */
+export const CONSUME_RECORD = script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local state = redis.call('HMGET', KEYS[1], 'consumed', 'grantId')
+if state[1] then return {0, state[2] or ''} end
+redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
+return {1}
+`);
+
+/** KEYS: record. Deletes it; returns {deleted, grantId, uid, userCode} for index cleanup. */
+export const DESTROY_RECORD = script(`
+local old = redis.call('HMGET', KEYS[1], 'grantId', 'uid', 'userCode')
+local deleted = redis.call('DEL', KEYS[1])
+return {deleted, old[1] or '', old[2] or '', old[3] or ''}
+`);
+
+/** KEYS: index. ARGV: id. Deletes the index only while it still points at this id. */
+export const DELETE_INDEX_IF_POINTS_TO = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/**
+ * KEYS: grant set, Grant record, tombstone (one slot). ARGV: tombstone TTL seconds.
+ * Kills the grant in one step: without its Grant record no member token passes oidc-provider's
+ * grant check, and the tombstone stops racing upserts. Returns {fresh, member keys...};
+ * fresh is 1 only for the call that wrote the tombstone, so one revocation publishes once.
+ */
+export const REVOKE_GRANT = script(`
+local members = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+local fresh = redis.call('SET', KEYS[3], '1', 'EX', ARGV[1], 'NX')
+table.insert(members, 1, fresh and 1 or 0)
+return members
+`);
+
+/**
+ * KEYS: revoked set. ARGV: now, exp, member, channel, message.
+ * Prunes entries that no token can outlive any more, records the revocation, then announces it.
+ */
+export const RECORD_REVOCATION = script(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+`);
+
+/** Runs a script by SHA, loading it on the serving node on first use (NOSCRIPT). */
+export async function runScript(
+  conn: Redis | Cluster,
+  { lua, sha }: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  try {
+    return await conn.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
+      return conn.eval(lua, keys.length, ...keys, ...args);
+    }
+    throw err;
+  }
+}

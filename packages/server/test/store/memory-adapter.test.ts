@@ -1,0 +1,34 @@
+import {
+  createMemoryAdapterClass,
+  inspectMemoryKey,
+  memoryRevocations,
+  memoryRevokedEvents,
+  resetMemoryStore,
+} from '../../src/store/memory-adapter.ts';
+import type { RevocationEvent } from '../../src/store/revocation-channel.ts';
+import {
+  CONTRACT_ACCESS_TOKEN_TTL,
+  CONTRACT_REVOKED_TTL,
+  describeAdapterContract,
+} from './adapter-contract.ts';
+
+describeAdapterContract('in-process store', async () => {
+  resetMemoryStore();
+  return {
+    Adapter: createMemoryAdapterClass({
+      revokedTTL: CONTRACT_REVOKED_TTL,
+      accessTokenTTL: CONTRACT_ACCESS_TOKEN_TTL,
+    }),
+    subscribe: async () => {
+      const events: RevocationEvent[] = [];
+      const listener = (event: RevocationEvent) => events.push(event);
+      memoryRevocations.on('revocation', listener);
+      return { events, close: async () => void memoryRevocations.off('revocation', listener) };
+    },
+    revokedEntries: async () =>
+      new Map(memoryRevokedEvents().map((event) => [`grant:${event.id}`, event.exp])),
+    ttlMs: async (key) => inspectMemoryKey(key)?.ttlMs ?? -2,
+    grantMembers: async (grantId) => inspectMemoryKey(`gatehouse:grant:{${grantId}}`)?.members ?? [],
+    teardown: async () => resetMemoryStore(),
+  };
+});

@@ -1,0 +1,76 @@
+import type { GatehouseServer } from '../../src/server.ts';
+
+/** A minimal user agent: follows the authorization redirects with a cookie jar. */
+export class CookieJar {
+  readonly #cookies = new Map<string, string>();
+
+  header(): string {
+    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const at = pair?.indexOf('=') ?? -1;
+      if (!pair || at < 0) continue;
+      this.#cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1));
+    }
+  }
+}
+
+export async function get(url: string, jar: CookieJar): Promise<Response> {
+  const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+  jar.store(response);
+  return response;
+}
+
+/**
+ * Plays the user's part of the code flow without the sign-in pages: opens the authorization
+ * URL, completes the interaction through oidc-provider's own models (login + consent for
+ * every requested scope), follows the resume redirect, and returns the final redirect URL.
+ */
+export async function authorize(
+  server: GatehouseServer,
+  authorizationUrl: URL | string,
+  accountId = 'user-1',
+): Promise<URL> {
+  const jar = new CookieJar();
+  let response = await get(String(authorizationUrl), jar);
+  for (let hops = 0; hops < 10; hops++) {
+    const location = response.headers.get('location');
+    if (!location) throw new Error(`authorization stopped with ${response.status}: ${await response.text()}`);
+    const url = new URL(location, server.config.issuer);
+    const interaction = url.pathname.match(/^\/interaction\/([^/]+)$/);
+    if (interaction?.[1]) {
+      await finishInteraction(server, interaction[1], accountId);
+      response = await get(`${server.config.issuer}/authorize/${interaction[1]}`, jar);
+      continue;
+    }
+    if (!url.href.startsWith(server.config.issuer)) return url;
+    response = await get(url.href, jar);
+  }
+  throw new Error('too many redirects');
+}
+
+async function finishInteraction(server: GatehouseServer, uid: string, accountId: string): Promise<void> {
+  const provider = server.host.provider;
+  const interaction = await provider.Interaction.find(uid);
+  if (!interaction) throw new Error(`interaction ${uid} not found`);
+  const clientId = String(interaction.params.client_id);
+  const grant = interaction.grantId
+    ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId }))
+    : new provider.Grant({ accountId, clientId });
+  const details = interaction.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  const grantId = await grant.save();
+  interaction.result = { login: { accountId }, consent: { grantId } };
+  await interaction.save(Math.max(1, (interaction.exp ?? 0) - Math.floor(Date.now() / 1000)));
+}
