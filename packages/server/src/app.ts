@@ -40,7 +40,10 @@ function errorHandler(onError: AppParts['onError']): Koa.Middleware {
       ctx.set('Cache-Control', 'no-store');
       ctx.body =
         status === 503
-          ? { error: 'temporarily_unavailable', error_description: 'the token store is unavailable, retry shortly' }
+          ? {
+              error: 'temporarily_unavailable',
+              error_description: 'the token store is unavailable, retry shortly',
+            }
           : status >= 500
             ? { error: 'server_error', error_description: 'unexpected error' }
             : { error: 'invalid_request', error_description: (err as Error).message };

@@ -6,9 +6,9 @@ import type { ClientMetadata, FindAccount } from 'oidc-provider';
 import { createApp } from './app.ts';
 import { validateClients } from './clients/clients-file.ts';
 import type { Config } from './config.ts';
-import { MemoryKeyRepository, RedisKeyRepository, deriveCookieKeys } from './keys/index.ts';
+import { deriveCookieKeys, MemoryKeyRepository, RedisKeyRepository } from './keys/index.ts';
 import { SigningKeyWatcher } from './keys/signing-key-watcher.ts';
-import type { ProviderPages } from './provider/configuration.ts';
+import { OIDC_SCOPES, type ProviderPages } from './provider/configuration.ts';
 import { formEndpointGuard } from './provider/form-endpoints.ts';
 import { ProviderHost } from './provider/provider-host.ts';
 import { memoryRefreshSerializer, redisRefreshSerializer, SuccessorLinks } from './provider/refresh-reuse.ts';
@@ -47,9 +47,15 @@ export interface GatehouseServer {
 const subjectOnly: FindAccount = async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) });
 
 /** Builds a Gatehouse server: store, signing keys, oidc-provider and the Koa app around it. */
-export async function createGatehouseServer(config: Config, options: GatehouseOptions = {}): Promise<GatehouseServer> {
+export async function createGatehouseServer(
+  config: Config,
+  options: GatehouseOptions = {},
+): Promise<GatehouseServer> {
   const secret = await resolveSecret(config);
-  const longestAccessTokenTTL = Math.max(config.accessTokenTTL, ...config.resources.map((r) => r.accessTokenTTL ?? 0));
+  const longestAccessTokenTTL = Math.max(
+    config.accessTokenTTL,
+    ...config.resources.map((r) => r.accessTokenTTL ?? 0),
+  );
   const store = await createStore(config, {
     revokedTTL: config.refreshTokenTTL,
     accessTokenTTL: longestAccessTokenTTL,
@@ -61,7 +67,12 @@ export async function createGatehouseServer(config: Config, options: GatehouseOp
   const cookieKeys = deriveCookieKeys(secret);
   let host: ProviderHost | undefined;
   const repo = store.connection ? new RedisKeyRepository(store.connection) : new MemoryKeyRepository();
-  const keys = await SigningKeyWatcher.start(repo, secret, (next) => host?.update(next), options.keyPollSeconds);
+  const keys = await SigningKeyWatcher.start(
+    repo,
+    secret,
+    (next) => host?.update(next),
+    options.keyPollSeconds,
+  );
 
   host = new ProviderHost(
     {
@@ -87,6 +98,7 @@ export async function createGatehouseServer(config: Config, options: GatehouseOp
 
   const tokenPolicies = createTokenPolicies({
     reuseInterval: config.refreshTokenReuseInterval,
+    knownScopes: new Set([...OIDC_SCOPES, ...config.resources.flatMap((r) => r.scopes)]),
     adapter: store.Adapter,
     serializer: store.connection ? redisRefreshSerializer(store.connection) : memoryRefreshSerializer(),
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),

@@ -41,7 +41,10 @@ describe('authorization code + PKCE (openid-client as the counterpart)', () => {
     const p = await pkce();
     const callback = await authorize(gh.server, authorizationUrl(client, p));
     const error = await oidc
-      .authorizationCodeGrant(client, callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: p.state })
+      .authorizationCodeGrant(client, callback, {
+        pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+        expectedState: p.state,
+      })
       .catch((err: unknown) => err);
     expect(error).toMatchObject({ error: 'invalid_grant' });
   });
@@ -71,7 +74,10 @@ describe('authorization code + PKCE (openid-client as the counterpart)', () => {
   });
 
   it('advertises only the code response type and S256', async () => {
-    const metadata = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const metadata = (await (await fetch(`${gh.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(metadata.response_types_supported).toEqual(['code']);
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
     expect(metadata.authorization_response_iss_parameter_supported).toBe(true);
@@ -85,7 +91,13 @@ describe('client credentials', () => {
     const client = await oauthClient(gh.issuer, 'service');
     const tokens = await oidc.clientCredentialsGrant(client, { scope: 'recipes:read', resource: API });
     const claims = decodeJwt(tokens.access_token);
-    expect(claims).toMatchObject({ iss: gh.issuer, sub: 'service', aud: API, client_id: 'service', scope: 'recipes:read' });
+    expect(claims).toMatchObject({
+      iss: gh.issuer,
+      sub: 'service',
+      aud: API,
+      client_id: 'service',
+      scope: 'recipes:read',
+    });
     expect(tokens.refresh_token).toBeUndefined();
   });
 
@@ -99,7 +111,9 @@ describe('client credentials', () => {
 describe('device authorization grant (RFC 8628)', () => {
   it('issues tokens once the user approved, and says authorization_pending before', async () => {
     const client = await oauthClient(gh.issuer, 'cli');
-    const device = await oidc.initiateDeviceAuthorization(client, { scope: 'openid offline_access recipes:read' });
+    const device = await oidc.initiateDeviceAuthorization(client, {
+      scope: 'openid offline_access recipes:read',
+    });
     expect(device.user_code).toMatch(/^[A-Z]{4}-?[A-Z]{4}$/);
     const pending = await fetch(`${gh.issuer}/token`, {
       method: 'POST',

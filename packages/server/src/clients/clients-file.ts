@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ClientMetadata } from 'oidc-provider';
 import type Provider from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
 import { ConfigError } from '../config.ts';
 
 /**
@@ -15,7 +15,8 @@ export function readClientsFile(path: string): ClientMetadata[] {
     const reason = err instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read';
     throw new ConfigError(`GATEHOUSE_CLIENTS_FILE: ${path} ${reason}`);
   }
-  if (!Array.isArray(parsed)) throw new ConfigError('GATEHOUSE_CLIENTS_FILE must hold a JSON array of clients');
+  if (!Array.isArray(parsed))
+    throw new ConfigError('GATEHOUSE_CLIENTS_FILE must hold a JSON array of clients');
   const seen = new Set<string>();
   return parsed.map((entry, index) => {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {

@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import type {
   AdapterConstructor,
   ClientMetadata,
@@ -5,7 +6,6 @@ import type {
   FindAccount,
   KoaContextWithOIDC,
 } from 'oidc-provider';
-import type { JWK } from 'jose';
 import type { Config } from '../config.ts';
 import { createResourceIndicators } from './resources.ts';
 
@@ -99,7 +99,10 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      deviceFlow: { enabled: true, ...pick(deps.pages, ['userCodeInputSource', 'userCodeConfirmSource', 'successSource']) },
+      deviceFlow: {
+        enabled: true,
+        ...pick(deps.pages, ['userCodeInputSource', 'userCodeConfirmSource', 'successSource']),
+      },
       introspection: {
         enabled: true as const,
         // RFC 7662 §4: never tell one client about another client's token.
@@ -139,7 +142,10 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
   };
 }
 
-function pick<T extends object, K extends keyof T>(source: T | undefined, keys: readonly K[]): Partial<Pick<T, K>> {
+function pick<T extends object, K extends keyof T>(
+  source: T | undefined,
+  keys: readonly K[],
+): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
   if (!source) return out;
   for (const key of keys) if (source[key] !== undefined) out[key] = source[key];

@@ -34,7 +34,12 @@ export function formEndpointGuard(
     if (!ctx.is('application/x-www-form-urlencoded')) {
       // Drain so the client reads our answer rather than a reset.
       await readBody(ctx.req);
-      return oauthError(ctx, 400, 'invalid_request', 'the request body must be application/x-www-form-urlencoded');
+      return oauthError(
+        ctx,
+        400,
+        'invalid_request',
+        'the request body must be application/x-www-form-urlencoded',
+      );
     }
     const read = await readBody(ctx.req);
     if (read.kind === 'too_large') {

@@ -1,6 +1,6 @@
-import compose from 'koa-compose';
-import type Koa from 'koa';
 import type { JWK } from 'jose';
+import type Koa from 'koa';
+import compose from 'koa-compose';
 import Provider from 'oidc-provider';
 import { buildProviderConfiguration, type ProviderDeps } from './configuration.ts';
 import { stateOf } from './token-policies.ts';

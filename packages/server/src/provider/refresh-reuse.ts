@@ -1,6 +1,6 @@
-import type { Adapter, AdapterConstructor } from 'oidc-provider';
-import type { Cluster, Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster, Redis } from 'ioredis';
+import type { Adapter, AdapterConstructor } from 'oidc-provider';
 
 /**
  * Serializes redemptions of one refresh token, so that inside REFRESH_TOKEN_REUSE_INTERVAL a

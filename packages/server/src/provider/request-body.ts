@@ -5,9 +5,7 @@ export const FORM_BODY_LIMIT = 56 * 1024;
 /** Past this many bytes a client is not sending a form any more: stop reading and close. */
 const DRAIN_LIMIT = 8 * 1024 * 1024;
 
-export type BodyReadResult =
-  | { kind: 'ok'; body: Buffer }
-  | { kind: 'too_large'; drained: boolean };
+export type BodyReadResult = { kind: 'ok'; body: Buffer } | { kind: 'too_large'; drained: boolean };
 
 /**
  * Reads a request body up to `limit` bytes. An oversized body is drained (up to 8 MiB) so the
@@ -24,7 +22,9 @@ export async function readBody(req: IncomingMessage, limit = FORM_BODY_LIMIT): P
     if (received > limit) tooLarge = true;
     if (!tooLarge) chunks.push(buffer);
   }
-  return tooLarge ? { kind: 'too_large', drained: true } : { kind: 'ok', body: Buffer.concat(chunks, received) };
+  return tooLarge
+    ? { kind: 'too_large', drained: true }
+    : { kind: 'ok', body: Buffer.concat(chunks, received) };
 }
 
 /**

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+} from 'jose';
 import type Koa from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { FormRequest } from './form-endpoints.ts';
@@ -64,7 +70,8 @@ export function createStructuredTokenPolicies(deps: StructuredTokenDeps) {
         ctx.status = 400;
         ctx.body = {
           error: 'unsupported_token_type',
-          error_description: 'client credentials access tokens cannot be revoked; they expire with ACCESS_TOKEN_TTL',
+          error_description:
+            'client credentials access tokens cannot be revoked; they expire with ACCESS_TOKEN_TTL',
         };
       }
       return;

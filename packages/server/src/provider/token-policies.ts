@@ -21,6 +21,8 @@ export function stateOf(ctx: { state: unknown }): GatehouseState {
 
 export interface TokenPolicyDeps {
   readonly reuseInterval: number;
+  /** Every scope the server knows (OIDC scopes and the resources' scopes). */
+  readonly knownScopes: ReadonlySet<string>;
   readonly adapter: AdapterConstructor;
   readonly serializer: RefreshSerializer;
   readonly successors: SuccessorLinks;
@@ -43,7 +45,11 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
 
   async function withReuseWindow(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
     const presented = request.params.refresh_token;
-    if (deps.reuseInterval <= 0 || request.params.grant_type !== 'refresh_token' || typeof presented !== 'string') {
+    if (
+      deps.reuseInterval <= 0 ||
+      request.params.grant_type !== 'refresh_token' ||
+      typeof presented !== 'string'
+    ) {
       return next();
     }
     const release = await deps.serializer.acquire(presented);
@@ -70,6 +76,18 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
   }
 
   return async function tokenPolicies(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
+    if (request.path !== '/token' && request.path !== '/device/auth') return next();
+    // RFC 6749 §5.2: a scope the server does not know is invalid_scope (oidc-provider would
+    // silently drop it and issue a token with less than was asked for).
+    const scope = request.params.scope;
+    const unknown =
+      typeof scope === 'string' ? scope.split(' ').filter((s) => s && !deps.knownScopes.has(s)) : [];
+    if (unknown.length > 0) {
+      ctx.status = 400;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: 'invalid_scope', error_description: `unknown scope: ${unknown.join(' ')}` };
+      return;
+    }
     if (request.path !== '/token') return next();
     await withReuseWindow(ctx, request, next);
 

@@ -58,7 +58,11 @@ export interface StartedGatehouse {
 
 /** Starts a Gatehouse server on a free port (in-process store unless `redis` is given). */
 export async function startGatehouse(
-  options: { redis?: RedisProcess | { seeds: string }; env?: Record<string, string>; gatehouse?: GatehouseOptions } = {},
+  options: {
+    redis?: RedisProcess | { seeds: string };
+    env?: Record<string, string>;
+    gatehouse?: GatehouseOptions;
+  } = {},
 ): Promise<StartedGatehouse> {
   const port = await freePort();
   const env: Record<string, string> = {

@@ -11,7 +11,9 @@ export async function oauthClient(issuer: string, clientId: 'spa' | 'web' | 'ser
         : clientId === 'other-web'
           ? oidc.ClientSecretBasic(`${WEB_SECRET}-other`)
           : oidc.None();
-  return oidc.discovery(new URL(issuer), clientId, undefined, auth, { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(issuer), clientId, undefined, auth, {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 /** A fresh PKCE pair and state for one authorization request. */
@@ -56,5 +58,7 @@ export async function postForm(
 }
 
 export function basic(clientId: string, secret: string): Record<string, string> {
-  return { authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}` };
+  return {
+    authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+  };
 }

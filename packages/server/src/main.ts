@@ -1,0 +1,56 @@
+import { readClientsFile } from './clients/clients-file.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './observability/logger.ts';
+import { createGatehouseServer } from './server.ts';
+import { StoreUnavailableError } from './store/index.ts';
+
+/** Process entry: config → server → listen; SIGTERM/SIGINT drain in-flight requests, then exit. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`gatehouse: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config);
+  if (config.redis.kind === 'memory') {
+    log.warn(
+      'NO REDIS_URL: running on the in-process store. Every session, token, client and key is lost when this process stops. Development only.',
+    );
+  }
+  const clients = config.clientsFile ? readClientsFile(config.clientsFile) : [];
+  const server = await createGatehouseServer(config, {
+    clients,
+    onError: (err) => log.error({ err }, 'unexpected error'),
+  });
+  const { url } = await server.listen();
+  log.info({ issuer: config.issuer, url, store: server.store.kind }, 'gatehouse listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message =
+    err instanceof ConfigError
+      ? err.message
+      : err instanceof StoreUnavailableError
+        ? 'Redis is not reachable at start (check REDIS_URL / REDIS_CLUSTER_NODES)'
+        : err instanceof Error
+          ? err.message
+          : String(err);
+  console.error(`gatehouse: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn } from './support/flows.ts';
+import { SERVICE_SECRET, type StartedGatehouse, startGatehouse, WEB_SECRET } from './support/gatehouse.ts';
+import { basic, postForm } from './support/oauth-client.ts';
+
+let gh: StartedGatehouse;
+let introspect: string;
+beforeAll(async () => {
+  gh = await startGatehouse();
+  introspect = `${gh.issuer}/introspect`;
+});
+afterAll(() => gh?.stop());
+
+describe('introspection (RFC 7662) and revocation (RFC 7009) of JWT access tokens', () => {
+  it('answers for a JWT access token: active with its claims, to its own client', async () => {
+    const { tokens } = await signIn(gh.server, gh.issuer);
+    const result = await postForm(introspect, { token: tokens.access_token, client_id: 'spa' });
+    expect(result.status).toBe(200);
+    expect(result.body).toMatchObject({
+      active: true,
+      client_id: 'spa',
+      sub: 'user-1',
+      token_type: 'Bearer',
+    });
+  });
+
+  it('never tells one client about another client’s token', async () => {
+    const { tokens } = await signIn(gh.server, gh.issuer);
+    const jwt = await postForm(
+      introspect,
+      { token: tokens.access_token },
+      basic('other-web', `${WEB_SECRET}-other`),
+    );
+    expect(jwt.body).toEqual({ active: false });
+    const refresh = await postForm(
+      introspect,
+      { token: String(tokens.refresh_token) },
+      basic('other-web', `${WEB_SECRET}-other`),
+    );
+    expect(refresh.body).toEqual({ active: false });
+  });
+
+  it('a forged or tampered JWT is inactive', async () => {
+    const { tokens } = await signIn(gh.server, gh.issuer);
+    const [h, p] = tokens.access_token.split('.');
+    const tampered = `${h}.${p}.${Buffer.from('not a signature').toString('base64url')}`;
+    expect((await postForm(introspect, { token: tampered, client_id: 'spa' })).body).toEqual({
+      active: false,
+    });
+  });
+
+  it('revoking the JWT revokes its grant: the token and the refresh token stop working', async () => {
+    const { tokens } = await signIn(gh.server, gh.issuer);
+    const revoked = await postForm(`${gh.issuer}/revoke`, { token: tokens.access_token, client_id: 'spa' });
+    expect(revoked.status).toBe(200);
+    expect((await postForm(introspect, { token: tokens.access_token, client_id: 'spa' })).body).toEqual({
+      active: false,
+    });
+    const refresh = await postForm(`${gh.issuer}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: String(tokens.refresh_token),
+      client_id: 'spa',
+    });
+    expect(refresh.body.error).toBe('invalid_grant');
+  });
+
+  it('a client-credentials JWT is introspectable by its client, and says it cannot be revoked', async () => {
+    const issued = await postForm(
+      `${gh.issuer}/token`,
+      { grant_type: 'client_credentials', scope: 'recipes:read' },
+      basic('service', SERVICE_SECRET),
+    );
+    const token = String(issued.body.access_token);
+    const result = await postForm(introspect, { token }, basic('service', SERVICE_SECRET));
+    expect(result.body).toMatchObject({ active: true, client_id: 'service', scope: 'recipes:read' });
+    const revoke = await postForm(`${gh.issuer}/revoke`, { token }, basic('service', SERVICE_SECRET));
+    expect(revoke.body.error).toBe('unsupported_token_type');
+  });
+});

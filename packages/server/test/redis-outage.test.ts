@@ -1,0 +1,60 @@
+import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn } from './support/flows.ts';
+import { SERVICE_SECRET, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
+import { basic, postForm } from './support/oauth-client.ts';
+
+describe('Redis stopped and restarted mid-test', () => {
+  let redis: RedisProcess;
+  let gh: StartedGatehouse;
+  beforeAll(async () => {
+    // AOF so the restart keeps what was issued before it.
+    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    gh = await startGatehouse({ redis, gatehouse: { onError: () => {} } });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await redis?.cleanup();
+  });
+
+  it('answers 503 + Retry-After (JSON) while Redis is down, and recovers by itself', async () => {
+    const { refreshToken } = await signIn(gh.server, gh.issuer);
+    await redis.stop();
+
+    const refresh = await postForm(`${gh.issuer}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: 'spa',
+    });
+    expect(refresh.status).toBe(503);
+    expect(refresh.headers.get('retry-after')).toBe('1');
+    expect(refresh.body).toMatchObject({ error: 'temporarily_unavailable' });
+
+    // Client-credentials JWTs of a configured client need nothing from the store.
+    const cc = await postForm(
+      `${gh.issuer}/token`,
+      { grant_type: 'client_credentials', scope: 'recipes:read' },
+      basic('service', SERVICE_SECRET),
+    );
+    expect(cc.status).toBe(200);
+
+    const ready = await fetch(`${gh.issuer}/readyz`);
+    expect(ready.status).toBe(503);
+    expect((await fetch(`${gh.issuer}/healthz`)).status).toBe(200);
+
+    await redis.restart();
+    // Recovery without restarting Gatehouse: poll, never assert a duration.
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await fetch(`${gh.issuer}/readyz`)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+    const after = await postForm(`${gh.issuer}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: 'spa',
+    });
+    expect(after.status).toBe(200);
+  });
+});

@@ -1,0 +1,25 @@
+import * as oidc from 'openid-client';
+import type { GatehouseServer } from '../../src/server.ts';
+import { authorize } from './browser.ts';
+import { authorizationUrl, oauthClient, pkce } from './oauth-client.ts';
+
+/** Runs the code flow for the public `spa` client and returns its tokens. */
+export async function signIn(server: GatehouseServer, issuer: string, accountId = 'user-1') {
+  const client = await oauthClient(issuer, 'spa');
+  const p = await pkce();
+  const callback = await authorize(server, authorizationUrl(client, p), accountId);
+  const tokens = await oidc.authorizationCodeGrant(client, callback, {
+    pkceCodeVerifier: p.verifier,
+    expectedState: p.state,
+  });
+  if (!tokens.refresh_token) throw new Error('no refresh token issued');
+  return { client, tokens, refreshToken: tokens.refresh_token };
+}
+
+/** Starts the code flow and stops at the callback: the code is not redeemed yet. */
+export async function authorizationCode(server: GatehouseServer, issuer: string) {
+  const client = await oauthClient(issuer, 'spa');
+  const p = await pkce();
+  const callback = await authorize(server, authorizationUrl(client, p));
+  return { client, code: String(callback.searchParams.get('code')), verifier: p.verifier };
+}
