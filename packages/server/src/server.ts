@@ -61,6 +61,20 @@ export async function createGatehouseServer(
     accessTokenTTL: longestAccessTokenTTL,
     ...(options.onError ? { onConnectionError: options.onError } : {}),
   });
+  try {
+    return await assemble(config, options, secret, store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+async function assemble(
+  config: Config,
+  options: GatehouseOptions,
+  secret: string,
+  store: Store,
+): Promise<GatehouseServer> {
   const grants = new store.Adapter('Grant');
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
 
@@ -94,7 +108,12 @@ export async function createGatehouseServer(
     },
   );
   const providerHost = host;
-  await validateClients(providerHost.provider, options.clients ?? []);
+  try {
+    await validateClients(providerHost.provider, options.clients ?? []);
+  } catch (err) {
+    keys.stop();
+    throw err;
+  }
 
   const tokenPolicies = createTokenPolicies({
     reuseInterval: config.refreshTokenReuseInterval,

@@ -83,6 +83,7 @@ describe('oidc-provider on the Redis store', () => {
       authTime: Math.floor(Date.now() / 1000),
       codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
       codeChallengeMethod: 'S256',
+      gty: 'authorization_code',
     }).save();
     return { code, verifier, grantId };
   }
