@@ -1,5 +1,6 @@
 import { readClientsFile } from './clients/clients-file.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { demoClients } from './dev/demo-clients.ts';
 import { createLogger } from './observability/logger.ts';
 import { createGatehouseServer } from './server.ts';
 import { StoreUnavailableError } from './store/index.ts';
@@ -23,12 +24,27 @@ async function main(): Promise<void> {
     );
   }
   const clients = config.clientsFile ? readClientsFile(config.clientsFile) : [];
+  const demo = config.redis.kind === 'memory' ? demoClients() : undefined;
+  if (demo)
+    clients.push(...demo.clients.filter((c) => !clients.some((own) => own.client_id === c.client_id)));
   const server = await createGatehouseServer(config, {
     clients,
     onError: (err) => log.error({ err }, 'unexpected error'),
   });
   const { url } = await server.listen();
   log.info({ issuer: config.issuer, url, store: server.store.kind }, 'gatehouse listening');
+  if (demo) {
+    // One short block for the person who just ran `pnpm start` (not a log line: it is for eyes).
+    process.stdout.write(
+      [
+        '',
+        `  Gatehouse is running at ${config.issuer} on the IN-PROCESS store (development only; lost on restart).`,
+        '  Demo clients: demo-spa (public, PKCE), demo-cli (device code),',
+        `                demo-service (client credentials, secret ${demo.serviceSecret})`,
+        '',
+      ].join('\n'),
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
