@@ -1,6 +1,13 @@
 import { InvalidRequestError } from './errors.ts';
 
-/** Where a request may carry an access token, in framework-neutral form. */
+/**
+ * Where a request may carry an access token, in framework-neutral form.
+ *
+ * @example
+ * ```ts
+ * const sources: BearerTokenSources = { authorization: req.headers.authorization };
+ * ```
+ */
 export interface BearerTokenSources {
   /** The `Authorization` header value, if any. */
   authorization?: string | undefined;

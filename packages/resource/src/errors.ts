@@ -14,6 +14,11 @@
  * - `invalid_token`: expired, revoked, forged, or otherwise unacceptable token.
  * - `insufficient_scope`: a valid token without the scopes the resource needs.
  * - `temporarily_unavailable`: the issuer's keys (or the revocation list) cannot be loaded right now.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof BearerError && err.code === 'temporarily_unavailable') metrics.jwksOutage.inc();
+ * ```
  */
 export type BearerErrorCode =
   | 'missing_token'

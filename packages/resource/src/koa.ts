@@ -4,12 +4,26 @@ import { BearerError, MissingTokenError } from './errors.ts';
 import { assertScopes } from './scopes.ts';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.ts';
 
-/** `ctx.state` after {@link requireAccessToken}. */
+/**
+ * `ctx.state` after {@link requireAccessToken}.
+ *
+ * @example
+ * ```ts
+ * const router = new Router<AccessTokenState>();
+ * ```
+ */
 export interface AccessTokenState {
   auth: VerifiedAccessToken;
 }
 
-/** `ctx.state` after {@link optionalAccessToken}: `auth` is absent for anonymous requests. */
+/**
+ * `ctx.state` after {@link optionalAccessToken}: `auth` is absent for anonymous requests.
+ *
+ * @example
+ * ```ts
+ * const app = new Koa<OptionalAccessTokenState>();
+ * ```
+ */
 export interface OptionalAccessTokenState {
   auth?: VerifiedAccessToken | undefined;
 }

@@ -3,6 +3,11 @@ import type { Redis } from 'ioredis';
 /**
  * A revoked grant (every token carrying `gid: id`) or a single token (`jti: id`). `exp` is the epoch
  * second until which tokens of it may still be alive; after that the entry can be forgotten.
+ *
+ * @example
+ * ```ts
+ * const event: RevocationEvent = { type: 'grant', id: grantId, exp: Math.floor(Date.now() / 1000) + 900 };
+ * ```
  */
 export interface RevocationEvent {
   type: 'grant' | 'jti';
@@ -32,9 +37,23 @@ export interface RevocationSource {
   list?(): Promise<RevocationEvent[]>;
 }
 
-/** The channel a Gatehouse server publishes revocations on. */
+/**
+ * The channel a Gatehouse server publishes revocations on.
+ *
+ * @example
+ * ```ts
+ * await redis.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'grant', id: grantId, exp }));
+ * ```
+ */
 export const REVOCATION_CHANNEL = 'gatehouse:revocations';
-/** The sorted set of live revocations (`grant:<id>` / `jti:<id>`, score = exp in epoch seconds). */
+/**
+ * The sorted set of live revocations (`grant:<id>` / `jti:<id>`, score = exp in epoch seconds).
+ *
+ * @example
+ * ```ts
+ * await redis.zadd(REVOKED_KEY, exp, `grant:${grantId}`);
+ * ```
+ */
 export const REVOKED_KEY = 'gatehouse:revoked';
 
 /**
@@ -69,7 +88,14 @@ function parseMember(member: string, exp: number): RevocationEvent | undefined {
   return { type, id, exp };
 }
 
-/** Options of {@link redisRevocationSource}. */
+/**
+ * Options of {@link redisRevocationSource}.
+ *
+ * @example
+ * ```ts
+ * redisRevocationSource(redis, { onError: (err) => logger.warn({ err }, 'revocation subscriber') });
+ * ```
+ */
 export interface RedisRevocationSourceOptions {
   /** @default 'gatehouse:revocations' */
   channel?: string;
@@ -146,7 +172,17 @@ export function redisRevocationSource(
   };
 }
 
-/** The verifier's view of live revocations: `grant:<id>` / `jti:<id>` → exp (epoch seconds). */
+/**
+ * The verifier's view of live revocations: `grant:<id>` / `jti:<id>` → exp (epoch seconds). Internal
+ * (not re-exported from the package).
+ *
+ * @example
+ * ```ts
+ * const list = new RevocationList(5);
+ * list.add({ type: 'grant', id: 'g1', exp }, now);
+ * list.isRevoked({ gid: 'g1' }); // true
+ * ```
+ */
 export class RevocationList {
   #entries = new Map<string, number>();
   #lastSweep = 0;

@@ -14,7 +14,14 @@ import { discoverJwksUri } from './discovery.ts';
 import { BearerError, InvalidTokenError, TemporarilyUnavailableError } from './errors.ts';
 import { type RevocationEvent, RevocationList, type RevocationSource } from './revocations.ts';
 
-/** Asymmetric JWS algorithms the allow-list may contain; `none` and HS* are not expressible. */
+/**
+ * Asymmetric JWS algorithms the allow-list may contain; `none` and HS* are not expressible.
+ *
+ * @example
+ * ```ts
+ * const algorithms: AccessTokenAlgorithm[] = ['ES256', 'EdDSA'];
+ * ```
+ */
 export type AccessTokenAlgorithm =
   | 'ES256'
   | 'ES384'
@@ -42,7 +49,15 @@ const ASYMMETRIC = new Set<string>([
   'PS512',
 ]);
 
-/** Claims of a Gatehouse access token (RFC 9068 §2.2), after verification. */
+/**
+ * Claims of a Gatehouse access token (RFC 9068 §2.2), after verification.
+ *
+ * @example
+ * ```ts
+ * const { claims }: { claims: AccessTokenClaims } = await verifier.verify(token);
+ * console.log(claims.jti, claims.gid ?? 'client credentials');
+ * ```
+ */
 export interface AccessTokenClaims extends JWTPayload {
   iss: string;
   sub: string;
@@ -57,7 +72,15 @@ export interface AccessTokenClaims extends JWTPayload {
   gid?: string;
 }
 
-/** A verified access token: what `ctx.state.auth` holds. */
+/**
+ * A verified access token: what `ctx.state.auth` holds. Frozen, since cached results are shared.
+ *
+ * @example
+ * ```ts
+ * const auth: VerifiedAccessToken = await verifier.verify(token);
+ * if (auth.scopes.includes('recipes:write')) console.log(`${auth.sub} via ${auth.clientId}`);
+ * ```
+ */
 export interface VerifiedAccessToken {
   sub: string;
   clientId: string;
@@ -65,7 +88,19 @@ export interface VerifiedAccessToken {
   claims: AccessTokenClaims;
 }
 
-/** Options of {@link createAccessTokenVerifier}. */
+/**
+ * Options of {@link createAccessTokenVerifier}.
+ *
+ * @example
+ * ```ts
+ * const options: AccessTokenVerifierOptions = {
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ *   clockTolerance: 10,
+ *   cache: { max: 50_000 },
+ * };
+ * ```
+ */
 export interface AccessTokenVerifierOptions {
   /** The authorization server's issuer identifier; `iss` must equal it exactly. */
   issuer: string;
@@ -107,7 +142,16 @@ export interface AccessTokenVerifierOptions {
   now?: () => Date;
 }
 
-/** Verifies Gatehouse access tokens; create one per API with {@link createAccessTokenVerifier}. */
+/**
+ * Verifies Gatehouse access tokens; create one per API with {@link createAccessTokenVerifier}.
+ *
+ * @example
+ * ```ts
+ * await verifier.ready(); // revocations loaded
+ * const auth = await verifier.verify(token);
+ * process.once('SIGTERM', () => verifier.close());
+ * ```
+ */
 export interface AccessTokenVerifier {
   readonly issuer: string;
   readonly audience: string;
@@ -199,19 +243,24 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
 
   let remote: Promise<RemoteJWKSet> | undefined;
   const remoteKeySet = (): Promise<RemoteJWKSet> => {
-    remote ??= (async () => {
-      const url =
-        options.jwksUri === undefined ? await discoverJwksUri(issuer, { timeout }) : new URL(options.jwksUri);
-      return createRemoteJWKSet(url, {
-        cooldownDuration: options.jwksCooldown ?? 30_000,
-        timeoutDuration: timeout,
-        cacheMaxAge: options.jwksMaxAge ?? 600_000,
+    if (remote === undefined) {
+      const pending = (async () => {
+        const url =
+          options.jwksUri === undefined
+            ? await discoverJwksUri(issuer, { timeout })
+            : new URL(options.jwksUri);
+        return createRemoteJWKSet(url, {
+          cooldownDuration: options.jwksCooldown ?? 30_000,
+          timeoutDuration: timeout,
+          cacheMaxAge: options.jwksMaxAge ?? 600_000,
+        });
+      })();
+      // A failed discovery is retried by the next request rather than remembered.
+      pending.catch(() => {
+        if (remote === pending) remote = undefined;
       });
-    })();
-    // A failed discovery is retried by the next request rather than remembered.
-    remote.catch(() => {
-      remote = undefined;
-    });
+      remote = pending;
+    }
     return remote;
   };
 
@@ -251,14 +300,18 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const unsubscribe = options.revocations?.subscribe(onRevocation);
   let initialRevocations: Promise<void> | undefined;
   const loadRevocations = (): Promise<void> => {
-    const list = options.revocations?.list;
-    if (list === undefined) return Promise.resolve();
-    initialRevocations ??= list.call(options.revocations).then((events) => {
-      for (const event of events) onRevocation(event);
-    });
-    initialRevocations.catch(() => {
-      initialRevocations = undefined;
-    });
+    const source = options.revocations;
+    if (source?.list === undefined) return Promise.resolve();
+    if (initialRevocations === undefined) {
+      const pending = source.list().then((events) => {
+        for (const event of events) onRevocation(event);
+      });
+      // Not loaded: the next verification tries again (and answers 503 meanwhile).
+      pending.catch(() => {
+        if (initialRevocations === pending) initialRevocations = undefined;
+      });
+      initialRevocations = pending;
+    }
     return initialRevocations;
   };
   loadRevocations().catch(() => {});

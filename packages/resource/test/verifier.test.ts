@@ -106,6 +106,8 @@ describe('createAccessTokenVerifier', () => {
     ['missing aud', () => issuer.mint({ claims: { aud: undefined } }), 'missing aud claim'],
     ['a non-string client_id', () => issuer.mint({ claims: { client_id: 42 } }), 'invalid client_id claim'],
     ['garbage', async () => 'garbage', 'malformed token'],
+    // An opaque refresh token (oidc-provider style, 43 base64url characters) presented as an access token.
+    ['a refresh token', async () => 'dGhpcy1pcy1hbi1vcGFxdWUtcmVmcmVzaC10b2tlbjAx', 'malformed token'],
     ['three garbage segments', async () => 'a.b.c', 'malformed token'],
     [
       'a foreign key with a known kid',

@@ -1,0 +1,116 @@
+import {
+  type AccessTokenVerifier,
+  type AccessTokenVerifierOptions,
+  createAccessTokenVerifier,
+  type RevocationSource,
+  redisRevocationSource,
+} from '@gatehouse/resource';
+import Router from '@koa/router';
+import type { Redis } from 'ioredis';
+import Koa from 'koa';
+import { errorHandler } from './errors.ts';
+import { jsonBody } from './json-body.ts';
+import { openApiDocument } from './openapi.ts';
+import { RedisRecipeStore } from './recipes/redis-store.ts';
+import { recipeRoutes } from './recipes/routes.ts';
+import { MemoryRecipeStore, type RecipeStore } from './recipes/store.ts';
+
+/**
+ * Options of {@link createDemoApi}.
+ *
+ * @example
+ * ```ts
+ * const options: DemoApiOptions = { issuer, apiUrl, redis: new Redis(redisUrl) };
+ * ```
+ */
+export interface DemoApiOptions {
+  /** The Gatehouse server's issuer URL. */
+  issuer: string;
+  /** This API's public URL: its resource identifier (the `aud` of its tokens). */
+  apiUrl: string;
+  /** Stores recipes in Redis and, unless `revocations` is given, listens for revocations there. */
+  redis?: Redis;
+  /** Revocation source (e.g. the server's in-process emitter when both run in one process). */
+  revocations?: RevocationSource;
+  /** Overrides the recipe store chosen from `redis`. */
+  store?: RecipeStore;
+  /** Extra verifier options (clock, JWKS location, cache…). */
+  verifier?: Omit<Partial<AccessTokenVerifierOptions>, 'issuer' | 'audience' | 'revocations'>;
+  /** Receives unexpected errors (answered 500 without detail). */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The demo API: a Koa app plus its access-token verifier and a `close()` for its subscriptions.
+ *
+ * @example
+ * ```ts
+ * const api: DemoApi = createDemoApi(options);
+ * const server = api.listen(4001);
+ * process.once('SIGTERM', () => { api.close(); server.close(); });
+ * ```
+ */
+export type DemoApi = Koa & { readonly verifier: AccessTokenVerifier; close(): void };
+
+const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Builds the recipes demo API (routes in ARCHITECTURE.md "Demo API") as a Koa app.
+ *
+ * @example
+ * ```ts
+ * const api = createDemoApi({ issuer: 'http://localhost:4000', apiUrl: 'http://localhost:4001' });
+ * api.listen(4001);
+ * ```
+ */
+export function createDemoApi(options: DemoApiOptions): DemoApi {
+  const apiUrl = options.apiUrl.replace(/\/$/, '');
+  const revocations =
+    options.revocations ?? (options.redis ? redisRevocationSource(options.redis) : undefined);
+  const verifier = createAccessTokenVerifier({
+    ...options.verifier,
+    issuer: options.issuer,
+    audience: apiUrl,
+    ...(revocations ? { revocations } : {}),
+  });
+  const store =
+    options.store ?? (options.redis ? new RedisRecipeStore(options.redis) : new MemoryRecipeStore());
+  const now = options.verifier?.now ?? (() => new Date());
+
+  const app = new Koa();
+  app.use(async function securityHeaders(ctx, next) {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'no-store');
+    // Bearer tokens, no cookies: any origin may call the API (the demo page and SDK examples do).
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Access-Control-Expose-Headers', 'Link, X-Total-Count, Location, WWW-Authenticate, Retry-After');
+    if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
+      ctx.set('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE');
+      ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+      ctx.set('Access-Control-Max-Age', '600');
+      ctx.status = 204;
+      return;
+    }
+    await next();
+  });
+  app.use(errorHandler(options.onError));
+  app.use(jsonBody({ limit: BODY_LIMIT }));
+
+  const meta = new Router();
+  const document = openApiDocument({ apiUrl, issuer: options.issuer });
+  meta.get('/health', function health(ctx) {
+    ctx.body = { status: 'ok' };
+  });
+  meta.get('/openapi.json', function openApi(ctx) {
+    ctx.body = document;
+  });
+  const recipes = recipeRoutes({ store, verifier, apiUrl, now });
+  app.use(meta.routes()).use(meta.allowedMethods());
+  app.use(recipes.routes()).use(recipes.allowedMethods());
+  app.use(function notFound(ctx) {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found', error_description: `no route for ${ctx.method} ${ctx.path}` };
+  });
+
+  return Object.assign(app, { verifier, close: () => verifier.close() });
+}
