@@ -1,6 +1,13 @@
 import type { TokenSet } from './token-set.ts';
 
-/** What tabs tell each other: new tokens, or that the session ended and why. */
+/**
+ * What tabs tell each other: new tokens, or that the session ended and why.
+ *
+ * @example
+ * ```ts
+ * const message: CrossTabMessage = { type: 'cleared', reason: 'signedOut' };
+ * ```
+ */
 export type CrossTabMessage =
   | { type: 'tokens'; tokens: TokenSet }
   | { type: 'cleared'; reason: 'signedOut' | 'sessionExpired' };

@@ -1,5 +1,5 @@
 import { GatehouseError } from './errors.ts';
-import { type Transport, sendRequest } from './http-transport.ts';
+import { sendRequest, type Transport } from './http-transport.ts';
 
 /**
  * The authorization server metadata fields the SDK uses (RFC 8414 §2, OpenID Connect Discovery §3).

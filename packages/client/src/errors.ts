@@ -32,7 +32,14 @@ export type GatehouseErrorCode =
   | 'ERR_ISSUER_MISMATCH'
   | 'ERR_CONFIGURATION';
 
-/** Codes carried by a plain {@link GatehouseError} (the subclasses carry their own). */
+/**
+ * Codes carried by a plain {@link GatehouseError} (the subclasses carry their own).
+ *
+ * @example
+ * ```ts
+ * throw new GatehouseError('no redirectUri configured', { code: 'ERR_CONFIGURATION' });
+ * ```
+ */
 export type GatehouseErrorBaseCode =
   | 'ERR_INVALID_RESPONSE'
   | 'ERR_STATE_MISMATCH'
@@ -64,7 +71,15 @@ export class GatehouseError extends Error {
   }
 }
 
-/** The OAuth error fields an authorization server returns (RFC 6749 §5.2, §4.1.2.1). */
+/**
+ * The OAuth error fields an authorization server returns (RFC 6749 §5.2, §4.1.2.1).
+ *
+ * @example
+ * ```ts
+ * const fields: OAuthErrorFields = { error: 'invalid_grant', error_description: 'refresh token expired', status: 400 };
+ * throw new OAuthError(fields);
+ * ```
+ */
 export interface OAuthErrorFields {
   /** The OAuth `error` code, e.g. `invalid_grant`, `access_denied`. */
   error: string;

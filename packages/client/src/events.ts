@@ -21,7 +21,15 @@ export interface GatehouseEvents {
   signedOut: undefined;
 }
 
-/** A listener for one {@link GatehouseEvents} event. */
+/**
+ * A listener for one {@link GatehouseEvents} event.
+ *
+ * @example
+ * ```ts
+ * const onExpired: GatehouseListener<'sessionExpired'> = (error) => console.warn(error.message);
+ * auth.on('sessionExpired', onExpired);
+ * ```
+ */
 export type GatehouseListener<E extends keyof GatehouseEvents> = (payload: GatehouseEvents[E]) => void;
 
 /**

@@ -1,6 +1,13 @@
 import { NetworkError, TimeoutError } from './errors.ts';
 
-/** How the SDK reaches the authorization server: which `fetch`, and how long one request may take. */
+/**
+ * How the SDK reaches the authorization server: which `fetch`, and how long one request may take.
+ *
+ * @example
+ * ```ts
+ * const transport: Transport = { fetch: globalThis.fetch, timeoutMs: 10_000 };
+ * ```
+ */
 export interface Transport {
   fetch: typeof fetch;
   /** Per-request timeout in milliseconds. */
@@ -21,7 +28,8 @@ export async function sendRequest(transport: Transport, url: string, init: Reque
   try {
     return await transport.fetch(url, { ...init, signal, redirect: 'manual' });
   } catch (cause) {
-    if (signal.aborted) throw new TimeoutError(`request to ${url} timed out after ${transport.timeoutMs} ms`, { cause });
+    if (signal.aborted)
+      throw new TimeoutError(`request to ${url} timed out after ${transport.timeoutMs} ms`, { cause });
     throw new NetworkError(`request to ${url} failed`, { cause });
   }
 }

@@ -1,4 +1,4 @@
-import { type Transport, sendRequest } from './http-transport.ts';
+import { sendRequest, type Transport } from './http-transport.ts';
 
 /**
  * Who is asking and where to: the client's identity plus the endpoint. A `clientSecret` makes it a confidential
@@ -61,7 +61,12 @@ function appendResource(body: URLSearchParams, resource: readonly string[] | und
  */
 export function authorizationCodeGrantRequest(
   endpoint: ClientEndpoint,
-  grant: { code: string; codeVerifier: string; redirectUri: string; resource?: readonly string[] | undefined },
+  grant: {
+    code: string;
+    codeVerifier: string;
+    redirectUri: string;
+    resource?: readonly string[] | undefined;
+  },
 ): Promise<Response> {
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
@@ -136,10 +141,16 @@ export function deviceAuthorizationRequest(
  * const response = await deviceCodeGrantRequest(endpoint, { deviceCode });
  * ```
  */
-export function deviceCodeGrantRequest(endpoint: ClientEndpoint, grant: { deviceCode: string }): Promise<Response> {
+export function deviceCodeGrantRequest(
+  endpoint: ClientEndpoint,
+  grant: { deviceCode: string },
+): Promise<Response> {
   return postForm(
     endpoint,
-    new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: grant.deviceCode }),
+    new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: grant.deviceCode,
+    }),
   );
 }
 

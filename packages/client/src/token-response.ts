@@ -106,7 +106,8 @@ async function successBody(response: Response): Promise<Record<string, unknown>>
 function optionalString(body: Record<string, unknown>, field: string): string | undefined {
   const value = body[field];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new GatehouseError(`"${field}" must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new GatehouseError(`"${field}" must be a non-empty string`);
   return value;
 }
 
@@ -164,7 +165,9 @@ export async function processTokenResponse(response: Response): Promise<TokenEnd
  * const device = await processDeviceAuthorizationResponse(await deviceAuthorizationRequest(endpoint, {}));
  * ```
  */
-export async function processDeviceAuthorizationResponse(response: Response): Promise<DeviceAuthorizationResponse> {
+export async function processDeviceAuthorizationResponse(
+  response: Response,
+): Promise<DeviceAuthorizationResponse> {
   const body = await successBody(response);
   const result: DeviceAuthorizationResponse = {
     device_code: requiredString(body, 'device_code'),

@@ -1,7 +1,14 @@
 import type { TokenStorage } from './storage/token-storage.ts';
 import type { TokenSet } from './token-set.ts';
 
-/** What a redirect sign-in remembers between `signInRedirect()` and `handleRedirectCallback()`. */
+/**
+ * What a redirect sign-in remembers between `signInRedirect()` and `handleRedirectCallback()`.
+ *
+ * @example
+ * ```ts
+ * await store.saveTransaction(state, { codeVerifier, redirectUri, nonce, createdAt: Date.now() });
+ * ```
+ */
 export interface SignInTransaction {
   codeVerifier: string;
   redirectUri: string;
@@ -10,7 +17,15 @@ export interface SignInTransaction {
   createdAt: number;
 }
 
-/** The result of reading storage: `ok: false` when storage itself failed, so callers can keep what they hold. */
+/**
+ * The result of reading storage: `ok: false` when storage itself failed, so callers can keep what they hold.
+ *
+ * @example
+ * ```ts
+ * const { ok, tokens } = await store.read();
+ * if (!ok) console.warn('storage unavailable; using memory');
+ * ```
+ */
 export interface StoredTokens {
   ok: boolean;
   tokens: TokenSet | undefined;

@@ -1,0 +1,108 @@
+import ky, { type KyInstance, type Options } from 'ky';
+
+/**
+ * What the ky hooks need from the client.
+ *
+ * @example
+ * ```ts
+ * const http = createAuthenticatedHttp({ ...options, apiOrigins: ['https://api.example.com'] });
+ * ```
+ */
+export interface AuthenticatedHttpOptions {
+  getAccessToken(): Promise<string>;
+  /** The token the client holds right now (no I/O). */
+  currentAccessToken(): string | undefined;
+  /** Renews, replacing `staleAccessToken`; shared with every other caller. */
+  refresh(staleAccessToken: string): Promise<{ accessToken: string }>;
+  /** Only requests to these origins get the token; `undefined`: every request. */
+  apiOrigins: readonly string[] | undefined;
+  /** Extra ky options (prefix, timeout, retry, headers …) merged under the auth hooks. */
+  kyOptions: Options | undefined;
+  fetch: typeof fetch;
+}
+
+/**
+ * RFC 6750 §3.1: `invalid_token` means expired, revoked or malformed — the only 401 a refresh can fix.
+ *
+ * @example
+ * ```ts
+ * isInvalidTokenChallenge('Bearer error="invalid_token"'); // true
+ * isInvalidTokenChallenge('Bearer error="insufficient_scope"'); // false: a new token would not help
+ * ```
+ */
+export function isInvalidTokenChallenge(header: string | null): boolean {
+  return header !== null && /^\s*Bearer\b/i.test(header) && /\berror\s*=\s*"?invalid_token"?/i.test(header);
+}
+
+function bearerToken(header: string | null): string | undefined {
+  const match = header === null ? null : /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+/**
+ * A ky instance that sends `Authorization: Bearer …` and, when the API answers 401 `invalid_token`, renews once
+ * and retries once. It renews only if the token that failed is still the current one (otherwise it simply
+ * retries with the current token), at most once per request, so a second 401 surfaces as `HTTPError` instead
+ * of looping. The retry uses ky's `retry.limit` (default 2); with `retry: 0` a 401 is returned as is.
+ *
+ * @example
+ * ```ts
+ * const http = createAuthenticatedHttp({ getAccessToken, currentAccessToken, refresh, apiOrigins: undefined,
+ *   kyOptions: { prefix: 'https://api.example.com' }, fetch });
+ * const me = await http.get('me').json();
+ * ```
+ */
+export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyInstance {
+  const origins = options.apiOrigins?.map((origin) => new URL(origin).origin);
+  const authorizes = (url: string) => origins === undefined || origins.includes(new URL(url).origin);
+  // One entry per ky call: the per-request `context` object that the init hook makes unique.
+  const renewedFor = new WeakSet<object>();
+  const base = options.kyOptions ?? {};
+  return ky.create({
+    fetch: options.fetch,
+    ...base,
+    hooks: {
+      ...base.hooks,
+      init: [
+        ...(base.hooks?.init ?? []),
+        (init) => {
+          init.context = { ...init.context };
+        },
+      ],
+      beforeRequest: [
+        async ({ request }) => {
+          if (!authorizes(request.url) || request.headers.has('authorization')) return;
+          request.headers.set('authorization', `Bearer ${await options.getAccessToken()}`);
+        },
+        ...(base.hooks?.beforeRequest ?? []),
+      ],
+      beforeRetry: [
+        async ({ request }) => {
+          // Every retry (ours or ky's own 5xx retries) carries the token that is current now.
+          if (!authorizes(request.url) || bearerToken(request.headers.get('authorization')) === undefined)
+            return;
+          request.headers.set('authorization', `Bearer ${await options.getAccessToken()}`);
+        },
+        ...(base.hooks?.beforeRetry ?? []),
+      ],
+      afterResponse: [
+        async ({ request, response, options: requestOptions }) => {
+          if (response.status !== 401 || !isInvalidTokenChallenge(response.headers.get('www-authenticate')))
+            return;
+          const failed = bearerToken(request.headers.get('authorization'));
+          if (failed === undefined || renewedFor.has(requestOptions.context)) return;
+          renewedFor.add(requestOptions.context);
+          const current = options.currentAccessToken();
+          // Renew only if the rejected token is still ours; if it was replaced meanwhile, the new one may work.
+          const next =
+            current !== undefined && current !== failed
+              ? current
+              : (await options.refresh(failed)).accessToken;
+          if (next === failed) return;
+          return ky.retry({ code: 'GATEHOUSE_TOKEN_RENEWED', delay: 0 });
+        },
+        ...(base.hooks?.afterResponse ?? []),
+      ],
+    },
+  });
+}

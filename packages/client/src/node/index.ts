@@ -1,0 +1,2 @@
+export * from '../index.ts';
+export { fileStorage } from './file-storage.ts';

@@ -1,0 +1,285 @@
+import type { Clock } from './clock.ts';
+import { type CrossTabMessage, openCrossTabChannel } from './cross-tab.ts';
+import { GatehouseError, InteractionRequiredError, OAuthError, SessionExpiredError } from './errors.ts';
+import type { GatehouseEventEmitter } from './events.ts';
+import type { RefreshLock } from './refresh-lock.ts';
+import { processTokenResponse } from './token-response.ts';
+import { type TokenSet, tokenSetFromResponse } from './token-set.ts';
+import type { TokenStore } from './token-store.ts';
+
+/**
+ * What the refresher needs from its client.
+ *
+ * @example
+ * ```ts
+ * const options: TokenRefresherOptions = { store, lock: webLock(), lockName: 'gatehouse-refresh:demo', clock: systemClock,
+ *   events, renew, crossTabChannel: undefined, autoRefresh: true, expiryMarginMs: 10_000 };
+ * ```
+ */
+export interface TokenRefresherOptions {
+  store: TokenStore;
+  /** Cross-client exclusion (Web Locks in browsers); `undefined`: the in-flight promise is the only guard. */
+  lock: RefreshLock | undefined;
+  lockName: string;
+  clock: Clock;
+  events: GatehouseEventEmitter;
+  /** Sends the renewal request (refresh token or client credentials grant) for these tokens. */
+  renew(tokens: TokenSet): Promise<Response>;
+  /** BroadcastChannel name to share tokens between tabs; `undefined` disables it. */
+  crossTabChannel: string | undefined;
+  /** Refresh shortly before expiry and on `visibilitychange`/`online`. */
+  autoRefresh: boolean;
+  /** A token that expires within this many milliseconds is treated as expired. */
+  expiryMarginMs: number;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * Owns a client's tokens and the one path by which they are renewed: memory → one in-flight promise →
+ * lock → re-read storage (another tab may have refreshed) → renew → store → tell other tabs. Concurrent callers
+ * share a single renewal; a renewal is never retried on its own.
+ *
+ * @example
+ * ```ts
+ * const refresher = new TokenRefresher({ store, lock: webLock(), lockName, clock: systemClock, events, renew,
+ *   crossTabChannel: 'gatehouse:demo-spa', autoRefresh: true, expiryMarginMs: 10_000 });
+ * const token = await refresher.getAccessToken();
+ * ```
+ */
+export class TokenRefresher {
+  readonly #options: TokenRefresherOptions;
+  readonly #loaded: Promise<void>;
+  readonly #channel: ReturnType<typeof openCrossTabChannel>;
+  readonly #detach: () => void;
+  #current: TokenSet | undefined;
+  #inflight: Promise<TokenSet> | undefined;
+  #timer: Timer | undefined;
+  /** Bumped whenever the session ends, so a renewal that was in flight cannot resurrect it. */
+  #epoch = 0;
+  #closed = false;
+
+  constructor(options: TokenRefresherOptions) {
+    this.#options = options;
+    this.#channel = options.crossTabChannel
+      ? openCrossTabChannel(options.crossTabChannel, (message) => this.#onCrossTabMessage(message))
+      : undefined;
+    this.#detach = this.#attachBrowserTriggers();
+    this.#loaded = this.#load();
+  }
+
+  /** Tokens as currently known in memory (after start-up has read storage). */
+  async tokens(): Promise<TokenSet | undefined> {
+    await this.#loaded;
+    return this.#current;
+  }
+
+  /** The in-memory access token right now, without waiting; for comparing against a token that just failed. */
+  currentAccessToken(): string | undefined {
+    return this.#current?.accessToken || undefined;
+  }
+
+  /**
+   * A valid access token: from memory when fresh, else from the single shared renewal.
+   * @throws {InteractionRequiredError} when there is no session
+   * @throws {SessionExpiredError} when the server rejects the refresh token
+   */
+  async getAccessToken(): Promise<string> {
+    await this.#loaded;
+    const current = this.#current;
+    if (current && this.#isFresh(current)) return current.accessToken;
+    return (await this.refresh(current?.accessToken)).accessToken;
+  }
+
+  /**
+   * Obtains a token other than `staleAccessToken` (the one that expired or was rejected). Joins the renewal in
+   * flight if there is one; under the lock adopts a fresh token another client stored meanwhile instead of
+   * renewing again.
+   */
+  refresh(staleAccessToken?: string): Promise<TokenSet> {
+    this.#inflight ??= this.#refreshOnce(staleAccessToken).finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  /** Waits for a renewal in flight, if any, ignoring its outcome. */
+  async settled(): Promise<void> {
+    await this.#inflight?.catch(() => undefined);
+  }
+
+  /** Makes `tokens` the session: memory, storage, other tabs, listeners, the proactive timer. */
+  async commit(tokens: TokenSet): Promise<void> {
+    this.#current = tokens;
+    try {
+      await this.#options.store.write(tokens);
+    } catch {
+      // Memory still holds the tokens; a storage that refuses writes must not fail a sign-in or refresh.
+    }
+    this.#channel?.post({ type: 'tokens', tokens });
+    this.#options.events.emit('tokensChanged', tokens);
+    this.#schedule();
+  }
+
+  /** Ends the session locally: memory, storage, other tabs, timer. Listeners get `tokensChanged(undefined)`. */
+  async clear(reason: 'signedOut' | 'sessionExpired'): Promise<void> {
+    this.#epoch++;
+    this.#current = undefined;
+    clearTimeout(this.#timer);
+    try {
+      await this.#options.store.clear();
+    } catch {
+      // Nothing better to do: memory is cleared, and stale storage is validated again on the next read.
+    }
+    this.#channel?.post({ type: 'cleared', reason });
+    this.#options.events.emit('tokensChanged', undefined);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#channel?.close();
+    this.#detach();
+  }
+
+  async #load(): Promise<void> {
+    const { tokens } = await this.#options.store.read();
+    // A sign-in that finished while storage was being read wins over what storage held.
+    if (this.#current === undefined && this.#epoch === 0) this.#current = tokens;
+    this.#schedule();
+  }
+
+  #isFresh(tokens: TokenSet, marginMs = this.#options.expiryMarginMs): boolean {
+    if (!tokens.accessToken) return false;
+    return tokens.expiresAt === undefined || tokens.expiresAt - this.#options.clock.now() > marginMs;
+  }
+
+  async #refreshOnce(staleAccessToken: string | undefined): Promise<TokenSet> {
+    const epoch = this.#epoch;
+    const { lock, lockName } = this.#options;
+    const run = () => this.#refreshExclusive(staleAccessToken, epoch);
+    return lock ? lock.run(lockName, run) : run();
+  }
+
+  async #refreshExclusive(staleAccessToken: string | undefined, epoch: number): Promise<TokenSet> {
+    const { store, events, clock } = this.#options;
+    const stored = await store.read();
+    // Storage is the truth shared with other tabs and instances; fall back to memory only if it failed.
+    const latest = stored.ok ? stored.tokens : this.#current;
+    if (!latest) {
+      this.#current = undefined;
+      throw new InteractionRequiredError('login_required', 'there is no session; sign in first');
+    }
+    if (latest.accessToken !== staleAccessToken && this.#isFresh(latest)) {
+      // Someone else renewed while we waited for the lock: adopt their tokens, spend no refresh token.
+      if (latest.accessToken !== this.#current?.accessToken) this.#adopt(latest);
+      return latest;
+    }
+    if (!latest.refreshToken && latest.renewal !== 'client_credentials') {
+      throw new InteractionRequiredError('login_required', 'the session has no refresh token; sign in again');
+    }
+    let response: Response;
+    try {
+      response = await this.#options.renew(latest);
+    } catch (error) {
+      // No response: the server may or may not have rotated the token. Keep it and do not resend blindly.
+      if (error instanceof GatehouseError) events.emit('refreshFailed', error);
+      throw error;
+    }
+    let body: Awaited<ReturnType<typeof processTokenResponse>>;
+    try {
+      body = await processTokenResponse(response);
+    } catch (error) {
+      if (
+        error instanceof OAuthError &&
+        error.error === 'invalid_grant' &&
+        latest.renewal !== 'client_credentials'
+      ) {
+        // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
+        const expired = new SessionExpiredError(undefined, { cause: error });
+        if (epoch === this.#epoch) {
+          await this.clear('sessionExpired');
+          events.emit('sessionExpired', expired);
+        }
+        throw expired;
+      }
+      if (error instanceof GatehouseError) events.emit('refreshFailed', error);
+      throw error;
+    }
+    if (epoch !== this.#epoch) {
+      throw new InteractionRequiredError('login_required', 'the session ended while it was being refreshed');
+    }
+    const next = tokenSetFromResponse(body, clock.now(), latest);
+    await this.commit(next);
+    return next;
+  }
+
+  #adopt(tokens: TokenSet): void {
+    this.#current = tokens;
+    this.#options.events.emit('tokensChanged', tokens);
+    this.#schedule();
+  }
+
+  #onCrossTabMessage(message: CrossTabMessage): void {
+    if (message.type === 'tokens') {
+      if (message.tokens.accessToken !== this.#current?.accessToken) this.#adopt(message.tokens);
+      return;
+    }
+    if (!this.#current) return;
+    this.#epoch++;
+    this.#current = undefined;
+    clearTimeout(this.#timer);
+    this.#options.events.emit('tokensChanged', undefined);
+    if (message.reason === 'signedOut') this.#options.events.emit('signedOut', undefined);
+    else
+      this.#options.events.emit(
+        'sessionExpired',
+        new SessionExpiredError('the session ended in another tab'),
+      );
+  }
+
+  /** Proactive renewal: a little before expiry, spread by jitter so tabs and instances do not line up. */
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    const tokens = this.#current;
+    if (!this.#options.autoRefresh || this.#closed || !tokens || tokens.expiresAt === undefined) return;
+    if (!tokens.refreshToken && tokens.renewal !== 'client_credentials') return;
+    const remaining = tokens.expiresAt - this.#options.clock.now();
+    // The lead is capped at a quarter of the remaining life, so even very short tokens never refresh in a loop.
+    const lead = Math.min(30_000, Math.max(remaining, 0) / 4);
+    const jitter = Math.random() * Math.max(1_000, Math.min(5_000, remaining / 10));
+    // setTimeout fires at once beyond 2^31-1 ms; a token living that long is simply rechecked then.
+    const delay = Math.min(2_147_483_647, Math.max(0, remaining - lead - jitter));
+    this.#timer = setTimeout(() => this.#renewProactively(tokens.accessToken), delay);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  #renewProactively(scheduledFor: string): void {
+    if (this.#closed || this.#current?.accessToken !== scheduledFor) {
+      this.#schedule();
+      return;
+    }
+    // Failures are reported through events; the next getAccessToken() or http call tries again.
+    this.refresh(scheduledFor).catch(() => undefined);
+  }
+
+  #attachBrowserTriggers(): () => void {
+    const doc = globalThis.document as Document | undefined;
+    if (!this.#options.autoRefresh || !doc || typeof globalThis.addEventListener !== 'function')
+      return () => {};
+    // Background tabs throttle timers; recheck when the tab becomes visible or the network returns.
+    const recheck = () => {
+      if (doc.visibilityState === 'hidden') return;
+      const tokens = this.#current;
+      if (tokens?.expiresAt !== undefined && !this.#isFresh(tokens, 30_000)) {
+        this.refresh(tokens.accessToken).catch(() => undefined);
+      } else this.#schedule();
+    };
+    doc.addEventListener('visibilitychange', recheck);
+    globalThis.addEventListener('online', recheck);
+    return () => {
+      doc.removeEventListener('visibilitychange', recheck);
+      globalThis.removeEventListener('online', recheck);
+    };
+  }
+}

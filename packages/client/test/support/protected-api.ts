@@ -1,0 +1,105 @@
+/**
+ * A tiny protected API for testing `auth.http`: verifies JWT access tokens (at+jwt) against the authorization
+ * server's JWKS with jose, answers 401 `WWW-Authenticate: Bearer error="invalid_token"` for anything it
+ * rejects (RFC 6750 §3.1). Its clock can be moved forward to expire tokens without sleeping.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+
+export interface ProtectedApi {
+  url: string;
+  /** Every request: the bearer token it carried and the status it got. */
+  requests: { token: string | undefined; status: number }[];
+  /** Tokens rejected as revoked, whatever their signature says. */
+  revokedTokens: Set<string>;
+  /** Reject every token (a server that keeps answering 401). */
+  rejectAll: boolean;
+  /** Moves the API's clock forward, so tokens expire for it. */
+  advanceClock(seconds: number): void;
+  /** Makes the next request wait until the returned function is called; resolves once that request arrived. */
+  holdNextRequest(): { arrived: Promise<void>; release: () => void };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the API on a free port.
+ *
+ * @example
+ * ```ts
+ * const api = await startProtectedApi({ issuer: server.issuer, audience: server.apiResource });
+ * ```
+ */
+export async function startProtectedApi(config: { issuer: string; audience: string }): Promise<ProtectedApi> {
+  const jwks = createRemoteJWKSet(new URL(`${config.issuer}/jwks`));
+  let offsetMs = 0;
+  let held: { arrived: () => void; released: Promise<void> } | undefined;
+
+  const api: ProtectedApi = {
+    url: '',
+    requests: [],
+    revokedTokens: new Set(),
+    rejectAll: false,
+    advanceClock(seconds) {
+      offsetMs += seconds * 1000;
+    },
+    holdNextRequest() {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrivedPromise = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      held = { arrived, released };
+      return { arrived: arrivedPromise, release };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const token = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const hold = held;
+    held = undefined;
+    if (hold) {
+      hold.arrived();
+      await hold.released;
+    }
+    const reject = (error: string) => {
+      api.requests.push({ token, status: 401 });
+      res.writeHead(401, {
+        'www-authenticate': token ? `Bearer error="${error}"` : 'Bearer',
+        'content-type': 'application/json',
+      });
+      res.end(JSON.stringify({ error }));
+    };
+    if (!token || api.rejectAll || api.revokedTokens.has(token)) return reject('invalid_token');
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: config.issuer,
+        audience: config.audience,
+        typ: 'at+jwt',
+        currentDate: new Date(Date.now() + offsetMs),
+      });
+      api.requests.push({ token, status: 200 });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ sub: payload.sub, client_id: payload.client_id, scope: payload.scope }));
+    } catch {
+      reject('invalid_token');
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return api;
+}
