@@ -14,6 +14,8 @@ export interface AppParts {
   /** The oidc-provider middleware. */
   readonly provider: Koa.Middleware;
   readonly onError?: (err: unknown, ctx: Koa.Context) => void;
+  /** Middleware around everything (logging, metrics), outside the error handler. */
+  readonly outer?: readonly Koa.Middleware[];
 }
 
 /** Seconds a client should wait before retrying while the store is unavailable. */
@@ -59,6 +61,7 @@ export function createApp(parts: AppParts): Koa {
   // Koa would print every error to stderr; the error middleware reports what matters.
   app.silent = true;
   app.keys = [...parts.cookieKeys];
+  for (const middleware of parts.outer ?? []) app.use(middleware);
   app.use(errorHandler(parts.onError));
   app.use(async function health(ctx, next) {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {

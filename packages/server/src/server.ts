@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import type Provider from 'oidc-provider';
 import type { ClientMetadata, FindAccount } from 'oidc-provider';
 import { createApp } from './app.ts';
 import { validateClients } from './clients/clients-file.ts';
@@ -27,6 +28,13 @@ export interface GatehouseOptions {
   readonly onError?: (err: unknown) => void;
   /** Seconds between checks for rotated signing keys. */
   readonly keyPollSeconds?: number;
+  /**
+   * Middleware that runs first, around everything (request logging, metrics, request ids).
+   * They see every request, including the ones oidc-provider answers.
+   */
+  readonly outerMiddleware?: readonly Koa.Middleware[];
+  /** Called with every oidc-provider instance created (at start and on key rotation), to attach event listeners. */
+  readonly onProviderCreated?: (provider: Provider) => void;
 }
 
 export interface GatehouseServer {
@@ -105,6 +113,7 @@ async function assemble(
         }
       });
       provider.on('server_error', (_ctx, err) => options.onError?.(err));
+      options.onProviderCreated?.(provider);
     },
   );
   const providerHost = host;
@@ -139,6 +148,7 @@ async function assemble(
     ),
     provider: providerHost.middleware,
     onError: (err) => options.onError?.(err),
+    ...(options.outerMiddleware ? { outer: options.outerMiddleware } : {}),
   });
 
   const servers = new Set<Server>();
