@@ -23,6 +23,16 @@ export type AdapterClass = new (name: string) => Adapter;
  */
 export const INDEX_TTL_SLACK = 1;
 
+/**
+ * Seconds a record lives, -1 for "no expiry" (only when oidc-provider passes no expiresIn, as
+ * for clients). A zero or negative expiresIn (a re-save of something about to expire) becomes
+ * one second rather than "forever"; oidc-provider rejects it by its `exp` meanwhile.
+ */
+export function recordTTL(expiresIn: number | undefined): number {
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn)) return -1;
+  return Math.max(1, Math.ceil(expiresIn));
+}
+
 export function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }

@@ -17,8 +17,8 @@ export class StoreUnavailableError extends errors.OIDCProviderError {
     this.error_description = 'the token store is unavailable, retry shortly';
     // OIDCProviderError sets expose = status < 500; this 5xx is safe and useful to expose.
     this.expose = true;
-    // A 503 carries no protocol state worth redirecting with; render it at the endpoint.
-    this.allow_redirect = false;
+    // allow_redirect stays true: at the authorization endpoint RFC 6749 §4.1.2.1 defines
+    // `temporarily_unavailable` precisely to redirect it, as a 503 cannot reach the client there.
   }
 }
 

@@ -28,6 +28,11 @@ export function recordKey(model: string, id: string): string {
   return `gatehouse:${model}:{${id}}`;
 }
 
+/** `gatehouse:<Model>:{<id>}` → id (model names hold no `{`, so the first one opens the tag). */
+export function idOfRecordKey(key: string): string {
+  return key.slice(key.indexOf('{') + 1, -1);
+}
+
 export function grantSetKey(grantId: string): string {
   return `gatehouse:grant:{${grantId}}`;
 }

@@ -1,10 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { type AdapterClass, type AdapterOptions, epochSeconds, INDEX_TTL_SLACK } from './adapter-options.ts';
+import {
+  type AdapterClass,
+  type AdapterOptions,
+  epochSeconds,
+  INDEX_TTL_SLACK,
+  recordTTL,
+} from './adapter-options.ts';
 import { TokenAlreadyConsumedError, TokenNotFoundError } from './errors.ts';
 import {
   grantSetKey,
   grantTombstoneKey,
+  idOfRecordKey,
   indexesOf,
   type RecordIndexes,
   recordKey,
@@ -172,7 +179,7 @@ export function createMemoryAdapterClass(options: AdapterOptions): AdapterClass 
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       const key = recordKey(this.model, id);
-      const ttl = typeof expiresIn === 'number' && expiresIn > 0 ? Math.ceil(expiresIn) : -1;
+      const ttl = recordTTL(expiresIn);
       const indexTTL = ttl < 0 ? -1 : ttl + INDEX_TTL_SLACK;
       const next = indexesOf(this.model, payload);
 
@@ -242,8 +249,7 @@ export function createMemoryAdapterClass(options: AdapterOptions): AdapterClass 
           expiresAt: expiresAt(options.revokedTTL),
         });
       }
-      if (set?.kind === 'set')
-        for (const member of set.members) destroyRecord(member, member.slice(member.indexOf('{') + 1, -1));
+      if (set?.kind === 'set') for (const member of set.members) destroyRecord(member, idOfRecordKey(member));
       if (!fresh) return;
 
       const now = epochSeconds();

@@ -1,10 +1,17 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { type AdapterClass, type AdapterOptions, epochSeconds, INDEX_TTL_SLACK } from './adapter-options.ts';
+import {
+  type AdapterClass,
+  type AdapterOptions,
+  epochSeconds,
+  INDEX_TTL_SLACK,
+  recordTTL,
+} from './adapter-options.ts';
 import { TokenAlreadyConsumedError, TokenNotFoundError, toStoreError } from './errors.ts';
 import {
   grantSetKey,
   grantTombstoneKey,
+  idOfRecordKey,
   indexesOf,
   type RecordIndexes,
   recordKey,
@@ -33,11 +40,6 @@ function readIndexReply(reply: unknown): { flag: number; old: RecordIndexes } {
   const [flag, grantId, uid, userCode] = Array.isArray(reply) ? reply : [];
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   return { flag: Number(flag), old: { grantId: text(grantId), uid: text(uid), userCode: text(userCode) } };
-}
-
-/** `gatehouse:<Model>:{<id>}` → id (model names hold no `{`, so the first one opens the tag). */
-function idOfRecordKey(key: string): string {
-  return key.slice(key.indexOf('{') + 1, -1);
 }
 
 /** Runs an adapter operation, turning every Redis failure into a 503 StoreUnavailableError. */
@@ -91,7 +93,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       await guarded(async () => {
         const key = recordKey(this.model, id);
-        const ttl = typeof expiresIn === 'number' && expiresIn > 0 ? Math.ceil(expiresIn) : -1;
+        const ttl = recordTTL(expiresIn);
         const indexTTL = ttl < 0 ? -1 : ttl + INDEX_TTL_SLACK;
         const next = indexesOf(this.model, payload);
 

@@ -89,15 +89,22 @@ export function waitUntilReady(conn: Redis | Cluster, timeoutMs: number): Promis
   });
 }
 
-/** Closes gracefully (QUIT), falling back to a hard disconnect when Redis is unreachable. */
+/**
+ * Closes gracefully (QUIT, so replies in flight arrive) and resolves once the connection has
+ * ended; falls back to a hard disconnect when Redis does not answer within the command timeout.
+ */
 export async function closeRedisConnection(conn: Redis | Cluster): Promise<void> {
   if (conn.status === 'end') return;
-  try {
-    await Promise.race([
-      conn.quit(),
-      new Promise((_, reject) => setTimeout(reject, COMMAND_TIMEOUT_MS).unref()),
-    ]);
-  } catch {
+  const ended = new Promise<void>((resolve) => conn.once('end', () => resolve()));
+  const timeout = new Promise<'timeout'>((resolve) =>
+    setTimeout(() => resolve('timeout'), COMMAND_TIMEOUT_MS).unref(),
+  );
+  const quit = conn.quit().then(
+    () => ended,
+    () => 'timeout' as const,
+  );
+  if ((await Promise.race([quit, timeout])) === 'timeout') {
     conn.disconnect();
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref())]);
   }
 }

@@ -123,6 +123,13 @@ export function describeAdapterContract(name: string, setup: () => Promise<Contr
       });
     });
 
+    it('never turns a zero or negative expiresIn into "no expiry"', async () => {
+      const id = uniqueId();
+      await adapter('Session').upsert(id, tokenPayload('Session', id, { uid: uniqueId() }), 0);
+      const ttl = await target.ttlMs(recordKey('Session', id));
+      expect(ttl === -2 || (ttl > 0 && ttl <= 1_000)).toBe(true);
+    });
+
     describe('consume', () => {
       it('marks the record consumed and refuses a second consume with the grant to revoke', async () => {
         const id = uniqueId();

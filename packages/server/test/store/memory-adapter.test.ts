@@ -1,3 +1,4 @@
+import { describe, expect, it } from 'vitest';
 import {
   createMemoryAdapterClass,
   inspectMemoryKey,
@@ -31,4 +32,16 @@ describeAdapterContract('in-process store', async () => {
     grantMembers: async (grantId) => inspectMemoryKey(`gatehouse:grant:{${grantId}}`)?.members ?? [],
     teardown: async () => resetMemoryStore(),
   };
+});
+
+describe('in-process store capacity', () => {
+  it('keeps every live session, unlike an LRU-bounded store', async () => {
+    resetMemoryStore();
+    const Adapter = createMemoryAdapterClass({ revokedTTL: 60, accessTokenTTL: 60 });
+    const sessions = new Adapter('Session');
+    for (let i = 0; i < 5_000; i++) await sessions.upsert(`s${i}`, { jti: `s${i}`, uid: `u${i}` }, 600);
+    expect(await sessions.find('s0')).toEqual({ jti: 's0', uid: 'u0' });
+    expect(await sessions.findByUid('u0')).toEqual({ jti: 's0', uid: 'u0' });
+    resetMemoryStore();
+  });
 });

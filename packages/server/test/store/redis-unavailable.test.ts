@@ -146,6 +146,36 @@ describe('Redis Cluster node unavailable', () => {
   });
 });
 
+describe('whole Redis Cluster unavailable', () => {
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>>;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
+  });
+  afterAll(async () => {
+    await cluster?.cleanup();
+  });
+
+  it('answers 503 from every method while all masters are down, and recovers by itself', async () => {
+    const nodes = cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
+    const store = await createStore({ redis: { kind: 'cluster', nodes } }, options);
+    try {
+      const adapterFor = (model: string) => new store.Adapter(model);
+      await adapterFor('Client').upsert('before', { client_id: 'before' });
+
+      await Promise.all(cluster.nodes.map((node) => node.stop()));
+      for (const [, call] of everyMethod(adapterFor)) await expectUnavailable(call);
+      expect(await store.isReady()).toBe(false);
+
+      await Promise.all(cluster.nodes.map((node) => node.restart()));
+      await eventuallyWorks(() => adapterFor('Client').upsert('after', { client_id: 'after' }), 20_000);
+      expect(await adapterFor('Client').find('after')).toEqual({ client_id: 'after' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 /** Slots served by the node `conn` is connected to. */
 async function slotsServedBy(conn: Redis): Promise<Set<number>> {
   const ranges = (await conn.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
