@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { RedisKeyRepository } from '../keys/redis-key-repository.ts';
 import { createRedisAdapterClass } from '../store/redis-adapter.ts';
-import { closeRedisConnection, createRedisConnection, waitUntilReady } from '../store/redis-connection.ts';
+import { closeRedisConnection, createRedisConnection } from '../store/redis-connection.ts';
 import { CliError } from './cli-error.ts';
 import { ClientRegistry, type ClientStore } from './client-registry.ts';
 
@@ -28,6 +28,29 @@ export function describeRedis(redis: Config['redis']): string {
 }
 
 /**
+ * Resolves `undefined` once the connection is ready, or the first error (or a timeout) as one
+ * line. A one-shot command should not sit through the server's reconnect loop.
+ */
+function firstConnection(conn: Redis | Cluster): Promise<string | undefined> {
+  if (conn.status === 'ready') return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const done = (problem: string | undefined) => {
+      clearTimeout(timer);
+      conn.off('ready', onReady);
+      // Later errors (while disconnecting) are expected and have nowhere to go.
+      conn.off('error', onError);
+      conn.on('error', () => {});
+      resolve(problem);
+    };
+    const onReady = () => done(undefined);
+    const onError = (err: Error) => done(err.message.split('\n')[0] ?? 'error');
+    const timer = setTimeout(() => done(`no answer in ${CONNECT_TIMEOUT_MS} ms`), CONNECT_TIMEOUT_MS);
+    conn.once('ready', onReady);
+    conn.once('error', onError);
+  });
+}
+
+/**
  * Connects to the configured Redis. Throws {@link CliError} when none is configured (the
  * in-process store lives inside the server process, out of the CLI's reach) or it does not answer.
  *
@@ -42,11 +65,10 @@ export async function openAdminStore(config: Config): Promise<AdminStore> {
     );
   }
   const conn = createRedisConnection(config.redis);
-  // ioredis reports connection errors as events; the CLI reports them once, below.
-  conn.on('error', () => {});
-  if (!(await waitUntilReady(conn, CONNECT_TIMEOUT_MS))) {
+  const problem = await firstConnection(conn);
+  if (problem !== undefined) {
     conn.disconnect();
-    throw new CliError(`cannot reach Redis at ${describeRedis(config.redis)}`);
+    throw new CliError(`cannot reach Redis at ${describeRedis(config.redis)} (${problem})`);
   }
   const Adapter = createRedisAdapterClass(conn, {
     revokedTTL: config.refreshTokenTTL,

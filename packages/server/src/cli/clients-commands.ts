@@ -2,7 +2,13 @@ import { epochSeconds } from '../keys/signing-key-record.ts';
 import { CliError } from './cli-error.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import { formatTable } from './format-table.ts';
-import { newClientMetadata } from './new-client-metadata.ts';
+import { type ClientMetadata, newClientMetadata } from './new-client-metadata.ts';
+
+export interface ClientsAddOptions {
+  /** A further check of the completed metadata, e.g. `checkWithProvider`; throws to refuse. */
+  readonly check?: (metadata: ClientMetadata) => Promise<void>;
+  readonly now?: number;
+}
 
 /**
  * `gatehouse clients add --json '<metadata>'`: validates, stores and prints the client as
@@ -14,7 +20,7 @@ import { newClientMetadata } from './new-client-metadata.ts';
 export async function clientsAdd(
   registry: ClientRegistry,
   json: string,
-  now: number = epochSeconds(),
+  options: ClientsAddOptions = {},
 ): Promise<string> {
   let input: unknown;
   try {
@@ -22,7 +28,9 @@ export async function clientsAdd(
   } catch {
     throw new CliError('clients add: --json is not valid JSON');
   }
-  return JSON.stringify(await registry.add(newClientMetadata(input, now)), null, 2);
+  const metadata = newClientMetadata(input, options.now ?? epochSeconds());
+  await options.check?.(metadata);
+  return JSON.stringify(await registry.add(metadata), null, 2);
 }
 
 /** `gatehouse clients list`: the registered clients without their secrets. */

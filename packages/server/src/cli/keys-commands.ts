@@ -3,6 +3,7 @@ import type { KeyRepository } from '../keys/key-repository.ts';
 import { listKeys } from '../keys/list-keys.ts';
 import { rotateSigningKey } from '../keys/signing-key-lifecycle.ts';
 import type { SigningAlgorithm } from '../keys/signing-key-record.ts';
+import { DEFAULT_KEY_POLL_SECONDS } from '../keys/signing-key-watcher.ts';
 import { CliError } from './cli-error.ts';
 import { formatTable, isoTime } from './format-table.ts';
 
@@ -58,8 +59,9 @@ export async function keysList(
 }
 
 /**
- * `gatehouse keys rotate`: adds a key that is published now and signs once every cached JWKS
- * has expired (`JWKS_MAX_AGE`); the current key stays published until its tokens expire.
+ * `gatehouse keys rotate`: adds a key that is published now and signs once every instance has
+ * picked it up and every cached JWKS has expired (`JWKS_MAX_AGE` + the key poll interval);
+ * the current key stays published until the tokens it signed expire.
  *
  * @example
  * console.log(await keysRotate(store.keys, config, { alg: undefined, now: epochSeconds() }));
@@ -71,7 +73,8 @@ export async function keysRotate(
 ): Promise<string> {
   const { added, records } = await rotateSigningKey(repo, requireSecret(config), {
     now: options.now,
-    jwksMaxAge: config.jwksMaxAge,
+    // Every instance publishes the key within one poll, then verifiers may cache for jwksMaxAge.
+    jwksMaxAge: config.jwksMaxAge + DEFAULT_KEY_POLL_SECONDS,
     accessTokenTTL: longestSignedTokenTTL(config),
     ...(options.alg === undefined ? {} : { alg: options.alg }),
   });
@@ -82,6 +85,14 @@ export async function keysRotate(
     if (record !== added && record.retireAt !== undefined && record.retireAt > options.now) {
       lines.push(`key ${record.kid} stays published until ${isoTime(record.retireAt)}`);
     }
+  }
+  const other = records.find((record) => record !== added && record.alg !== added.alg);
+  if (other !== undefined) {
+    // oidc-provider signs with the first key *of the requested algorithm*: a client that pinned
+    // id_token_signed_response_alg to the old one keeps using the old key, then has none.
+    lines.push(
+      `note: clients that set id_token_signed_response_alg ${other.alg} get no ${other.alg} key once ${other.kid} retires`,
+    );
   }
   return lines.join('\n');
 }

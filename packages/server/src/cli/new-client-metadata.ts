@@ -14,6 +14,8 @@ const absoluteUri = z.string().refine((value) => URL.canParse(value), 'must be a
 
 /** RFC 6749 §3.1.2: absolute, no fragment; OAuth 2.1 §1.5: TLS unless loopback or a native app's own scheme. */
 const redirectUri = absoluteUri.superRefine((value, ctx) => {
+  // zod runs this refinement even when the one above failed.
+  if (!URL.canParse(value)) return;
   const url = new URL(value);
   if (url.hash !== '' || value.includes('#'))
     ctx.addIssue({ code: 'custom', message: 'must not contain a fragment' });

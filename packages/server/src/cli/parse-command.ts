@@ -33,8 +33,8 @@ function parseFlags(command: string, args: string[], options: OptionSpec, positi
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    // parseArgs messages are one line already, e.g. "Unknown option '--jsn'".
-    throw new CliError(`${command}: ${(err as Error).message.split('\n')[0]}`);
+    // Keep parseArgs' first sentence ("Unknown option '--jsn'"), not its advice on `--`.
+    throw new CliError(`${command}: ${(err as Error).message.split(/\.\s|\n/)[0]}`);
   }
   if (parsed.positionals.length !== positionals) {
     throw new CliError(

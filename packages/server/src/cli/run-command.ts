@@ -6,6 +6,7 @@ import { clientsAdd, clientsList, clientsRemove } from './clients-commands.ts';
 import { configCheck } from './config-check.ts';
 import { keysList, keysRotate } from './keys-commands.ts';
 import { type Command, USAGE } from './parse-command.ts';
+import { checkWithProvider } from './provider-client-check.ts';
 
 /**
  * Runs one parsed command and returns what it prints on stdout. Commands that work on the
@@ -22,7 +23,7 @@ export async function runCommand(command: Command, config: Config): Promise<stri
       return configCheck(config);
     case 'users':
       throw new CliError(
-        `users ${command.action}: not yet available (accounts are not implemented yet)`.replace('  ', ' '),
+        `${['users', command.action].filter(Boolean).join(' ')}: not yet available (accounts are not implemented yet)`,
       );
     default: {
       const store = await openAdminStore(config);
@@ -33,7 +34,9 @@ export async function runCommand(command: Command, config: Config): Promise<stri
           case 'keys rotate':
             return await keysRotate(store.keys, config, { alg: command.alg, now: epochSeconds() });
           case 'clients add':
-            return await clientsAdd(store.clients, command.metadata);
+            return await clientsAdd(store.clients, command.metadata, {
+              check: (metadata) => checkWithProvider(config, metadata),
+            });
           case 'clients list':
             return await clientsList(store.clients, { json: command.json });
           case 'clients remove':

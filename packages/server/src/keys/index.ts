@@ -19,3 +19,4 @@ export {
   type SigningAlgorithm,
   type SigningKeyRecord,
 } from './signing-key-record.ts';
+export { type ActiveKeySet, DEFAULT_KEY_POLL_SECONDS, SigningKeyWatcher } from './signing-key-watcher.ts';

@@ -1,8 +1,9 @@
-import { startRedis } from '@gatehouse/testkit';
-import { Redis } from 'ioredis';
+import { startRedis, startRedisCluster } from '@gatehouse/testkit';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryKeyRepository } from './key-repository.ts';
 import { RedisKeyRepository } from './redis-key-repository.ts';
+import { ensureSigningKeys, loadKeys, rotateSigningKey } from './signing-key-lifecycle.ts';
 
 let redis: Awaited<ReturnType<typeof startRedis>>;
 let conn: Redis;
@@ -43,5 +44,31 @@ describe('RedisKeyRepository', () => {
     await new RedisKeyRepository(conn).save('value', null);
     expect(await conn.get('gatehouse:keys')).toBe('value');
     expect(await conn.ttl('gatehouse:keys')).toBe(-1);
+  });
+});
+
+describe('RedisKeyRepository on a Redis Cluster', () => {
+  it('creates one key from concurrent starts and rotates', async () => {
+    const cluster = await startRedisCluster(3);
+    const nodes = cluster.seeds
+      .split(',')
+      .map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) }));
+    const clients = [new Cluster(nodes), new Cluster(nodes)];
+    try {
+      const secret = 'cluster-test-secret-with-32-characters';
+      const [a, b] = await Promise.all(
+        clients.map((client) => ensureSigningKeys(new RedisKeyRepository(client), secret)),
+      );
+      expect(a).toHaveLength(1);
+      expect(b).toEqual(a);
+      const { records } = await rotateSigningKey(new RedisKeyRepository(clients[0] as Cluster), secret, {
+        jwksMaxAge: 300,
+        accessTokenTTL: 900,
+      });
+      expect(await loadKeys(new RedisKeyRepository(clients[1] as Cluster), secret)).toEqual(records);
+    } finally {
+      await Promise.all(clients.map((client) => client.quit()));
+      await cluster.cleanup();
+    }
   });
 });

@@ -26,6 +26,12 @@ function toActive(
 }
 
 /**
+ * How often a server instance re-reads the stored keys by default. A rotation must add it to
+ * the JWKS cache lifetime: an instance may publish a new key this much later than it was stored.
+ */
+export const DEFAULT_KEY_POLL_SECONDS = 5;
+
+/**
  * Follows the stored signing keys: `pnpm gatehouse keys rotate` (run anywhere) writes them,
  * every instance picks the change up within `pollSeconds`, and a pre-published key starts
  * signing when its `activateAt` comes.
@@ -54,7 +60,7 @@ export class SigningKeyWatcher {
     repo: KeyRepository,
     secret: string,
     onChange: (keys: ActiveKeySet) => void,
-    pollSeconds = 5,
+    pollSeconds = DEFAULT_KEY_POLL_SECONDS,
   ): Promise<SigningKeyWatcher> {
     const records = await ensureSigningKeys(repo, secret);
     const watcher = new SigningKeyWatcher(repo, secret, toActive(records, epochSeconds()), onChange);
