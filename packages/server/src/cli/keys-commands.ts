@@ -4,14 +4,9 @@ import { listKeys } from '../keys/list-keys.ts';
 import { rotateSigningKey } from '../keys/signing-key-lifecycle.ts';
 import type { SigningAlgorithm } from '../keys/signing-key-record.ts';
 import { DEFAULT_KEY_POLL_SECONDS } from '../keys/signing-key-watcher.ts';
+import { ID_TOKEN_TTL } from '../provider/configuration.ts';
 import { CliError } from './cli-error.ts';
 import { formatTable, isoTime } from './format-table.ts';
-
-/**
- * Lifetime of ID tokens, which the signing keys sign too. Mirrors `ttl.IdToken` in
- * provider/configuration.ts; a retiring key must stay published until they expire as well.
- */
-const ID_TOKEN_TTL = 3600;
 
 /** The longest-lived token the signing keys sign: how long a superseded key stays published. */
 export function longestSignedTokenTTL(config: Config): number {

@@ -36,6 +36,9 @@ export interface ProviderDeps {
 
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
 
+/** Seconds an ID token lives; signing keys must stay published at least this long after retiring. */
+export const ID_TOKEN_TTL = 3600;
+
 /** The oidc-provider configuration of Gatehouse's OAuth 2.1 profile. */
 export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
   const { config, signingAlg } = deps;
@@ -84,7 +87,7 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTTL,
       AuthorizationCode: 60,
       DeviceCode: 600,
-      IdToken: 3600,
+      IdToken: ID_TOKEN_TTL,
       Interaction: 3600,
       // REFRESH_TOKEN_TTL is the absolute lifetime of a token family: a rotated token
       // inherits what is left of it (iiat = issued-at of the family's first token).
