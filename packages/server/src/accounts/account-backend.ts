@@ -1,5 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
-import { accountGrantsKey, accountIdKey, accountKey, emailTokenKey } from './account-keys.ts';
+import { toStoreError } from '../store/errors.ts';
+import {
+  accountClientGrantKey,
+  accountGrantsKey,
+  accountIdKey,
+  accountKey,
+  emailTokenKey,
+} from './account-keys.ts';
 
 /** Where accounts live: Redis (standalone or Cluster), or this process (development only). */
 export type AccountBackendTarget = { kind: 'redis'; conn: Redis | Cluster } | { kind: 'memory' };
@@ -20,8 +27,9 @@ export interface AccountBackend {
   emailKeyForId(sub: string): Promise<string | undefined>;
   linkId(sub: string, emailKey: string): Promise<void>;
   unlinkId(sub: string): Promise<void>;
-  addGrant(sub: string, grantId: string): Promise<void>;
+  addGrant(sub: string, grantId: string, clientId: string): Promise<void>;
   grants(sub: string): Promise<string[]>;
+  grantForClient(sub: string, clientId: string): Promise<string | undefined>;
   removeGrants(sub: string, grantIds: readonly string[]): Promise<void>;
   putToken(tokenHash: string, value: string, ttlSeconds: number): Promise<void>;
   peekToken(tokenHash: string): Promise<string | undefined>;
@@ -64,14 +72,29 @@ function redisBackend(conn: Redis | Cluster): AccountBackend {
     async unlinkId(sub) {
       await conn.del(accountIdKey(sub));
     },
-    async addGrant(sub, grantId) {
-      await conn.sadd(accountGrantsKey(sub), grantId);
+    async addGrant(sub, grantId, clientId) {
+      // Both keys carry the `{<sub>}` tag, so this MULTI stays in one slot on a Cluster.
+      await conn
+        .multi()
+        .sadd(accountGrantsKey(sub), grantId)
+        .hset(accountClientGrantKey(sub), clientId, grantId)
+        .exec();
     },
     grants(sub) {
       return conn.smembers(accountGrantsKey(sub));
     },
+    async grantForClient(sub, clientId) {
+      return (await conn.hget(accountClientGrantKey(sub), clientId)) ?? undefined;
+    },
     async removeGrants(sub, grantIds) {
-      if (grantIds.length > 0) await conn.srem(accountGrantsKey(sub), ...grantIds);
+      if (grantIds.length === 0) return;
+      const byClient = await conn.hgetall(accountClientGrantKey(sub));
+      const stale = Object.entries(byClient)
+        .filter(([, id]) => grantIds.includes(id))
+        .map(([client]) => client);
+      const multi = conn.multi().srem(accountGrantsKey(sub), ...grantIds);
+      if (stale.length > 0) multi.hdel(accountClientGrantKey(sub), ...stale);
+      await multi.exec();
     },
     async putToken(tokenHash, value, ttlSeconds) {
       await conn.set(emailTokenKey(tokenHash), value, 'EX', ttlSeconds);
@@ -90,6 +113,7 @@ function memoryBackend(): AccountBackend {
   const records = new Map<string, Record<string, string>>();
   const ids = new Map<string, string>();
   const grantSets = new Map<string, Set<string>>();
+  const clientGrants = new Map<string, Map<string, string>>();
   // Expiry of tokens is enforced by the store from the token's own `exp`; nothing to sweep.
   const tokens = new Map<string, string>();
   return {
@@ -117,17 +141,25 @@ function memoryBackend(): AccountBackend {
     async unlinkId(sub) {
       ids.delete(sub);
     },
-    async addGrant(sub, grantId) {
-      let set = grantSets.get(sub);
-      if (set === undefined) grantSets.set(sub, (set = new Set()));
+    async addGrant(sub, grantId, clientId) {
+      const set = grantSets.get(sub) ?? new Set<string>();
       set.add(grantId);
+      grantSets.set(sub, set);
+      const byClient = clientGrants.get(sub) ?? new Map<string, string>();
+      byClient.set(clientId, grantId);
+      clientGrants.set(sub, byClient);
     },
     async grants(sub) {
       return [...(grantSets.get(sub) ?? [])];
     },
+    async grantForClient(sub, clientId) {
+      return clientGrants.get(sub)?.get(clientId);
+    },
     async removeGrants(sub, grantIds) {
       const set = grantSets.get(sub);
+      const byClient = clientGrants.get(sub);
       for (const id of grantIds) set?.delete(id);
+      for (const [client, id] of byClient ?? []) if (grantIds.includes(id)) byClient?.delete(client);
     },
     async putToken(tokenHash, value) {
       tokens.set(tokenHash, value);
@@ -143,6 +175,24 @@ function memoryBackend(): AccountBackend {
   };
 }
 
+/**
+ * Every Redis failure (offline, timeout, cluster down) becomes the store's
+ * `StoreUnavailableError`, so pages answer 503 with Retry-After like the protocol endpoints.
+ */
+function failingAsUnavailable(backend: AccountBackend): AccountBackend {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, operation] of Object.entries(backend)) {
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await (operation as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        throw toStoreError(err);
+      }
+    };
+  }
+  return wrapped as unknown as AccountBackend;
+}
+
 export function createAccountBackend(target: AccountBackendTarget): AccountBackend {
-  return target.kind === 'redis' ? redisBackend(target.conn) : memoryBackend();
+  return target.kind === 'redis' ? failingAsUnavailable(redisBackend(target.conn)) : memoryBackend();
 }

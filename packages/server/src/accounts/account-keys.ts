@@ -9,9 +9,11 @@ import { createHash } from 'node:crypto';
  * | ---------------------------------------- | ------ | -------------------------------------------- |
  * | `gatehouse:account:{<emailKey>}`         | hash   | the account record (see {@link AccountRecord}) |
  * | `gatehouse:account:id:{<sub>}`           | string | `<emailKey>` of the account with that `sub`  |
- * | `gatehouse:account:grants:{<sub>}`       | set    | ids of the Grants the account consented to   |
+ * | `gatehouse:account:grants:{<sub>}`       | set    | ids of every Grant the account consented to  |
+ * | `gatehouse:account:client-grant:{<sub>}` | hash   | client_id → id of the account's latest Grant |
  * | `gatehouse:account:token:{<tokenHash>}`  | string | JSON of a pending email token (verify/reset) |
  *
+ * The two grant keys share the `{<sub>}` tag and are written together in one MULTI.
  * `<emailKey>` is the base64url SHA-256 of the normalized email: the record key *is* the
  * unique email index, so "create unless the email is taken" is one atomic single-key script,
  * and an email with `{` or `}` in it cannot break the hash tag. The `id` key is written once
@@ -30,6 +32,10 @@ export function accountIdKey(sub: string): string {
 
 export function accountGrantsKey(sub: string): string {
   return `gatehouse:account:grants:{${sub}}`;
+}
+
+export function accountClientGrantKey(sub: string): string {
+  return `gatehouse:account:client-grant:{${sub}}`;
 }
 
 export function emailTokenKey(tokenHash: string): string {

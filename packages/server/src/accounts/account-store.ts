@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Account as OidcAccount, AccountClaims, KoaContextWithOIDC } from 'oidc-provider';
+import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from 'oidc-provider';
 import { type AccountBackendTarget, createAccountBackend, type StoredAccount } from './account-backend.ts';
-import { emailKeyOf, normalizeEmail, tokenHashOf } from './account-keys.ts';
 import { AccountError } from './account-error.ts';
+import { emailKeyOf, tokenHashOf } from './account-keys.ts';
 import { hashPassword, needsRehash, passwordProblem, verifyPasswordHash } from './password.ts';
 
 /** An account as the rest of the server sees it (never the password hash). */
@@ -63,10 +63,16 @@ export interface AccountStore {
    * and access tokens are refused, the session is not reused). Throws `not_found`.
    */
   revokeSessions(email: string): Promise<Account>;
-  /** Remembers that `grantId` belongs to the account (`users revoke` destroys them). */
-  addGrant(accountId: string, grantId: string): Promise<void>;
-  /** Grant ids recorded with {@link addGrant}; some may have expired since. */
+  /**
+   * Remembers that the account consented through `grantId` for `clientId`: the grant is
+   * found again for the next sign-in of the account at that client (consent is remembered
+   * across sessions) and listed for `users revoke`.
+   */
+  addGrant(accountId: string, grantId: string, clientId: string): Promise<void>;
+  /** Every grant id recorded with {@link addGrant}; some may have expired since. */
   grantIds(accountId: string): Promise<string[]>;
+  /** The latest grant id recorded for the account at `clientId`. */
+  grantIdForClient(accountId: string, clientId: string): Promise<string | undefined>;
   forgetGrants(accountId: string, grantIds: readonly string[]): Promise<void>;
   /** A new single-use token for an email link; only its hash is stored. */
   issueEmailToken(purpose: EmailTokenPurpose, accountId: string): Promise<string>;
@@ -75,7 +81,11 @@ export interface AccountStore {
   /** Uses the token up (at most once, even when two requests race) and returns its account. */
   consumeEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
   /** oidc-provider's `findAccount`: `undefined` for unknown, disabled or revoked-session subjects. */
-  findAccount(ctx: KoaContextWithOIDC | undefined, sub: string, token?: { iat?: number }): Promise<OidcAccount | undefined>;
+  findAccount(
+    ctx: KoaContextWithOIDC | undefined,
+    sub: string,
+    token?: { iat?: number },
+  ): Promise<OidcAccount | undefined>;
 }
 
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -122,7 +132,11 @@ function parseToken(value: string | undefined, purpose: EmailTokenPurpose): Stor
   if (value === undefined) return undefined;
   try {
     const parsed = JSON.parse(value) as Partial<StoredToken>;
-    if (parsed.purpose !== purpose || typeof parsed.accountId !== 'string' || typeof parsed.exp !== 'number') {
+    if (
+      parsed.purpose !== purpose ||
+      typeof parsed.accountId !== 'string' ||
+      typeof parsed.exp !== 'number'
+    ) {
       return undefined;
     }
     return parsed.exp > Date.now() ? (parsed as StoredToken) : undefined;
@@ -246,8 +260,12 @@ export function createAccountStore(target: AccountBackendTarget): AccountStore {
       return change(email, { sessionsRevokedAt: String(nowSeconds()) });
     },
 
-    addGrant(accountId, grantId) {
-      return backend.addGrant(accountId, grantId);
+    addGrant(accountId, grantId, clientId) {
+      return backend.addGrant(accountId, grantId, clientId);
+    },
+
+    grantIdForClient(accountId, clientId) {
+      return backend.grantForClient(accountId, clientId);
     },
 
     grantIds(accountId) {
@@ -303,5 +321,3 @@ export function createAccountStore(target: AccountBackendTarget): AccountStore {
   };
   return store;
 }
-
-

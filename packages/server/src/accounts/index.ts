@@ -1,6 +1,13 @@
-export { type AccountBackendTarget } from './account-backend.ts';
+export type { AccountBackendTarget } from './account-backend.ts';
 export { AccountError, type AccountErrorCode } from './account-error.ts';
-export { accountGrantsKey, accountIdKey, accountKey, emailTokenKey, normalizeEmail } from './account-keys.ts';
+export {
+  accountClientGrantKey,
+  accountGrantsKey,
+  accountIdKey,
+  accountKey,
+  emailTokenKey,
+  normalizeEmail,
+} from './account-keys.ts';
 export {
   type Account,
   type AccountStore,
@@ -10,10 +17,11 @@ export {
   type NewAccount,
   type PasswordCheck,
 } from './account-store.ts';
-export { createMailer, type MailMessage, type Mailer } from './mailer.ts';
+export { createMailer, type Mailer, type MailMessage } from './mailer.ts';
 export {
   PASSWORD_HASH_PARAMETERS,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   passwordProblem,
 } from './password.ts';
+export { type RevokedAccountAccess, revokeAccountAccess } from './revoke-account.ts';

@@ -7,18 +7,23 @@ export const PASSWORD_MAX_LENGTH = 256;
 // `Algorithm` is an ambient const enum, which isolated modules cannot read; 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
 
+export interface PasswordHashParameters {
+  readonly algorithm: Algorithm;
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
 /**
  * OWASP Password Storage Cheat Sheet, argon2id option 2: m=19 MiB, t=2, p=1.
  * A stored hash with other parameters is replaced on the next successful sign-in.
  */
-export const PASSWORD_HASH_PARAMETERS = Object.freeze({
+export const PASSWORD_HASH_PARAMETERS: PasswordHashParameters = Object.freeze({
   algorithm: ARGON2ID,
   memoryCost: 19_456,
   timeCost: 2,
   parallelism: 1,
 });
-
-export type PasswordHashParameters = typeof PASSWORD_HASH_PARAMETERS;
 
 /**
  * Why a password is refused, in words a person can act on; `undefined` when it is acceptable.
@@ -52,7 +57,10 @@ export async function verifyPasswordHash(phc: string, password: string): Promise
 }
 
 /** True when `phc` was made with other parameters than `parameters` (then it is rehashed on sign-in). */
-export function needsRehash(phc: string, parameters: PasswordHashParameters = PASSWORD_HASH_PARAMETERS): boolean {
+export function needsRehash(
+  phc: string,
+  parameters: PasswordHashParameters = PASSWORD_HASH_PARAMETERS,
+): boolean {
   try {
     const used = parseOptions(phc);
     return (

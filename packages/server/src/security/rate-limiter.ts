@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { toStoreError } from '../store/errors.ts';
 
 export interface RateLimit {
   /** Events allowed in one window. */
@@ -49,22 +50,30 @@ function result(count: number, ttlMs: number, limit: RateLimit, counted: boolean
   return { allowed, retryAfter: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)), count };
 }
 
+/** Redis failures become the store's `StoreUnavailableError` (503 + Retry-After upstream). */
+async function unavailableOnFailure<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
+
 function redisLimiter(conn: Redis | Cluster): RateLimiter {
   return {
     async hit(key, limit) {
-      const [count, ttl] = (await conn.eval(HIT, 1, rateLimitKey(key), limit.windowSeconds * 1000)) as [
-        number,
-        number,
-      ];
+      const [count, ttl] = (await unavailableOnFailure(
+        conn.eval(HIT, 1, rateLimitKey(key), limit.windowSeconds * 1000),
+      )) as [number, number];
       return result(count, ttl, limit, true);
     },
     async peek(key, limit) {
       const redisKey = rateLimitKey(key);
-      const [count, ttl] = await Promise.all([conn.get(redisKey), conn.pttl(redisKey)]);
+      const [count, ttl] = await unavailableOnFailure(Promise.all([conn.get(redisKey), conn.pttl(redisKey)]));
       return result(Number(count ?? 0), ttl, limit, false);
     },
     async reset(key) {
-      await conn.del(rateLimitKey(key));
+      await unavailableOnFailure(conn.del(rateLimitKey(key)));
     },
   };
 }

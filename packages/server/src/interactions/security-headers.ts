@@ -1,0 +1,124 @@
+import type { Context, Middleware } from 'koa';
+
+/**
+ * The policy of every page: nothing loads but our own stylesheet and images, no scripts
+ * (oidc-provider's form_post page adds the hash of its one auto-submit script itself), forms
+ * post only to us, and no site may frame us (clickjacking on Allow).
+ */
+const BASE_POLICY: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['default-src', ["'none'"]],
+  ['script-src', ["'none'"]],
+  ['style-src', ["'self'"]],
+  ['img-src', ["'self'"]],
+  ['form-action', ["'self'"]],
+  ['frame-ancestors', ["'none'"]],
+  ['base-uri', ["'none'"]],
+];
+
+function parse(policy: string): Map<string, string[]> {
+  const directives = new Map<string, string[]>();
+  for (const part of policy.split(';')) {
+    const [name, ...values] = part.trim().split(/\s+/);
+    if (name) directives.set(name.toLowerCase(), values);
+  }
+  return directives;
+}
+
+function serialize(directives: Map<string, string[]>): string {
+  return [...directives].map(([name, values]) => [name, ...values].join(' ')).join('; ');
+}
+
+/**
+ * The CSP source that lets a form's redirect chain end at `target`: its origin for http(s),
+ * its scheme for a native app's private-use URI scheme (RFC 8252 §7.1).
+ */
+function sourceFor(target: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+  return /^[a-z][a-z0-9+.-]*:$/i.test(url.protocol) ? url.protocol : undefined;
+}
+
+/**
+ * Lets the forms of this response lead to `target`. Chromium applies `form-action` to every
+ * redirect after a form submission, and signing in ends with a redirect to the client's
+ * redirect_uri; the target must be one the provider has validated for the client.
+ */
+export function allowFormAction(ctx: Context, target: string): void {
+  const source = sourceFor(target);
+  const current = ctx.response.get('content-security-policy');
+  if (!source || !current || ctx.headerSent) return;
+  const directives = parse(current);
+  const sources = directives.get('form-action') ?? [];
+  if (!sources.includes(source)) directives.set('form-action', [...sources, source]);
+  ctx.set('Content-Security-Policy', serialize(directives));
+}
+
+interface ProviderContextView {
+  oidc?: {
+    params?: Record<string, unknown>;
+    client?: {
+      redirectUriAllowed?(uri: string): boolean;
+      postLogoutRedirectUriAllowed?(uri: string): boolean;
+    };
+  };
+}
+
+/** oidc-provider pages whose forms post to the client: form_post callbacks and sign-out. */
+function allowValidatedClientTargets(ctx: Context): void {
+  const { oidc } = ctx as Context & ProviderContextView;
+  const client = oidc?.client;
+  const redirectUri = oidc?.params?.redirect_uri;
+  if (typeof redirectUri === 'string' && client?.redirectUriAllowed?.(redirectUri)) {
+    allowFormAction(ctx, redirectUri);
+  }
+  const postLogout = oidc?.params?.post_logout_redirect_uri;
+  if (typeof postLogout === 'string' && client?.postLogoutRedirectUriAllowed?.(postLogout)) {
+    allowFormAction(ctx, postLogout);
+  }
+}
+
+/** `'none'` must stand alone; once oidc-provider added a script hash, drop it. */
+function tidyScriptSrc(ctx: Context): void {
+  const current = ctx.response.get('content-security-policy');
+  if (!current || ctx.headerSent) return;
+  const directives = parse(current);
+  const scripts = directives.get('script-src');
+  if (scripts && scripts.length > 1 && scripts.includes("'none'")) {
+    directives.set(
+      'script-src',
+      scripts.filter((s) => s !== "'none'"),
+    );
+    ctx.set('Content-Security-Policy', serialize(directives));
+  }
+}
+
+/**
+ * Strict security headers for every response. Set before the rest of the chain runs, so a
+ * route can still relax caching (the stylesheet) or extend `form-action` with
+ * {@link allowFormAction}.
+ *
+ * @example
+ * app.use(securityHeaders());
+ */
+export function securityHeaders(): Middleware {
+  const policy = serialize(new Map(BASE_POLICY.map(([name, values]) => [name, [...values]])));
+  return async function setSecurityHeaders(ctx, next) {
+    if (!ctx.response.get('content-security-policy')) {
+      ctx.set('Content-Security-Policy', policy);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Referrer-Policy', 'no-referrer');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('X-Frame-Options', 'DENY');
+      if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+    }
+    await next();
+    if (ctx.headerSent) return;
+    allowValidatedClientTargets(ctx);
+    tidyScriptSrc(ctx);
+  };
+}
