@@ -16,6 +16,8 @@ export interface AppParts {
   readonly onError?: (err: unknown, ctx: Koa.Context) => void;
   /** Middleware around everything (logging, metrics), outside the error handler. */
   readonly outer?: readonly Koa.Middleware[];
+  /** Security headers for every response, including oidc-provider's own pages. */
+  readonly securityHeaders?: Koa.Middleware;
 }
 
 /** Seconds a client should wait before retrying while the store is unavailable. */
@@ -63,6 +65,7 @@ export function createApp(parts: AppParts): Koa {
   app.keys = [...parts.cookieKeys];
   for (const middleware of parts.outer ?? []) app.use(middleware);
   app.use(errorHandler(parts.onError));
+  if (parts.securityHeaders) app.use(parts.securityHeaders);
   app.use(async function health(ctx, next) {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {
       ctx.body = { status: 'ok' };

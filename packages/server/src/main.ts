@@ -1,7 +1,7 @@
 import { readClientsFile } from './clients/clients-file.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { demoClients } from './dev/demo-clients.ts';
-import { createLogger } from './observability/logger.ts';
+import { createLogger, createObservability } from './observability/index.ts';
 import { createGatehouseServer } from './server.ts';
 import { StoreUnavailableError } from './store/index.ts';
 
@@ -27,11 +27,19 @@ async function main(): Promise<void> {
   const demo = config.redis.kind === 'memory' ? demoClients() : undefined;
   if (demo)
     clients.push(...demo.clients.filter((c) => !clients.some((own) => own.client_id === c.client_id)));
+  const observability = createObservability(config, log);
   const server = await createGatehouseServer(config, {
     clients,
+    log,
     onError: (err) => log.error({ err }, 'unexpected error'),
+    outerMiddleware: observability.outerMiddleware,
+    onProviderCreated: observability.onProviderCreated,
+    onSigningKeysChanged: observability.onSigningKeysChanged,
   });
+  observability.watchStore(server.store);
+  const metricsUrl = await observability.start();
   const { url } = await server.listen();
+  if (metricsUrl) log.info({ url: metricsUrl }, 'metrics listening');
   log.info({ issuer: config.issuer, url, store: server.store.kind }, 'gatehouse listening');
   if (demo) {
     // One short block for the person who just ran `pnpm start` (not a log line: it is for eyes).
@@ -52,6 +60,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     await server.close();
+    await observability.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -3,28 +3,37 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { ClientMetadata, FindAccount } from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
+import { type AccountStore, createAccountStore, createMailer, type Mailer } from './accounts/index.ts';
+import type { MailLog } from './accounts/mailer.ts';
 import { createApp } from './app.ts';
 import { validateClients } from './clients/clients-file.ts';
 import type { Config } from './config.ts';
+import {
+  createInteractionPolicy,
+  createInteractionRoutes,
+  createLoadExistingGrant,
+  createProviderPages,
+  type PageLog,
+  securityHeaders,
+} from './interactions/index.ts';
 import { deriveCookieKeys, MemoryKeyRepository, RedisKeyRepository } from './keys/index.ts';
-import { SigningKeyWatcher } from './keys/signing-key-watcher.ts';
-import { OIDC_SCOPES, type ProviderPages } from './provider/configuration.ts';
+import { type ActiveKeySet, SigningKeyWatcher } from './keys/signing-key-watcher.ts';
+import { OIDC_SCOPES } from './provider/configuration.ts';
 import { formEndpointGuard } from './provider/form-endpoints.ts';
 import { ProviderHost } from './provider/provider-host.ts';
 import { memoryRefreshSerializer, redisRefreshSerializer, SuccessorLinks } from './provider/refresh-reuse.ts';
 import { createStructuredTokenPolicies } from './provider/structured-tokens.ts';
 import { createTokenPolicies, stateOf } from './provider/token-policies.ts';
 import { resolveSecret } from './secret.ts';
+import { clientAuthThrottle, createRateLimiter, type RateLimiter } from './security/index.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
 
 export interface GatehouseOptions {
   /** Clients known at start (the clients file, seeded demo clients). */
   readonly clients?: readonly ClientMetadata[];
-  readonly findAccount?: FindAccount;
-  /** Page routes served before the provider. */
-  readonly pages?: (parts: { host: ProviderHost; store: Store }) => Koa.Middleware;
-  readonly providerPages?: Partial<ProviderPages>;
+  /** Receives page, mail and security events; silent when omitted. */
+  readonly log?: PageLog & MailLog;
   readonly onError?: (err: unknown) => void;
   /** Seconds between checks for rotated signing keys. */
   readonly keyPollSeconds?: number;
@@ -35,6 +44,8 @@ export interface GatehouseOptions {
   readonly outerMiddleware?: readonly Koa.Middleware[];
   /** Called with every oidc-provider instance created (at start and on key rotation), to attach event listeners. */
   readonly onProviderCreated?: (provider: Provider) => void;
+  /** Called with the key set at start and whenever the published set or signing key changes. */
+  readonly onSigningKeysChanged?: (keys: ActiveKeySet) => void;
 }
 
 export interface GatehouseServer {
@@ -43,6 +54,9 @@ export interface GatehouseServer {
   readonly host: ProviderHost;
   readonly store: Store;
   readonly keys: SigningKeyWatcher;
+  readonly accounts: AccountStore;
+  readonly limiter: RateLimiter;
+  readonly mailer: Mailer;
   /** Revokes a grant and everything issued from it; resource servers are told. */
   revokeGrant(grantId: string): Promise<void>;
   /** Listens on `port` (default: config.port; 0 for a free one). */
@@ -51,8 +65,7 @@ export interface GatehouseServer {
   close(): Promise<void>;
 }
 
-// Until accounts exist every subject is an account without claims beyond `sub`.
-const subjectOnly: FindAccount = async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) });
+const silentLog: PageLog & MailLog = { info: () => {}, warn: () => {}, error: () => {} };
 
 /** Builds a Gatehouse server: store, signing keys, oidc-provider and the Koa app around it. */
 export async function createGatehouseServer(
@@ -84,6 +97,13 @@ async function assemble(
   store: Store,
 ): Promise<GatehouseServer> {
   const grants = new store.Adapter('Grant');
+  const backend = store.connection
+    ? ({ kind: 'redis', conn: store.connection } as const)
+    : ({ kind: 'memory' } as const);
+  const accounts = createAccountStore(backend);
+  const limiter = createRateLimiter(backend);
+  const log = options.log ?? silentLog;
+  const mailer = createMailer(config, log);
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
 
   const cookieKeys = deriveCookieKeys(secret);
@@ -102,8 +122,10 @@ async function assemble(
       adapter: store.Adapter,
       cookieKeys,
       staticClients: options.clients ?? [],
-      findAccount: options.findAccount ?? subjectOnly,
-      ...(options.providerPages ? { pages: options.providerPages } : {}),
+      findAccount: accounts.findAccount,
+      loadExistingGrant: createLoadExistingGrant(accounts),
+      interactionPolicy: createInteractionPolicy(),
+      pages: createProviderPages({ config }),
     },
     keys.current,
     (provider) => {
@@ -132,6 +154,7 @@ async function assemble(
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,
   });
+  const throttleClientAuth = clientAuthThrottle(limiter);
   const structuredTokens = createStructuredTokenPolicies({
     issuer: config.issuer,
     publicJwks: () => providerHost.publicJwks(),
@@ -142,9 +165,19 @@ async function assemble(
     config,
     cookieKeys,
     isReady: () => store.isReady(),
-    ...(options.pages ? { pages: options.pages({ host: providerHost, store }) } : {}),
+    securityHeaders: securityHeaders(),
+    pages: createInteractionRoutes({
+      provider: () => providerHost.provider,
+      accounts,
+      config,
+      mailer,
+      limiter,
+      log,
+    }),
     formGuard: formEndpointGuard((ctx, request, next) =>
-      structuredTokens(ctx, request, () => tokenPolicies(ctx, request, next)),
+      throttleClientAuth(ctx, request, () =>
+        structuredTokens(ctx, request, () => tokenPolicies(ctx, request, next)),
+      ),
     ),
     provider: providerHost.middleware,
     onError: (err) => options.onError?.(err),
@@ -158,6 +191,9 @@ async function assemble(
     host: providerHost,
     store,
     keys,
+    accounts,
+    limiter,
+    mailer,
     revokeGrant,
     async listen(port = config.port) {
       const server = app.listen(port, '0.0.0.0');
@@ -177,6 +213,7 @@ async function assemble(
             }),
         ),
       );
+      await mailer.close();
       await store.close();
     },
   };

@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorize } from './support/browser.ts';
+import { authorize, ensureAccount } from './support/browser.ts';
 import { API, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
 import { authorizationUrl, oauthClient, pkce } from './support/oauth-client.ts';
 
@@ -15,7 +15,10 @@ describe('authorization code + PKCE (openid-client as the counterpart)', () => {
   it('issues a JWT access token for the default API, an ID token and a refresh token', async () => {
     const client = await oauthClient(gh.issuer, 'spa');
     const p = await pkce();
-    const callback = await authorize(gh.server, authorizationUrl(client, p));
+    const callback = await authorize(
+      gh.server,
+      authorizationUrl(client, p, 'openid profile email offline_access recipes:read'),
+    );
     // RFC 9207: the issuer rides along in every authorization response.
     expect(callback.searchParams.get('iss')).toBe(gh.issuer);
     const tokens = await oidc.authorizationCodeGrant(client, callback, {
@@ -30,7 +33,14 @@ describe('authorization code + PKCE (openid-client as the counterpart)', () => {
     expect(header.typ).toBe('at+jwt');
     expect(header.alg).toBe('ES256');
     const claims = decodeJwt(tokens.access_token);
-    expect(claims).toMatchObject({ iss: gh.issuer, sub: 'user-1', aud: API, client_id: 'spa' });
+    const sub = await ensureAccount(gh.server, 'user-1');
+    expect(claims).toMatchObject({ iss: gh.issuer, sub, aud: API, client_id: 'spa' });
+    // The ID token carries the profile and email claims (no userinfo token is issued).
+    expect(decodeJwt(String(tokens.id_token))).toMatchObject({
+      sub,
+      email: 'user-1@example.test',
+      email_verified: true,
+    });
     expect(String(claims.scope).split(' ')).toContain('recipes:read');
     for (const claim of ['iat', 'exp', 'jti', 'gid']) expect(claims[claim]).toBeDefined();
     expect(Number(claims.exp) - Number(claims.iat)).toBe(900);
@@ -131,17 +141,18 @@ describe('device authorization grant (RFC 8628)', () => {
     const provider = gh.server.host.provider;
     const code = await provider.DeviceCode.findByUserCode(device.user_code.replace(/[^A-Z]/g, ''));
     if (!code) throw new Error('device code not found by user code');
-    const grant = new provider.Grant({ accountId: 'user-2', clientId: 'cli' });
+    const accountId = await ensureAccount(gh.server, 'user-2');
+    const grant = new provider.Grant({ accountId, clientId: 'cli' });
     grant.addOIDCScope('openid offline_access');
     grant.addResourceScope(API, 'recipes:read');
     code.grantId = await grant.save();
-    code.accountId = 'user-2';
+    code.accountId = accountId;
     code.resource = API;
     code.authTime = Math.floor(Date.now() / 1000);
     await code.save();
 
     const tokens = await oidc.pollDeviceAuthorizationGrant(client, { ...device, interval: 0 });
-    expect(decodeJwt(tokens.access_token)).toMatchObject({ sub: 'user-2', aud: API, client_id: 'cli' });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ sub: accountId, aud: API, client_id: 'cli' });
     expect(tokens.refresh_token).toBeTypeOf('string');
   });
 });

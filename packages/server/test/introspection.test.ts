@@ -13,13 +13,13 @@ afterAll(() => gh?.stop());
 
 describe('introspection (RFC 7662) and revocation (RFC 7009) of JWT access tokens', () => {
   it('answers for a JWT access token: active with its claims, to its own client', async () => {
-    const { tokens } = await signIn(gh.server, gh.issuer);
+    const { tokens, accountId } = await signIn(gh.server, gh.issuer);
     const result = await postForm(introspect, { token: tokens.access_token, client_id: 'spa' });
     expect(result.status).toBe(200);
     expect(result.body).toMatchObject({
       active: true,
       client_id: 'spa',
-      sub: 'user-1',
+      sub: accountId,
       token_type: 'Bearer',
     });
   });

@@ -30,13 +30,15 @@ describe('Redis stopped and restarted mid-test', () => {
     expect(refresh.headers.get('retry-after')).toBe('1');
     expect(refresh.body).toMatchObject({ error: 'temporarily_unavailable' });
 
-    // Client-credentials JWTs of a configured client need nothing from the store.
+    // Client authentication is throttled with counters in Redis, so it fails closed too.
     const cc = await postForm(
       `${gh.issuer}/token`,
       { grant_type: 'client_credentials', scope: 'recipes:read' },
       basic('service', SERVICE_SECRET),
     );
-    expect(cc.status).toBe(200);
+    expect(cc.status).toBe(503);
+    expect(cc.headers.get('retry-after')).toBe('1');
+    expect(cc.body).toMatchObject({ error: 'temporarily_unavailable' });
 
     const ready = await fetch(`${gh.issuer}/readyz`);
     expect(ready.status).toBe(503);

@@ -36,7 +36,7 @@ const OUTBOX_LIMIT = 100;
  * await mailer.send({ to: 'ada@example.com', subject: 'Reset your password', text: '…' });
  */
 export function createMailer(
-  config: Pick<Config, 'smtpUrl' | 'issuer'>,
+  config: Pick<Config, 'smtpUrl' | 'issuer'> & Partial<Pick<Config, 'env'>>,
   log: MailLog = { info: (message) => console.info(message) },
 ): Mailer {
   const from = `Gatehouse <no-reply@${new URL(config.issuer).hostname}>`;
@@ -58,7 +58,10 @@ export function createMailer(
     async send(message) {
       outbox.push(message);
       if (outbox.length > OUTBOX_LIMIT) outbox.shift();
-      log.info(`mail (no SMTP_URL, not sent) to=${message.to} subject="${message.subject}"\n${message.text}`);
+      // The body carries single-use verification and reset links: print it for a developer,
+      // never into a production log.
+      const body = config.env === 'production' ? '' : `\n${message.text}`;
+      log.info(`mail (no SMTP_URL, not sent) to=${message.to} subject="${message.subject}"${body}`);
     },
     async close() {},
   };

@@ -12,7 +12,14 @@ describe('parseCommand', () => {
     expect(parseCommand(['clients', 'list'])).toEqual({ name: 'clients list', json: false });
     expect(parseCommand(['clients', 'remove', 'abc'])).toEqual({ name: 'clients remove', clientId: 'abc' });
     expect(parseCommand(['config', 'check'])).toEqual({ name: 'config check' });
-    expect(parseCommand(['users', 'add', '--email', 'a@b'])).toEqual({ name: 'users', action: 'add' });
+    expect(parseCommand(['users', 'add', '--email', 'a@b', '--password', 'p', '--verified'])).toEqual({
+      name: 'users add',
+      email: 'a@b',
+      password: 'p',
+      verified: true,
+      displayName: undefined,
+    });
+    expect(parseCommand(['users', 'revoke', 'a@b'])).toEqual({ name: 'users revoke', email: 'a@b' });
   });
 
   it.each([

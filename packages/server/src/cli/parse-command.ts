@@ -11,7 +11,15 @@ export type Command =
   | { readonly name: 'clients list'; readonly json: boolean }
   | { readonly name: 'clients remove'; readonly clientId: string }
   | { readonly name: 'config check' }
-  | { readonly name: 'users'; readonly action: string };
+  | {
+      readonly name: 'users add';
+      readonly email: string;
+      readonly password: string;
+      readonly verified: boolean;
+      readonly displayName: string | undefined;
+    }
+  | { readonly name: 'users disable'; readonly email: string }
+  | { readonly name: 'users revoke'; readonly email: string };
 
 export const USAGE = `usage: gatehouse <command>
 
@@ -21,7 +29,10 @@ export const USAGE = `usage: gatehouse <command>
   clients list [--json]               registered clients (no secrets)
   clients remove <client_id>          delete a client
   config check                        the effective configuration, secrets masked
-  users ...                           not yet available
+  users add --email E --password P [--verified] [--name N]
+                                      create an account (password 12-256 characters)
+  users disable <email>               refuse sign-in; the user's refresh tokens stop working at once
+  users revoke <email>                end every session and grant of the user
 
 Configuration comes from the environment (REDIS_URL or REDIS_CLUSTER_NODES, GATEHOUSE_SECRET, ...).`;
 
@@ -93,8 +104,34 @@ export function parseCommand(argv: readonly string[]): Command {
     case 'config check':
       parseFlags(command, rest, {}, 0);
       return { name: command };
+    case 'users add': {
+      const { values } = parseFlags(
+        command,
+        rest,
+        {
+          email: { type: 'string' },
+          password: { type: 'string' },
+          verified: { type: 'boolean' },
+          name: { type: 'string' },
+        },
+        0,
+      );
+      if (typeof values.email !== 'string') throw new CliError('users add: --email is required');
+      if (typeof values.password !== 'string') throw new CliError('users add: --password is required');
+      return {
+        name: command,
+        email: values.email,
+        password: values.password,
+        verified: flag(values.verified),
+        displayName: typeof values.name === 'string' ? values.name : undefined,
+      };
+    }
+    case 'users disable':
+    case 'users revoke': {
+      const [email] = parseFlags(command, rest, {}, 1).positionals;
+      return { name: command, email: String(email) };
+    }
     default:
-      if (group === 'users') return { name: 'users', action: action ?? '' };
       throw new CliError(`unknown command "${command}" (gatehouse help lists the commands)`);
   }
 }

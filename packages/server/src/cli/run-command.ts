@@ -1,12 +1,12 @@
 import type { Config } from '../config.ts';
 import { epochSeconds } from '../keys/signing-key-record.ts';
 import { openAdminStore } from './admin-store.ts';
-import { CliError } from './cli-error.ts';
 import { clientsAdd, clientsList, clientsRemove } from './clients-commands.ts';
 import { configCheck } from './config-check.ts';
 import { keysList, keysRotate } from './keys-commands.ts';
 import { type Command, USAGE } from './parse-command.ts';
 import { checkWithProvider } from './provider-client-check.ts';
+import { runUsersCommand } from './users-commands.ts';
 
 /**
  * Runs one parsed command and returns what it prints on stdout. Commands that work on the
@@ -21,10 +21,6 @@ export async function runCommand(command: Command, config: Config): Promise<stri
       return USAGE;
     case 'config check':
       return configCheck(config);
-    case 'users':
-      throw new CliError(
-        `${['users', command.action].filter(Boolean).join(' ')}: not yet available (accounts are not implemented yet)`,
-      );
     default: {
       const store = await openAdminStore(config);
       try {
@@ -41,6 +37,10 @@ export async function runCommand(command: Command, config: Config): Promise<stri
             return await clientsList(store.clients, { json: command.json });
           case 'clients remove':
             return await clientsRemove(store.clients, command.clientId);
+          case 'users add':
+          case 'users disable':
+          case 'users revoke':
+            return await runUsersCommand(command, store, config);
         }
       } finally {
         await store.close();

@@ -29,6 +29,10 @@ export interface ProviderDeps {
   readonly cookieKeys: readonly string[];
   readonly staticClients: readonly ClientMetadata[];
   readonly findAccount: FindAccount;
+  /** Finds an account's existing grant for a client, so consent is remembered across browsers. */
+  readonly loadExistingGrant?: Configuration['loadExistingGrant'];
+  /** Prompts of the interaction (sign in again when the account was disabled or revoked). */
+  readonly interactionPolicy?: NonNullable<Configuration['interactions']>['policy'];
   readonly pages?: Partial<ProviderPages>;
   /** Set by the token-endpoint middleware for a reuse-window replay that must not rotate again. */
   readonly skipRotation: (ctx: KoaContextWithOIDC) => boolean;
@@ -126,8 +130,13 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
     extraTokenClaims: async (_ctx, token) =>
       'grantId' in token && token.grantId ? { gid: token.grantId } : undefined,
     interactions: {
+      ...(deps.interactionPolicy ? { policy: deps.interactionPolicy } : {}),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
+    ...(deps.loadExistingGrant ? { loadExistingGrant: deps.loadExistingGrant } : {}),
+    // OIDC Core §5.4 puts scope claims at userinfo only when an access token for userinfo is
+    // issued; Gatehouse's access tokens are for APIs, so the claims ride in the ID token.
+    conformIdTokenClaims: false,
     ...(deps.pages?.renderError ? { renderError: deps.pages.renderError } : {}),
     routes: {
       authorization: '/authorize',

@@ -24,16 +24,32 @@ export async function get(url: string, jar: CookieJar): Promise<Response> {
   return response;
 }
 
+/** The account of a test user (`<name>@example.test`), created on first use; returns its `sub`. */
+export async function ensureAccount(server: GatehouseServer, name: string): Promise<string> {
+  const email = `${name}@example.test`;
+  const existing = await server.accounts.findByEmail(email);
+  if (existing) return existing.id;
+  const account = await server.accounts.create({
+    email,
+    password: `${name}-password-0123456789`,
+    name,
+    emailVerified: true,
+  });
+  return account.id;
+}
+
 /**
- * Plays the user's part of the code flow without the sign-in pages: opens the authorization
- * URL, completes the interaction through oidc-provider's own models (login + consent for
- * every requested scope), follows the resume redirect, and returns the final redirect URL.
+ * Plays the user's part of the code flow without rendering the sign-in pages: opens the
+ * authorization URL, completes the interaction through oidc-provider's own models (login +
+ * consent for every requested scope) as the real account `user`, follows the resume
+ * redirect, and returns the final redirect URL. The pages themselves are tested in Chromium.
  */
 export async function authorize(
   server: GatehouseServer,
   authorizationUrl: URL | string,
-  accountId = 'user-1',
+  user = 'user-1',
 ): Promise<URL> {
+  const accountId = await ensureAccount(server, user);
   const jar = new CookieJar();
   let response = await get(String(authorizationUrl), jar);
   for (let hops = 0; hops < 10; hops++) {

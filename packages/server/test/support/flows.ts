@@ -1,19 +1,20 @@
 import * as oidc from 'openid-client';
 import type { GatehouseServer } from '../../src/server.ts';
-import { authorize } from './browser.ts';
+import { authorize, ensureAccount } from './browser.ts';
 import { authorizationUrl, oauthClient, pkce } from './oauth-client.ts';
 
-/** Runs the code flow for the public `spa` client and returns its tokens. */
-export async function signIn(server: GatehouseServer, issuer: string, accountId = 'user-1') {
+/** Runs the code flow for the public `spa` client as the account `user`; returns its tokens and `sub`. */
+export async function signIn(server: GatehouseServer, issuer: string, user = 'user-1') {
   const client = await oauthClient(issuer, 'spa');
   const p = await pkce();
-  const callback = await authorize(server, authorizationUrl(client, p), accountId);
+  const callback = await authorize(server, authorizationUrl(client, p), user);
   const tokens = await oidc.authorizationCodeGrant(client, callback, {
     pkceCodeVerifier: p.verifier,
     expectedState: p.state,
   });
   if (!tokens.refresh_token) throw new Error('no refresh token issued');
-  return { client, tokens, refreshToken: tokens.refresh_token };
+  const accountId = await ensureAccount(server, user);
+  return { client, tokens, refreshToken: tokens.refresh_token, accountId };
 }
 
 /** Starts the code flow and stops at the callback: the code is not redeemed yet. */

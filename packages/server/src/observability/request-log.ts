@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type Koa from 'koa';
+import type { Logger } from './logger.ts';
+import { clientIdOf, routeLabel } from './route-label.ts';
+
+/** Response (and accepted request) header carrying the request id. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+// An id a proxy or caller may hand us: short, printable, no spaces or separators that could
+// forge log structure. Anything else is replaced by our own.
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface RequestLogOptions {
+  /**
+   * Keep a sane incoming `X-Request-Id` (set by your proxy) instead of generating one.
+   * @default true
+   */
+  readonly acceptRequestId?: boolean;
+  /**
+   * Paths polled by health checks and scrapers: their successful requests log at `debug`, so a
+   * 15-second HEALTHCHECK does not fill the log. Failures still log at `info`/`error`.
+   * @default ['/healthz', '/readyz', '/metrics']
+   */
+  readonly probePaths?: readonly string[];
+}
+
+/** The fields of the one line logged per request. */
+export interface RequestLogLine {
+  readonly requestId: string;
+  readonly method: string;
+  /** Normalized: an oidc-provider route name or a path template, never the query string. */
+  readonly route: string;
+  readonly status: number;
+  /** Milliseconds from the request reaching Gatehouse to the response being ready. */
+  readonly ms: number;
+  /** The registered client oidc-provider identified, if any. */
+  readonly clientId?: string;
+  readonly ip: string;
+}
+
+/** The request id {@link requestLogger} assigned, for other middleware's log lines. */
+export function requestIdOf(ctx: Koa.Context): string | undefined {
+  const id = (ctx.state as { requestId?: unknown }).requestId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * Logs one line per request: request id (also returned as `X-Request-Id`), method,
+ * normalized route, status, latency and client id. Deliberately never logs the URL or query
+ * (authorization codes, `state` and tokens ride there), bodies, cookies or headers: what
+ * is not written cannot leak. Put it first in `outerMiddleware`.
+ *
+ * @example
+ * createGatehouseServer(config, { outerMiddleware: [requestLogger(log)] });
+ */
+export function requestLogger(log: Logger, options: RequestLogOptions = {}): Koa.Middleware {
+  const accept = options.acceptRequestId ?? true;
+  const probes = new Set(options.probePaths ?? ['/healthz', '/readyz', '/metrics']);
+  return async function logRequest(ctx, next) {
+    const started = performance.now();
+    const incoming = ctx.get(REQUEST_ID_HEADER);
+    const requestId = accept && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    (ctx.state as { requestId?: string }).requestId = requestId;
+    ctx.set(REQUEST_ID_HEADER, requestId);
+    let failed = false;
+    try {
+      await next();
+    } catch (err) {
+      // Nothing should get past the app's error handler; if something does, Koa answers 500.
+      failed = true;
+      throw err;
+    } finally {
+      const status = failed ? 500 : ctx.status;
+      const clientId = clientIdOf(ctx);
+      const line: RequestLogLine = {
+        requestId,
+        method: ctx.method,
+        route: routeLabel(ctx, status),
+        status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        ...(clientId === undefined ? {} : { clientId }),
+        ip: ctx.ip,
+      };
+      if (status >= 500) log.error(line, 'request');
+      else if (status < 400 && probes.has(ctx.path)) log.debug(line, 'request');
+      else log.info(line, 'request');
+      if (!failed) ctx.set(REQUEST_ID_HEADER, requestId);
+    }
+  };
+}

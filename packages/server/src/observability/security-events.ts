@@ -1,0 +1,265 @@
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { TokenAlreadyConsumedError } from '../store/errors.ts';
+import type { Logger } from './logger.ts';
+import type { GatehouseMetrics } from './metrics.ts';
+
+/** Why a sign-in attempt was refused. */
+export type LoginFailureReason = 'unknown_account' | 'bad_password' | 'disabled' | 'unverified' | 'throttled';
+
+/**
+ * The events an operator (or a SIEM) watches for, one log line each, `event` naming the type.
+ * Fields identify who and what, never a credential: an account id rather than the submitted
+ * email (people paste passwords into the email field), a client id, a grant id.
+ */
+export type SecurityEvent =
+  | {
+      readonly type: 'login_failed';
+      readonly reason: LoginFailureReason;
+      /** Present when the submitted email matched an account. */
+      readonly accountId?: string;
+      readonly ip?: string;
+    }
+  | {
+      readonly type: 'lockout';
+      /** What the limiter counts: attempts on one account, from one address, or by one client. */
+      readonly scope: 'account' | 'ip' | 'client';
+      readonly accountId?: string;
+      readonly ip?: string;
+      readonly clientId?: string;
+      readonly retryAfterSeconds?: number;
+    }
+  | {
+      readonly type: 'refresh_replay_detected';
+      readonly clientId?: string;
+      readonly grantId?: string;
+      readonly accountId?: string;
+      readonly ip?: string;
+      /** `replay`: presented after rotation; `race`: lost a concurrent redemption. */
+      readonly via: 'replay' | 'race';
+    }
+  | {
+      readonly type: 'code_replay_detected';
+      readonly clientId?: string;
+      readonly grantId?: string;
+      readonly ip?: string;
+      readonly via: 'replay' | 'race';
+    }
+  | {
+      readonly type: 'grant_revoked';
+      readonly grantId: string;
+      readonly clientId?: string;
+      readonly accountId?: string;
+      /** The route or command that revoked it (`revocation`, `token`, `users revoke`, …). */
+      readonly by?: string;
+    }
+  | {
+      readonly type: 'key_rotated';
+      /** The new signing key's `kid`. */
+      readonly kid: string;
+      readonly previousKid?: string;
+      /** Unix seconds from which the new key signs (after pre-publication). */
+      readonly activeFrom?: number;
+    }
+  | {
+      readonly type: 'client_auth_failed';
+      /** The client id the caller claimed (it may not exist). */
+      readonly claimedClientId?: string;
+      readonly route?: string;
+      readonly ip?: string;
+      readonly detail?: string;
+    };
+
+export type SecurityEventType = SecurityEvent['type'];
+
+/** Fields any security event may carry besides its own. */
+export interface SecurityEventContext {
+  /** The request's id ({@link requestIdOf}), to find its request line. */
+  readonly requestId?: string;
+}
+
+/**
+ * Logs one security event at `warn` (`info` for routine key rotations) and counts it when
+ * `metrics` is given.
+ *
+ * @example
+ * logSecurityEvent(log, { type: 'login_failed', reason: 'bad_password', accountId, ip: ctx.ip, requestId: requestIdOf(ctx) }, metrics);
+ */
+export function logSecurityEvent(
+  log: Logger,
+  event: SecurityEvent & SecurityEventContext,
+  metrics?: GatehouseMetrics,
+): void {
+  const { type, ...fields } = event;
+  const line = { event: type, security: true, ...fields };
+  if (type === 'key_rotated' || type === 'grant_revoked') log.info(line, `security: ${type}`);
+  else log.warn(line, `security: ${type}`);
+  if (!metrics) return;
+  switch (event.type) {
+    case 'login_failed':
+      metrics.loginFailures.inc({ reason: event.reason });
+      break;
+    case 'lockout':
+      metrics.lockouts.inc({ scope: event.scope });
+      break;
+    case 'refresh_replay_detected':
+      metrics.refreshReplays.inc();
+      break;
+    case 'code_replay_detected':
+      metrics.codeReplays.inc();
+      break;
+    case 'grant_revoked':
+      metrics.grantsRevoked.inc();
+      break;
+    case 'key_rotated':
+      metrics.keyRotations.inc();
+      break;
+    case 'client_auth_failed':
+      // Counted from the response by metricsMiddleware, which sees every route's invalid_client.
+      break;
+  }
+}
+
+interface ProviderError {
+  readonly error?: unknown;
+  readonly error_detail?: unknown;
+}
+
+// Grant-type errors whose detail shows a spent one-time credential was presented again.
+// oidc-provider: 'refresh token already used' / 'authorization code already consumed' (sequential
+// replay); the store's TokenAlreadyConsumedError: a concurrent redemption lost the race.
+const REFRESH_REPLAY = 'refresh token already used';
+const CODE_REPLAY = 'authorization code already consumed';
+
+// A claimed client id is caller input: keep it short and printable in the log.
+function claimedClientId(ctx: KoaContextWithOIDC): string | undefined {
+  const id = ctx.oidc?.params?.client_id ?? ctx.oidc?.client?.clientId;
+  if (typeof id !== 'string' || id === '') return undefined;
+  return /^[\x21-\x7E]{1,128}$/.test(id) ? id : '[unprintable]';
+}
+
+function ipOf(ctx: KoaContextWithOIDC): string | undefined {
+  return typeof ctx.ip === 'string' && ctx.ip !== '' ? ctx.ip : undefined;
+}
+
+function requestIdFrom(ctx: KoaContextWithOIDC): string | undefined {
+  const id = (ctx.state as { requestId?: unknown } | undefined)?.requestId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** Fields the spread can omit instead of setting to `undefined` (exactOptionalPropertyTypes). */
+function defined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+/**
+ * Turns oidc-provider events into security events: refresh and code replays (RFC 9700
+ * §4.14.2, RFC 6749 §4.1.2), failed client authentication at every client-authenticated
+ * endpoint, and revoked grants. Sign-in failures and lockouts come from the pages and
+ * limiters, key rotations from the key code; they call {@link logSecurityEvent} themselves.
+ * Attach to every provider instance (a key rotation builds a new one).
+ */
+export function attachSecurityEvents(provider: Provider, log: Logger, metrics?: GatehouseMetrics): void {
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: ProviderError) => {
+    const race = err instanceof TokenAlreadyConsumedError;
+    const detail = err.error_detail;
+    const clientId = ctx.oidc?.client?.clientId;
+    if ((race && err.kind === 'RefreshToken') || detail === REFRESH_REPLAY) {
+      const token = ctx.oidc?.entities?.RefreshToken;
+      logSecurityEvent(
+        log,
+        {
+          type: 'refresh_replay_detected',
+          via: race ? 'race' : 'replay',
+          ...defined({
+            clientId,
+            grantId: race ? err.grantId : token?.grantId,
+            accountId: token?.accountId,
+            ip: ipOf(ctx),
+            requestId: requestIdFrom(ctx),
+          }),
+        },
+        metrics,
+      );
+    } else if ((race && err.kind === 'AuthorizationCode') || detail === CODE_REPLAY) {
+      const code = ctx.oidc?.entities?.AuthorizationCode;
+      logSecurityEvent(
+        log,
+        {
+          type: 'code_replay_detected',
+          via: race ? 'race' : 'replay',
+          ...defined({
+            clientId,
+            grantId: race ? err.grantId : code?.grantId,
+            ip: ipOf(ctx),
+            requestId: requestIdFrom(ctx),
+          }),
+        },
+        metrics,
+      );
+    }
+  });
+
+  const clientAuthFailed = (ctx: KoaContextWithOIDC, err: ProviderError) => {
+    if (err.error !== 'invalid_client') return;
+    logSecurityEvent(
+      log,
+      {
+        type: 'client_auth_failed',
+        ...defined({
+          claimedClientId: claimedClientId(ctx),
+          route: ctx.oidc?.route,
+          ip: ipOf(ctx),
+          detail: typeof err.error_detail === 'string' ? err.error_detail : undefined,
+          requestId: requestIdFrom(ctx),
+        }),
+      },
+      metrics,
+    );
+  };
+  provider.on('grant.error', clientAuthFailed);
+  provider.on('introspection.error', clientAuthFailed);
+  provider.on('revocation.error', clientAuthFailed);
+
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    logSecurityEvent(
+      log,
+      {
+        type: 'grant_revoked',
+        grantId,
+        ...defined({
+          clientId: ctx.oidc?.client?.clientId,
+          by: ctx.oidc?.route,
+          requestId: requestIdFrom(ctx),
+        }),
+      },
+      metrics,
+    );
+  });
+}
+
+/**
+ * Returns a listener for the signing-key watcher: logs `key_rotated` (and counts it) when the
+ * key that signs changes, i.e. when a rotated key's pre-publication ends on this instance.
+ * The first call only records the current key. Every instance logs its own switch.
+ *
+ * @example
+ * const onKeys = trackSigningKey(log, metrics);
+ * onKeys(watcher.current); // at start; then on every change the watcher reports
+ */
+export function trackSigningKey(
+  log: Logger,
+  metrics?: GatehouseMetrics,
+): (keys: { readonly jwks: readonly { readonly kid?: string | undefined }[] }) => void {
+  let signing: string | undefined;
+  return (keys) => {
+    const kid = keys.jwks[0]?.kid;
+    if (kid === undefined || kid === signing) return;
+    const previousKid = signing;
+    signing = kid;
+    if (previousKid === undefined) return;
+    logSecurityEvent(log, { type: 'key_rotated', kid, previousKid }, metrics);
+  };
+}
