@@ -1,6 +1,7 @@
 import { readClientsFile } from './clients/clients-file.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { demoClients } from './dev/demo-clients.ts';
+import { seedDemoUser } from './dev/demo-user.ts';
 import { createLogger, createObservability } from './observability/index.ts';
 import { createGatehouseServer } from './server.ts';
 import { StoreUnavailableError } from './store/index.ts';
@@ -41,12 +42,14 @@ async function main(): Promise<void> {
   const { url } = await server.listen();
   if (metricsUrl) log.info({ url: metricsUrl }, 'metrics listening');
   log.info({ issuer: config.issuer, url, store: server.store.kind }, 'gatehouse listening');
+  const demoUser = demo ? await seedDemoUser(server.accounts) : undefined;
   if (demo) {
     // One short block for the person who just ran `pnpm start` (not a log line: it is for eyes).
     process.stdout.write(
       [
         '',
         `  Gatehouse is running at ${config.issuer} on the IN-PROCESS store (development only; lost on restart).`,
+        ...(demoUser ? [`  Demo user:    ${demoUser.email} / ${demoUser.password}`] : []),
         '  Demo clients: demo-spa (public, PKCE), demo-cli (device code),',
         `                demo-service (client credentials, secret ${demo.serviceSecret})`,
         '',
