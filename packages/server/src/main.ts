@@ -2,7 +2,7 @@ import { readClientsFile } from './clients/clients-file.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { demoClients } from './dev/demo-clients.ts';
 import { seedDemoUser } from './dev/demo-user.ts';
-import { createLogger, createObservability } from './observability/index.ts';
+import { createLogger, createObservability, logSecurityEvent } from './observability/index.ts';
 import { createGatehouseServer } from './server.ts';
 import { StoreUnavailableError } from './store/index.ts';
 
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     outerMiddleware: observability.outerMiddleware,
     onProviderCreated: observability.onProviderCreated,
     onSigningKeysChanged: observability.onSigningKeysChanged,
+    onSecurityEvent: (event) => logSecurityEvent(log, event, observability.metrics),
   });
   observability.watchStore(server.store);
   const metricsUrl = await observability.start();

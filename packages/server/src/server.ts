@@ -14,6 +14,7 @@ import {
   createInteractionRoutes,
   createLoadExistingGrant,
   createProviderPages,
+  type InteractionDeps,
   type PageLog,
   securityHeaders,
 } from './interactions/index.ts';
@@ -44,6 +45,8 @@ export interface GatehouseOptions {
   readonly outerMiddleware?: readonly Koa.Middleware[];
   /** Called with every oidc-provider instance created (at start and on key rotation), to attach event listeners. */
   readonly onProviderCreated?: (provider: Provider) => void;
+  /** Sign-in failures and lockouts from the pages. */
+  readonly onSecurityEvent?: InteractionDeps['onSecurityEvent'];
   /** Called with the key set at start and whenever the published set or signing key changes. */
   readonly onSigningKeysChanged?: (keys: ActiveKeySet) => void;
 }
@@ -173,6 +176,7 @@ async function assemble(
       mailer,
       limiter,
       log,
+      onSecurityEvent: options.onSecurityEvent,
     }),
     formGuard: formEndpointGuard((ctx, request, next) =>
       throttleClientAuth(ctx, request, () =>

@@ -3,6 +3,7 @@ import type { Provider } from 'oidc-provider';
 import type { AccountStore } from '../accounts/account-store.ts';
 import type { Mailer } from '../accounts/mailer.ts';
 import type { Config } from '../config.ts';
+import type { SecurityEvent, SecurityEventContext } from '../observability/security-events.ts';
 import type { LoginThrottle } from '../security/login-throttle.ts';
 import type { RateLimiter } from '../security/rate-limiter.ts';
 import type { CsrfProtection } from './csrf.ts';
@@ -25,6 +26,8 @@ export interface InteractionDeps {
   readonly limiter: RateLimiter;
   /** Defaults to the console. */
   readonly log?: PageLog | undefined;
+  /** Sign-in failures and lockouts, for the security log and metrics. */
+  readonly onSecurityEvent?: ((event: SecurityEvent & SecurityEventContext) => void) | undefined;
 }
 
 /** The dependencies plus what the routes derive from them once. */

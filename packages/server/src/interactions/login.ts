@@ -82,6 +82,12 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
   }
   const gate = await deps.throttle.check(email, ctx.ip);
   if (!gate.allowed) {
+    deps.onSecurityEvent?.({
+      type: 'lockout',
+      scope: 'account',
+      ip: ctx.ip,
+      retryAfterSeconds: gate.retryAfter,
+    });
     ctx.set('Retry-After', String(gate.retryAfter));
     return renderLogin(ctx, deps, details, 429, {
       email,
@@ -90,6 +96,7 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
   }
   const check = await deps.accounts.verifyPassword(email, password);
   if (!check.ok) {
+    deps.onSecurityEvent?.({ type: 'login_failed', reason: check.reason, ip: ctx.ip });
     if (check.reason === 'disabled') {
       return renderLogin(ctx, deps, details, 403, {
         email,

@@ -5,7 +5,14 @@ import type { Logger } from './logger.ts';
 import type { GatehouseMetrics } from './metrics.ts';
 
 /** Why a sign-in attempt was refused. */
-export type LoginFailureReason = 'unknown_account' | 'bad_password' | 'disabled' | 'unverified' | 'throttled';
+/** `invalid_credentials`: unknown email or wrong password (the account store does not say which). */
+export type LoginFailureReason =
+  | 'invalid_credentials'
+  | 'unknown_account'
+  | 'bad_password'
+  | 'disabled'
+  | 'unverified'
+  | 'throttled';
 
 /**
  * The events an operator (or a SIEM) watches for, one log line each, `event` naming the type.

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieJar, get } from './support/browser.ts';
+import { type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
+import { authorizationUrl, oauthClient, pkce } from './support/oauth-client.ts';
+
+// The sign-in pages in the real server (their browser behaviour is tested in Chromium under
+// test/interactions); here: the wiring of accounts, CSRF and security events into the server.
+describe('the sign-in form of the real server', () => {
+  const events: { type: string; reason?: string }[] = [];
+  let gh: StartedGatehouse;
+  beforeAll(async () => {
+    gh = await startGatehouse({ gatehouse: { onSecurityEvent: (event) => events.push(event) } });
+    await gh.server.accounts.create({
+      email: 'form@example.test',
+      password: 'form-password-0123456789',
+      emailVerified: true,
+    });
+  });
+  afterAll(() => gh?.stop());
+
+  async function openLogin(jar: CookieJar) {
+    const client = await oauthClient(gh.issuer, 'spa');
+    const response = await get(String(authorizationUrl(client, await pkce())), jar);
+    const location = new URL(String(response.headers.get('location')), gh.issuer);
+    const page = await get(location.href, jar);
+    const html = await page.text();
+    const csrf = html.match(/name="csrf" value="([^"]+)"/)?.[1];
+    return { url: location.href, csrf: String(csrf), page, html };
+  }
+
+  const post = (url: string, jar: CookieJar, form: Record<string, string>) =>
+    fetch(url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+      body: new URLSearchParams(form),
+    });
+
+  it('renders the login page with strict security headers', async () => {
+    const { page, html } = await openLogin(new CookieJar());
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+    expect(page.headers.get('cache-control')).toMatch(/no-store/);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(html).toMatch(/name="email" type="email" autocomplete="username"/);
+  });
+
+  it('a wrong password is the generic message, 401, and a login_failed security event', async () => {
+    const jar = new CookieJar();
+    const { url, csrf } = await openLogin(jar);
+    const response = await post(`${url}/login`, jar, {
+      csrf,
+      email: 'form@example.test',
+      password: 'wrong-password-000000',
+    });
+    expect(response.status).toBe(401);
+    expect(await response.text()).toMatch(/email or password is incorrect/i);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'login_failed', reason: 'invalid_credentials' }),
+    );
+  });
+
+  it('the right password continues the flow (a redirect, not a page)', async () => {
+    const jar = new CookieJar();
+    const { url, csrf } = await openLogin(jar);
+    const response = await post(`${url}/login`, jar, {
+      csrf,
+      email: 'form@example.test',
+      password: 'form-password-0123456789',
+    });
+    expect(response.status).toBeGreaterThanOrEqual(300);
+    expect(response.status).toBeLessThan(400);
+  });
+
+  it('a form without its CSRF token is refused and changes nothing', async () => {
+    const jar = new CookieJar();
+    const { url } = await openLogin(jar);
+    const response = await post(`${url}/login`, jar, {
+      email: 'form@example.test',
+      password: 'form-password-0123456789',
+    });
+    expect(response.status).toBe(403);
+  });
+});
