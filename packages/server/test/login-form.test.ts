@@ -82,3 +82,40 @@ describe('the sign-in form of the real server', () => {
     expect(response.status).toBe(403);
   });
 });
+
+describe('the device code page after a bad or expired form', () => {
+  let gh: StartedGatehouse;
+  beforeAll(async () => {
+    gh = await startGatehouse();
+  });
+  afterAll(() => gh?.stop());
+
+  it('an unknown /device/:uid and a sessionless POST get a page (4xx), never a 500', async () => {
+    const unknown = await fetch(`${gh.issuer}/device/not-a-real-uid`, { redirect: 'manual' });
+    expect(unknown.status).toBeGreaterThanOrEqual(400);
+    expect(unknown.status).toBeLessThan(500);
+    const post = await fetch(`${gh.issuer}/device`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'xsrf=forged&user_code=ABCD-EFGH',
+    });
+    expect(post.status).toBeGreaterThanOrEqual(400);
+    expect(post.status).toBeLessThan(500);
+    // The page it renders can be submitted again: its session was saved with the new xsrf.
+    const jar = new CookieJar();
+    jar.store(post);
+    const html = await post.text();
+    const xsrf = html.match(/name="xsrf" value="([^"]+)"/)?.[1];
+    expect(xsrf).toBeTypeOf('string');
+    const retry = await fetch(`${gh.issuer}/device`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+      body: new URLSearchParams({ xsrf: String(xsrf), user_code: 'ABCD-EFGH' }),
+    });
+    // A wrong code now, not a broken form: the page says so (4xx), and still no 500.
+    expect(retry.status).toBeLessThan(500);
+    expect(await retry.text()).not.toMatch(/session/i);
+  });
+});

@@ -108,7 +108,16 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
       clientCredentials: { enabled: true },
       deviceFlow: {
         enabled: true,
-        ...pick(deps.pages, ['userCodeInputSource', 'userCodeConfirmSource', 'successSource']),
+        ...pick(deps.pages, ['userCodeConfirmSource', 'successSource']),
+        ...(deps.pages?.userCodeInputSource
+          ? {
+              userCodeInputSource: persistingSession(
+                deps.pages.userCodeInputSource,
+                cookie,
+                config.refreshTokenTTL,
+              ),
+            }
+          : {}),
       },
       introspection: {
         enabled: true as const,
@@ -151,6 +160,37 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
       userinfo: '/userinfo',
       pushed_authorization_request: '/par',
     },
+  };
+}
+
+type UserCodeInputSource = NonNullable<ProviderPages['userCodeInputSource']>;
+
+/**
+ * oidc-provider 9.13 renders the device code page after an error (expired or forged form, an
+ * unknown `/device/:uid`) with a fresh xsrf secret in a session that was never saved, then
+ * fails with a 500 trying to `persist()` it. Saving such a session first, the way its session
+ * middleware would, lets the page render and its form be resubmitted.
+ */
+function persistingSession(
+  render: UserCodeInputSource,
+  sessionCookie: object,
+  sessionTTL: number,
+): UserCodeInputSource {
+  return async (ctx, form, out, err) => {
+    const session = ctx.oidc.session as
+      | {
+          exp?: unknown;
+          touched?: boolean;
+          destroyed?: boolean;
+          id: string;
+          save(ttl: number): Promise<unknown>;
+        }
+      | undefined;
+    if (session && typeof session.exp !== 'number' && session.touched && !session.destroyed) {
+      ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.id, sessionCookie);
+      await session.save(sessionTTL);
+    }
+    return render(ctx, form, out, err);
   };
 }
 

@@ -85,7 +85,12 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     if (unknown.length > 0) {
       ctx.status = 400;
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: 'invalid_scope', error_description: `unknown scope: ${unknown.join(' ')}` };
+      // RFC 6749 §5.2: error_description is limited to printable ASCII without '"' and '\'.
+      const printable = unknown.every((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s));
+      ctx.body = {
+        error: 'invalid_scope',
+        error_description: printable ? `unknown scope: ${unknown.join(' ')}` : 'unknown scope requested',
+      };
       return;
     }
     if (request.path !== '/token') return next();
