@@ -1,0 +1,311 @@
+import * as oidc from 'openid-client';
+import { type AccountStore, createAccountStore } from '../../../server/src/accounts/index.ts';
+import { loadConfig } from '../../../server/src/config.ts';
+import { createGatehouseServer, type GatehouseServer } from '../../../server/src/server.ts';
+import { CookieJar } from '../../../server/test/support/browser.ts';
+import { REDIRECT_URI, TEST_CLIENTS } from '../../../server/test/support/gatehouse.ts';
+import { postForm } from '../../../server/test/support/oauth-client.ts';
+import { TEST_SECRET } from './gatehouse-process.ts';
+
+export { CookieJar };
+
+/**
+ * Plays the user's part of sign-in against a server that runs in another process (or another
+ * instance): a Gatehouse instance on the same Redis and secret that never listens, used only to
+ * complete interactions through oidc-provider's models (login + consent), as the sign-in pages
+ * would. Its `config.issuer` is the issuer of the instances under test.
+ */
+export async function startInteractionDriver(options: {
+  readonly issuer: string;
+  readonly redisUrl?: string;
+  readonly clusterSeeds?: string;
+}): Promise<GatehouseServer> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    ISSUER: options.issuer,
+    GATEHOUSE_SECRET: TEST_SECRET,
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...(options.clusterSeeds ? { REDIS_CLUSTER_NODES: options.clusterSeeds } : {}),
+  });
+  // Errors while Redis is down are expected here; the driver is test equipment.
+  return createGatehouseServer(config, { clients: TEST_CLIENTS, onError: () => {} });
+}
+
+/** Every HTTP answer seen while signing in, for tests that classify statuses. */
+export type ResponseObserver = (
+  step: 'authorize' | 'resume' | 'token',
+  response: { readonly status: number; readonly headers: Headers; readonly body?: unknown },
+) => void;
+
+async function get(url: string, jar: CookieJar): Promise<Response> {
+  const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+  jar.store(response);
+  return response;
+}
+
+export const TEST_PASSWORD = 'correct horse battery staple';
+const accountIds = new WeakMap<GatehouseServer, Map<string, Promise<string>>>();
+
+/** The server's account store (the same Redis, or the server's own in-process store). */
+function accountsOf(driver: GatehouseServer): AccountStore {
+  const own = (driver as { accounts?: AccountStore }).accounts;
+  if (own) return own;
+  const conn = driver.store.connection;
+  return createAccountStore(conn ? { kind: 'redis', conn } : { kind: 'memory' });
+}
+
+async function ensureAccount(driver: GatehouseServer, name: string): Promise<string> {
+  const accounts = accountsOf(driver);
+  const email = `${name}@reliability.test`;
+  const existing = await accounts.findByEmail(email);
+  if (existing) return existing.id;
+  try {
+    return (await accounts.create({ email, password: TEST_PASSWORD, emailVerified: true })).id;
+  } catch (err) {
+    // Another driver (or an earlier run against the same Redis) created it meanwhile.
+    const raced = await accounts.findByEmail(email);
+    if (raced) return raced.id;
+    throw err;
+  }
+}
+
+/**
+ * The id of a real, verified account named `name` (`<name>@reliability.test`), created on first
+ * use: the server answers `findAccount` only for stored accounts, so sign-ins need one.
+ */
+export function accountFor(driver: GatehouseServer, name: string): Promise<string> {
+  let byName = accountIds.get(driver);
+  if (!byName) {
+    byName = new Map();
+    accountIds.set(driver, byName);
+  }
+  const known = byName.get(name);
+  if (known) return known;
+  const created = ensureAccount(driver, name);
+  byName.set(name, created);
+  // A failure (Redis down) must not stick: the next sign-in tries again.
+  created.catch(() => byName.delete(name));
+  return created;
+}
+
+/**
+ * Completes an interaction the way the login and consent pages would (every requested scope),
+ * as the account named `name`.
+ */
+export async function finishInteraction(driver: GatehouseServer, uid: string, name: string): Promise<void> {
+  const accountId = await accountFor(driver, name);
+  const provider = driver.host.provider;
+  const interaction = await provider.Interaction.find(uid);
+  if (!interaction) throw new Error(`interaction ${uid} not found`);
+  const clientId = String(interaction.params.client_id);
+  const grant = interaction.grantId
+    ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId }))
+    : new provider.Grant({ accountId, clientId });
+  const details = interaction.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  const grantId = await grant.save();
+  interaction.result = { login: { accountId }, consent: { grantId } };
+  await interaction.save(Math.max(1, (interaction.exp ?? 0) - Math.floor(Date.now() / 1000)));
+}
+
+/**
+ * Follows the authorization request with `jar` (so a session can be reused later) until it
+ * leaves the issuer, and returns that redirect (the client's callback, with `code` or `error`).
+ */
+export async function authorizeWith(
+  driver: GatehouseServer,
+  authorizationUrl: string,
+  jar: CookieJar,
+  accountName: string,
+  observe?: ResponseObserver,
+): Promise<URL> {
+  const issuer = driver.config.issuer;
+  let response = await get(authorizationUrl, jar);
+  observe?.('authorize', response);
+  for (let hops = 0; hops < 10; hops++) {
+    const location = response.headers.get('location');
+    if (!location) {
+      const text = await response.text();
+      throw new AuthorizationStopped(response.status, response.headers, text);
+    }
+    const url = new URL(location, issuer);
+    const interaction = url.pathname.match(/^\/interaction\/([^/]+)$/);
+    if (interaction?.[1]) {
+      await finishInteraction(driver, interaction[1], accountName);
+      response = await get(`${issuer}/authorize/${interaction[1]}`, jar);
+      observe?.('resume', response);
+      continue;
+    }
+    if (!url.href.startsWith(issuer)) return url;
+    response = await get(url.href, jar);
+    observe?.('resume', response);
+  }
+  throw new Error('too many redirects');
+}
+
+/** The authorization endpoint answered without a redirect (an error page or a JSON error). */
+export class AuthorizationStopped extends Error {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+  constructor(status: number, headers: Headers, body: string) {
+    super(`authorization stopped with ${status}`);
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+export interface TokenResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * The code flow of the public `spa` client: authorize at the issuer (through `jar`) as the account
+ * named `account`, redeem the code at `tokenUrl` (any instance; skipped with `redeem: false`).
+ * Returns the callback (with `code` or `error`), the PKCE verifier and the token response.
+ */
+export async function signInSpa(
+  driver: GatehouseServer,
+  options: {
+    readonly tokenUrl?: string;
+    /** Account name (default `user-1`); see {@link accountFor}. */
+    readonly account?: string;
+    readonly jar?: CookieJar;
+    readonly prompt?: string;
+    readonly observe?: ResponseObserver;
+    /** Stop at the callback without redeeming the code. */
+    readonly redeem?: boolean;
+  } = {},
+): Promise<{ callback: URL; verifier: string; token?: TokenResponse }> {
+  const issuer = driver.config.issuer;
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = new URL(`${issuer}/authorize`);
+  url.search = new URLSearchParams({
+    client_id: 'spa',
+    response_type: 'code',
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid offline_access recipes:read',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...(options.prompt ? { prompt: options.prompt } : {}),
+  }).toString();
+  const callback = await authorizeWith(
+    driver,
+    url.href,
+    options.jar ?? new CookieJar(),
+    options.account ?? 'user-1',
+    options.observe,
+  );
+  const code = callback.searchParams.get('code');
+  if (!code || options.redeem === false) return { callback, verifier };
+  const token = await postForm(options.tokenUrl ?? `${issuer}/token`, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+    client_id: 'spa',
+  });
+  options.observe?.('token', token);
+  return { callback, verifier, token };
+}
+
+/** Rotates a refresh token of the `spa` client at `tokenUrl`. */
+export function refreshSpa(tokenUrl: string, refreshToken: string): Promise<TokenResponse> {
+  return postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'spa' });
+}
+
+/** One HTTP answer of a sign-in through the pages, for tests that classify statuses. */
+export type PageObserver = (
+  step: 'authorize' | 'page' | 'login' | 'confirm' | 'resume' | 'token',
+  response: { readonly status: number; readonly headers: Headers; readonly body?: unknown },
+) => void;
+
+/**
+ * Signs in the way a person does: the authorization request, the sign-in page (email +
+ * password, CSRF token), the consent page ("Allow"), back to the client, then the code redeemed
+ * at `tokenUrl`. No test-side shortcut touches Redis. Resolves with the token response, or with
+ * the answer that stopped the flow (any status other than 200 for a page or 303 for a redirect).
+ */
+export async function signInThroughPages(options: {
+  readonly issuer: string;
+  readonly email: string;
+  readonly password: string;
+  readonly tokenUrl?: string;
+  readonly observe?: PageObserver;
+}): Promise<{ token?: TokenResponse; stoppedAt?: { status: number; headers: Headers; body: string } }> {
+  const { issuer, observe } = options;
+  const jar = new CookieJar();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = new URL(`${issuer}/authorize`);
+  url.search = new URLSearchParams({
+    client_id: 'spa',
+    response_type: 'code',
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid offline_access recipes:read',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: oidc.randomState(),
+  }).toString();
+  const send = async (step: Parameters<PageObserver>[0], target: string, form?: Record<string, string>) => {
+    const response = await fetch(new URL(target, issuer), {
+      redirect: 'manual',
+      headers: {
+        cookie: jar.header(),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(form ? { method: 'POST', body: new URLSearchParams(form).toString() } : {}),
+    });
+    jar.store(response);
+    const body = await response.text();
+    observe?.(step, { status: response.status, headers: response.headers, body });
+    return { response, body };
+  };
+  let next = await send('authorize', url.href);
+  for (let hops = 0; hops < 12; hops++) {
+    const { response, body } = next;
+    const location = response.headers.get('location');
+    if (response.status === 303 || response.status === 302) {
+      const target = new URL(String(location), issuer);
+      if (!target.href.startsWith(issuer)) {
+        const code = target.searchParams.get('code');
+        if (!code)
+          return { stoppedAt: { status: response.status, headers: response.headers, body: target.href } };
+        const token = await postForm(options.tokenUrl ?? `${issuer}/token`, {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT_URI,
+          code_verifier: verifier,
+          client_id: 'spa',
+        });
+        observe?.('token', token);
+        return { token };
+      }
+      next = await send(target.pathname.startsWith('/interaction/') ? 'page' : 'resume', target.href);
+      continue;
+    }
+    if (response.status !== 200)
+      return { stoppedAt: { status: response.status, headers: response.headers, body } };
+    const action = body.match(/<form method="post" action="([^"]+\/(login|confirm))">/);
+    const csrf = body.match(/name="csrf" value="([^"]+)"/)?.[1];
+    if (!action?.[1] || !csrf)
+      return { stoppedAt: { status: response.status, headers: response.headers, body } };
+    next =
+      action[2] === 'login'
+        ? await send('login', action[1], { csrf, email: options.email, password: options.password })
+        : await send('confirm', action[1], { csrf });
+  }
+  throw new Error('too many steps');
+}
