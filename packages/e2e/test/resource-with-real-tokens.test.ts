@@ -1,0 +1,173 @@
+import { createHmac, createPublicKey } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
+import { createAccessTokenVerifier } from '@gatehouse/resource';
+import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { Redis } from 'ioredis';
+import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisKeyRepository, rotateSigningKey } from '../../server/src/keys/index.ts';
+import { signIn } from '../../server/test/support/flows.ts';
+import {
+  SERVICE_SECRET,
+  type StartedGatehouse,
+  startGatehouse,
+} from '../../server/test/support/gatehouse.ts';
+import { basic, postForm } from '../../server/test/support/oauth-client.ts';
+
+const AUDIENCE = 'http://localhost:4001';
+const OTHER_API = 'https://billing.example.com';
+const SECRET = 'test-secret-test-secret-test-secret-0123';
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+// Issue 4's negative token table, with tokens issued by the real server and a real Redis.
+describe('the demo API with tokens from the real server', () => {
+  let redis: RedisProcess;
+  let gh: StartedGatehouse;
+  let api: DemoApi;
+  let apiServer: Server;
+  let apiConnection: Redis;
+  let apiBase: string;
+  let tokens: { access_token: string; refresh_token?: string; id_token?: string };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const resources = join(mkdtempSync(join(tmpdir(), 'gatehouse-resources-')), 'resources.json');
+    writeFileSync(
+      resources,
+      JSON.stringify([
+        { uri: AUDIENCE, scopes: ['recipes:read', 'recipes:write'] },
+        { uri: OTHER_API, scopes: ['billing:read'] },
+      ]),
+    );
+    gh = await startGatehouse({
+      redis,
+      env: { JWKS_MAX_AGE: '1', GATEHOUSE_RESOURCES_FILE: resources },
+      gatehouse: { keyPollSeconds: 0.2 },
+    });
+    apiConnection = new Redis(redis.url);
+    // A short refetch cooldown so the test sees the rotated key without waiting 30 s.
+    api = createDemoApi({
+      issuer: gh.issuer,
+      apiUrl: AUDIENCE,
+      redis: apiConnection,
+      verifier: { jwksCooldown: 100 },
+    });
+    apiServer = api.listen(0, '127.0.0.1');
+    await once(apiServer, 'listening');
+    apiBase = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
+    ({ tokens } = await signIn(gh.server, gh.issuer, 'table-user'));
+  });
+  afterAll(async () => {
+    api?.close();
+    apiServer?.close();
+    apiConnection?.disconnect();
+    await gh?.stop();
+    await redis?.cleanup();
+  });
+
+  const me = (authorization?: string) =>
+    fetch(`${apiBase}/me`, { headers: authorization ? { authorization } : {} });
+  const expectInvalidToken = async (token: string) => {
+    const response = await me(`Bearer ${token}`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+  };
+
+  it('accepts the real access token', async () => {
+    expect((await me(`Bearer ${tokens.access_token}`)).status).toBe(200);
+  });
+
+  it('no credentials: 401 with a bare challenge', async () => {
+    const response = await me();
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]+"$/);
+  });
+
+  it('garbage, alg none, tampered payload, a foreign key with the known kid', async () => {
+    await expectInvalidToken('not.a.jwt');
+    const [header, payload] = tokens.access_token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const kid = String(decodeProtectedHeader(tokens.access_token).kid);
+    await expectInvalidToken(`${b64({ alg: 'none', typ: 'at+jwt', kid })}.${payload}.`);
+    await expectInvalidToken(
+      `${header}.${b64({ ...claims, sub: 'someone-else' })}.${tokens.access_token.split('.')[2]}`,
+    );
+    const foreign = await generateKeyPair('ES256');
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
+      .sign(foreign.privateKey);
+    await expectInvalidToken(forged);
+  });
+
+  it('HS256 signed with the published public key (algorithm confusion)', async () => {
+    const { keys } = (await (await fetch(`${gh.issuer}/jwks`)).json()) as { keys: Record<string, string>[] };
+    const jwk = keys[0] as Record<string, string>;
+    const [, payload] = tokens.access_token.split('.') as [string, string];
+    const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    for (const secret of [pem, JSON.stringify(jwk)]) {
+      const head = b64({ alg: 'HS256', typ: 'at+jwt', kid: jwk.kid });
+      const signature = createHmac('sha256', secret).update(`${head}.${payload}`).digest('base64url');
+      await expectInvalidToken(`${head}.${payload}.${signature}`);
+    }
+  });
+
+  it('an ID token, a refresh token, a token for another API', async () => {
+    await expectInvalidToken(String(tokens.id_token));
+    await expectInvalidToken(String(tokens.refresh_token));
+    const other = await postForm(
+      `${gh.issuer}/token`,
+      { grant_type: 'client_credentials', scope: 'recipes:read', resource: OTHER_API },
+      basic('service', SERVICE_SECRET),
+    );
+    // A token whose audience is another API is refused here, whatever scopes it carries.
+    expect(other.status).toBe(200);
+    await expectInvalidToken(String(other.body.access_token));
+  });
+
+  it('a 1 MB token is refused before it is parsed', async () => {
+    const response = await me(`Bearer ${'a'.repeat(1024 * 1024)}`);
+    expect([400, 401, 431]).toContain(response.status);
+  });
+
+  it('expired: the real token checked with a clock past its exp', async () => {
+    const [, payload] = tokens.access_token.split('.') as [string, string];
+    const exp = Number(JSON.parse(Buffer.from(payload, 'base64url').toString()).exp);
+    const verifier = createAccessTokenVerifier({
+      issuer: gh.issuer,
+      audience: AUDIENCE,
+      now: () => new Date((exp + 3600) * 1000),
+    });
+    await expect(verifier.verify(tokens.access_token)).rejects.toMatchObject({ code: 'invalid_token' });
+    verifier.close();
+  });
+
+  it('key rotation at the server: a token signed by the new key is accepted', async () => {
+    const connection = gh.server.store.connection;
+    if (!connection) throw new Error('expected Redis');
+    const { added } = await rotateSigningKey(new RedisKeyRepository(connection), SECRET, {
+      jwksMaxAge: 1,
+      accessTokenTTL: 900,
+    });
+    let fresh = tokens.access_token;
+    for (let i = 0; i < 100 && decodeProtectedHeader(fresh).kid !== added.kid; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      fresh = (await signIn(gh.server, gh.issuer, 'table-user')).tokens.access_token;
+    }
+    expect(decodeProtectedHeader(fresh).kid).toBe(added.kid);
+    expect((await me(`Bearer ${fresh}`)).status).toBe(200);
+    // And the token signed before the rotation still works.
+    expect((await me(`Bearer ${tokens.access_token}`)).status).toBe(200);
+  });
+
+  it('JWKS unreachable with a cold cache: 503 with Retry-After, never 401 or 200', async () => {
+    const verifier = createAccessTokenVerifier({ issuer: 'http://127.0.0.1:9', audience: AUDIENCE });
+    await expect(verifier.verify(tokens.access_token)).rejects.toMatchObject({ status: 503 });
+    verifier.close();
+  });
+});
