@@ -16,8 +16,9 @@ let server: TestServer;
 
 beforeAll(async () => {
   [browser, cluster] = await Promise.all([launchChromium(), startRedisCluster(3)]);
+  server = await startTestServer({ redis: { seeds: cluster.seeds } });
+  // The test's own view of the cluster, to see what the server stored.
   conn = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })));
-  server = await startTestServer({ accounts: { kind: 'redis', conn }, limiter: { kind: 'redis', conn } });
 });
 
 afterAll(async () => {

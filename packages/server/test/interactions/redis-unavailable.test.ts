@@ -1,23 +1,17 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
-import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnection, waitUntilReady } from '../../src/store/redis-connection.ts';
 import { startTestServer, type TestServer } from './support/provider.ts';
 
 let redis: RedisProcess;
-let conn: Redis | Cluster;
 let server: TestServer;
 
 beforeAll(async () => {
   redis = await startRedis();
-  conn = createRedisConnection({ kind: 'standalone', url: redis.url });
-  await waitUntilReady(conn, 5_000);
-  server = await startTestServer({ accounts: { kind: 'redis', conn }, limiter: { kind: 'redis', conn } });
+  server = await startTestServer({ redis });
 });
 
 afterAll(async () => {
   await server?.close();
-  conn?.disconnect();
   await redis?.cleanup();
 });
 

@@ -1,32 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { freePort } from '@gatehouse/testkit';
-import Koa from 'koa';
-import compose from 'koa-compose';
-import Provider from 'oidc-provider';
-import {
-  type AccountBackendTarget,
-  type AccountStore,
-  createAccountStore,
-  createMailer,
-  type Mailer,
-} from '../../../src/accounts/index.ts';
+import type Provider from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
+import type { AccountStore, Mailer } from '../../../src/accounts/index.ts';
 import { type Config, loadConfig } from '../../../src/config.ts';
-import {
-  createInteractionPolicy,
-  createInteractionRoutes,
-  createLoadExistingGrant,
-  createProviderPages,
-  securityHeaders,
-} from '../../../src/interactions/index.ts';
-import { formEndpointGuard } from '../../../src/provider/form-endpoints.ts';
-import {
-  clientAuthThrottle,
-  createRateLimiter,
-  type RateLimiter,
-  type RateLimiterBackend,
-} from '../../../src/security/index.ts';
+import type { RateLimiter } from '../../../src/security/index.ts';
+import { createGatehouseServer, type GatehouseOptions } from '../../../src/server.ts';
 
 export const PUBLIC_CLIENT_ID = 'recipe-box';
 export const PUBLIC_CLIENT_NAME = 'Recipe Box';
@@ -34,13 +14,20 @@ export const CONFIDENTIAL_CLIENT_ID = 'recipe-service';
 export const CONFIDENTIAL_CLIENT_SECRET = 'a-long-enough-client-secret-for-tests';
 export const DEVICE_CLIENT_ID = 'recipe-tv';
 
+/** Where the server keeps accounts, counters and tokens: a standalone Redis or a Cluster's seeds. */
+export type TestRedis = { readonly url: string } | { readonly seeds: string };
+
 export interface TestServerOptions {
-  readonly accounts?: AccountBackendTarget;
-  readonly limiter?: RateLimiterBackend;
+  /** REDIS_URL (`{ url }`, e.g. a RedisProcess) or REDIS_CLUSTER_NODES (`{ seeds }`); in-process store when omitted. */
+  readonly redis?: TestRedis;
+  /** GATEHOUSE_REGISTRATION; `open` when omitted. */
   readonly selfRegistration?: 'open' | 'closed';
+  /** SMTP_URL; mail stays in the mailer's outbox when omitted. */
   readonly smtpUrl?: string;
   /** TRUST_PROXY=1: X-Forwarded-Proto decides whether the request was https. */
   readonly trustProxy?: boolean;
+  /** Page, mail and security events; silent when omitted. */
+  readonly log?: GatehouseOptions['log'];
 }
 
 export interface TestServer {
@@ -53,8 +40,43 @@ export interface TestServer {
   readonly accounts: AccountStore;
   readonly limiter: RateLimiter;
   readonly mailer: Mailer;
+  /** The provider instance serving requests now (a key rotation replaces it). */
   readonly provider: Provider;
   close(): Promise<void>;
+}
+
+/** The clients of the sign-in page tests, as Gatehouse's clients file would list them. */
+function testClients(clientOrigin: string, redirectUri: string): ClientMetadata[] {
+  return [
+    {
+      client_id: PUBLIC_CLIENT_ID,
+      client_name: PUBLIC_CLIENT_NAME,
+      token_endpoint_auth_method: 'none',
+      redirect_uris: [redirectUri],
+      post_logout_redirect_uris: [`${clientOrigin}/signed-out`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+    {
+      client_id: DEVICE_CLIENT_ID,
+      client_name: 'Recipe TV',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: [],
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      response_types: [],
+    },
+    {
+      client_id: CONFIDENTIAL_CLIENT_ID,
+      client_secret: CONFIDENTIAL_CLIENT_SECRET,
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [],
+      grant_types: ['client_credentials'],
+      response_types: [],
+      // A client_credentials token is for an API: the demo API's scopes, Gatehouse's default resource.
+      scope: 'recipes:read recipes:write',
+    },
+  ];
 }
 
 function listen(server: Server, port: number): Promise<void> {
@@ -69,142 +91,54 @@ function close(server: Server): Promise<void> {
 }
 
 /**
- * A bare oidc-provider with Gatehouse's pages in front of it, composed the way the server's
- * app does (provider middleware on the app's own context), plus a "client" on another origin
- * that answers the redirect_uri.
+ * The real Gatehouse server (`createGatehouseServer`) configured through its environment,
+ * plus a "client" on another origin that answers the redirect_uri.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const [port, clientPort] = await Promise.all([freePort(), freePort()]);
   const issuer = `http://127.0.0.1:${port}`;
   const clientOrigin = `http://127.0.0.1:${clientPort}`;
   const redirectUri = `${clientOrigin}/callback`;
+  const redis = options.redis;
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
     ISSUER: issuer,
+    GATEHOUSE_SECRET: randomBytes(32).toString('hex'),
     GATEHOUSE_REGISTRATION: options.selfRegistration ?? 'open',
     SMTP_URL: options.smtpUrl,
-    GATEHOUSE_SECRET: randomBytes(32).toString('hex'),
     TRUST_PROXY: options.trustProxy ? '1' : '0',
+    REDIS_URL: redis && 'url' in redis ? redis.url : undefined,
+    REDIS_CLUSTER_NODES: redis && 'seeds' in redis ? redis.seeds : undefined,
   });
-  const accounts = createAccountStore(options.accounts ?? { kind: 'memory' });
-  const limiter = createRateLimiter(options.limiter ?? { kind: 'memory' });
-  const mailer = createMailer(config, { info: () => {} });
-  const pages = createProviderPages({ config });
-  const cookieKeys = [randomBytes(32).toString('base64url')];
-
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: PUBLIC_CLIENT_ID,
-        client_name: PUBLIC_CLIENT_NAME,
-        token_endpoint_auth_method: 'none',
-        redirect_uris: [redirectUri],
-        post_logout_redirect_uris: [`${clientOrigin}/signed-out`],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-      },
-      {
-        client_id: DEVICE_CLIENT_ID,
-        client_name: 'Recipe TV',
-        token_endpoint_auth_method: 'none',
-        redirect_uris: [],
-        grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
-        response_types: [],
-      },
-      {
-        client_id: CONFIDENTIAL_CLIENT_ID,
-        client_secret: CONFIDENTIAL_CLIENT_SECRET,
-        redirect_uris: [],
-        grant_types: ['client_credentials'],
-        response_types: [],
-      },
-    ],
-    interactions: {
-      policy: createInteractionPolicy(),
-      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-    },
-    cookies: {
-      keys: cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
-      short: { httpOnly: true, sameSite: 'lax', signed: true },
-    },
-    claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
-    responseTypes: ['code'],
-    // Issue 3: email and name in ID tokens too, not only at userinfo.
-    conformIdTokenClaims: false,
-    pkce: { required: () => true },
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    findAccount: accounts.findAccount,
-    loadExistingGrant: createLoadExistingGrant(accounts),
-    renderError: pages.renderError,
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      userinfo: { enabled: true },
-      revocation: { enabled: true },
-      deviceFlow: {
-        enabled: true,
-        userCodeInputSource: pages.userCodeInputSource,
-        userCodeConfirmSource: pages.userCodeConfirmSource,
-        successSource: pages.successSource,
-      },
-      rpInitiatedLogout: {
-        enabled: true,
-        logoutSource: pages.logoutSource,
-        postLogoutSuccessSource: pages.postLogoutSuccessSource,
-      },
-    },
-    ttl: {
-      AccessToken: 900,
-      AuthorizationCode: 60,
-      DeviceCode: 600,
-      IdToken: 3600,
-      Interaction: 3600,
-      RefreshToken: 3600,
-      Grant: 3600,
-      Session: 3600,
-    },
-    routes: {
-      authorization: '/authorize',
-      token: '/token',
-      device_authorization: '/device/auth',
-      code_verification: '/device',
-      end_session: '/session/end',
-      userinfo: '/userinfo',
-      revocation: '/revoke',
-    },
+  const server = await createGatehouseServer(config, {
+    clients: testClients(clientOrigin, redirectUri),
+    ...(options.log ? { log: options.log } : {}),
   });
-
-  const throttle = clientAuthThrottle(limiter);
-  const app = new Koa({ proxy: config.trustProxy });
-  app.silent = true;
-  app.keys = cookieKeys;
-  app.use(securityHeaders());
-  app.use(createInteractionRoutes({ provider: () => provider, accounts, config, mailer, limiter }));
-  app.use(formEndpointGuard((ctx, request, next) => throttle(ctx, request, next)));
-  app.use(compose(provider.middleware as Koa.Middleware[]));
-
-  const server = createServer(app.callback());
   const client = createServer((req, res) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.end(`<!doctype html><title>Recipe Box</title><h1>Back at Recipe Box</h1><p>${req.url ?? ''}</p>`);
   });
-  await Promise.all([listen(server, port), listen(client, clientPort)]);
-  if ((server.address() as AddressInfo).port !== port) throw new Error('port changed');
+  try {
+    await Promise.all([server.listen(port), listen(client, clientPort)]);
+  } catch (err) {
+    await Promise.all([server.close(), close(client)]);
+    throw err;
+  }
 
   return {
     issuer,
     clientOrigin,
     redirectUri,
     config,
-    accounts,
-    limiter,
-    mailer,
-    provider,
+    accounts: server.accounts,
+    limiter: server.limiter,
+    mailer: server.mailer,
+    get provider() {
+      return server.host.provider;
+    },
     async close() {
-      await Promise.all([close(server), close(client), mailer.close()]);
+      await Promise.all([server.close(), close(client)]);
     },
   };
 }
