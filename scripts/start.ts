@@ -1,9 +1,18 @@
-// `pnpm start`: the authorization server (:4000) and the demo API (:4001) together, straight
-// from their TypeScript sources. Without REDIS_URL both run on in-process stores. Ctrl-C
-// (SIGINT) or SIGTERM stops both cleanly.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// `pnpm start`: the authorization server (:4000) and the demo API with its page (:4001), straight
+// from their TypeScript sources; nothing to build first.
+//
+// - Without REDIS_URL: ONE process (scripts/demo-stack.ts) on the in-process store, seeded with
+//   the demo clients and user. One process because the in-process store announces revoked grants
+//   on an in-process emitter: a demo API in a second process would never hear of a sign-out.
+// - With REDIS_URL (or REDIS_CLUSTER_NODES): two processes, each service's own entry, exactly as
+//   they are deployed; revocations travel over Redis Pub/Sub. The demo page's client `demo-spa`
+//   and the demo user are created unless they already exist.
+//
+// Ctrl-C (SIGINT) or SIGTERM stops both cleanly.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,41 +22,202 @@ if (major < 22 || (major === 22 && minor < 12)) {
   process.exit(1);
 }
 
-const services = [
-  { name: 'server', entry: 'packages/server/src/main.ts' },
-  { name: 'demo-api', entry: 'packages/demo-api/src/main.ts' },
-].filter((service) => existsSync(join(root, service.entry)));
+const SERVER_PORT = 4000;
+const API_PORT = 4001;
+const issuer = `http://localhost:${SERVER_PORT}`;
+const apiUrl = `http://localhost:${API_PORT}`;
 
-const children: ChildProcess[] = services.map((service) =>
-  spawn(process.execPath, ['--conditions=@gatehouse/source', join(root, service.entry)], {
-    stdio: 'inherit',
-    env: process.env,
-  }),
-);
-
-let stopping = false;
-function stop(signal: NodeJS.Signals): void {
-  if (stopping) return;
-  stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill(signal);
+function printBlock(lines: readonly string[]): void {
+  process.stdout.write(`\n${lines.map((line) => `  ${line}`).join('\n')}\n\n`);
 }
-process.on('SIGINT', () => stop('SIGTERM'));
-process.on('SIGTERM', () => stop('SIGTERM'));
 
-let exitCode = 0;
-await Promise.all(
-  children.map(
-    (child, i) =>
-      new Promise<void>((resolve) => {
-        child.on('exit', (code) => {
-          if (!stopping) {
-            console.error(`${services[i]?.name} exited (${code}); stopping the others.`);
-            exitCode = code ?? 1;
-            stop('SIGTERM');
-          }
-          resolve();
-        });
-      }),
-  ),
-);
-process.exit(exitCode);
+function onStopSignal(stop: () => Promise<void> | void): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) return;
+    stopping = true;
+    // In-flight requests get a moment to finish; an open browser tab's keep-alive does not hold us.
+    setTimeout(() => process.exit(0), 5_000).unref();
+    void Promise.resolve(stop()).finally(() => process.exit(0));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+function startupFailure(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') {
+    return `port ${SERVER_PORT} or ${API_PORT} is already in use (another \`pnpm start\`?)`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function runInOneProcess(): Promise<void> {
+  const { startDemoStack } = await import('./demo-stack.ts');
+  let stack: Awaited<ReturnType<typeof startDemoStack>>;
+  try {
+    stack = await startDemoStack({
+      serverPort: SERVER_PORT,
+      apiPort: API_PORT,
+      env: process.env,
+      onError: (err) => console.error('gatehouse: unexpected error', err),
+    });
+  } catch (err) {
+    console.error(`gatehouse: ${startupFailure(err)}`);
+    process.exit(1);
+  }
+  const user = stack.demoUser;
+  printBlock([
+    'Gatehouse is running.',
+    `  Demo page      ${stack.apiUrl}/`,
+    `  Sign in as     ${user.email}  /  ${user.password}`,
+    `  Server         ${stack.issuer}   (${stack.issuer}/.well-known/openid-configuration)`,
+    `  Demo API       ${stack.apiUrl}   (${stack.apiUrl}/openapi.json)`,
+    `  Clients        demo-spa (PKCE) · demo-cli (device code) · demo-service (secret ${stack.serviceSecret})`,
+    '  Store          IN-PROCESS, in this one process: everything is lost on exit. Set REDIS_URL to keep it.',
+    'Ctrl-C stops both.',
+  ]);
+  onStopSignal(() => stack.close());
+}
+
+/** `redis://user:secret@host` without the secret, for printing. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `pnpm gatehouse <args>` (the admin CLI) and returns its output, or throws its error line. */
+function gatehouseCli(args: readonly string[]): string {
+  const cli = join(root, 'packages/server/src/cli/main.ts');
+  const result = spawnSync(process.execPath, ['--conditions=@gatehouse/source', cli, ...args], {
+    env: process.env,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(result.stderr.trim() || `exit ${result.status}`);
+  return result.stdout;
+}
+
+/** Registers the demo page's client in Redis unless a client with its id already exists. */
+async function seedDemoSpa(): Promise<string> {
+  const { demoClients } = await import('../packages/server/src/dev/demo-clients.ts');
+  const spa = demoClients(apiUrl).clients.find((client) => client.client_id === 'demo-spa');
+  try {
+    const registered = JSON.parse(gatehouseCli(['clients', 'list', '--json'])) as { client_id?: unknown }[];
+    if (registered.some((client) => client.client_id === 'demo-spa')) return 'demo-spa (already registered)';
+    gatehouseCli(['clients', 'add', '--json', JSON.stringify(spa)]);
+    return 'demo-spa (registered now, for the demo page)';
+  } catch (err) {
+    return `demo-spa could not be registered: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Creates the demo user in Redis unless that email already has an account; only a password made
+ * now can be printed.
+ */
+async function seedDemoUser(): Promise<string> {
+  const [{ loadConfig }, redisConnection, { createAccountStore }, { DEMO_EMAIL }] = await Promise.all([
+    import('../packages/server/src/config.ts'),
+    import('../packages/server/src/store/redis-connection.ts'),
+    import('../packages/server/src/accounts/index.ts'),
+    import('./demo-stack.ts'),
+  ]);
+  const config = loadConfig(process.env);
+  if (config.redis.kind === 'memory') return 'no Redis configured';
+  const conn = redisConnection.createRedisConnection(config.redis);
+  conn.on('error', () => {}); // reported below as "not reachable"
+  try {
+    if (!(await redisConnection.waitUntilReady(conn, 5_000))) return 'Redis is not reachable';
+    const accounts = createAccountStore({ kind: 'redis', conn });
+    if (await accounts.findByEmail(DEMO_EMAIL))
+      return `${DEMO_EMAIL}  (existing account, password unchanged)`;
+    const password = randomBytes(12).toString('base64url');
+    await accounts.create({ email: DEMO_EMAIL, password, name: 'Demo User', emailVerified: true });
+    return `${DEMO_EMAIL}  /  ${password}`;
+  } catch (err) {
+    return `the demo user could not be created: ${(err as Error).message}`;
+  } finally {
+    await redisConnection.closeRedisConnection(conn);
+  }
+}
+
+async function runTwoProcesses(): Promise<void> {
+  const clients = await seedDemoSpa();
+  const user = await seedDemoUser();
+  const services = [
+    { name: 'server', entry: 'packages/server/src/main.ts', env: { PORT: String(SERVER_PORT) } },
+    {
+      name: 'demo-api',
+      entry: 'packages/demo-api/src/main.ts',
+      env: { PORT: String(API_PORT), ISSUER: issuer, API_URL: apiUrl },
+    },
+  ];
+  const children: ChildProcess[] = services.map((service) =>
+    spawn(process.execPath, ['--conditions=@gatehouse/source', join(root, service.entry)], {
+      stdio: 'inherit',
+      env: { ...process.env, ...service.env },
+    }),
+  );
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  let exitCode = 0;
+  const exited = Promise.all(
+    children.map(
+      (child, i) =>
+        new Promise<void>((resolve) => {
+          child.on('exit', (code) => {
+            if (!stopping) {
+              console.error(`${services[i]?.name} exited (${code}); stopping the other.`);
+              exitCode = code ?? 1;
+              stop();
+            }
+            resolve();
+          });
+        }),
+    ),
+  );
+
+  for (let attempt = 0; attempt < 60 && !stopping; attempt++) {
+    if ((await healthy(`${issuer}/healthz`)) && (await healthy(`${apiUrl}/health`))) {
+      const store = process.env.REDIS_CLUSTER_NODES
+        ? `Redis Cluster (${process.env.REDIS_CLUSTER_NODES})`
+        : `Redis at ${redacted(process.env.REDIS_URL ?? '')}`;
+      printBlock([
+        'Gatehouse is running (two processes).',
+        `  Demo page      ${apiUrl}/`,
+        `  Sign in as     ${user}`,
+        `  Server         ${issuer}   (${issuer}/.well-known/openid-configuration)`,
+        `  Demo API       ${apiUrl}   (${apiUrl}/openapi.json)`,
+        `  Clients        ${clients}`,
+        `  Store          ${store}`,
+        'Ctrl-C stops both.',
+      ]);
+      break;
+    }
+    await sleep(500);
+  }
+  await exited;
+  process.exit(exitCode);
+}
+
+if (process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES) await runTwoProcesses();
+else await runInOneProcess();

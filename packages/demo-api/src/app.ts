@@ -14,6 +14,8 @@ import { openApiDocument } from './openapi.ts';
 import { RedisRecipeStore } from './recipes/redis-store.ts';
 import { recipeRoutes } from './recipes/routes.ts';
 import { MemoryRecipeStore, type RecipeStore } from './recipes/store.ts';
+import type { DemoTokenStorage } from './web/page-html.ts';
+import { demoWebPage } from './web/web-page.ts';
 
 /**
  * Options of {@link createDemoApi}.
@@ -38,6 +40,11 @@ export interface DemoApiOptions {
   verifier?: Omit<Partial<AccessTokenVerifierOptions>, 'issuer' | 'audience' | 'revocations'>;
   /** Receives unexpected errors (answered 500 without detail). */
   onError?: (error: unknown) => void;
+  /**
+   * The demo web page at `/`: the OAuth client it signs in as (default `demo-spa`) and where it
+   * keeps tokens (default `hybrid`), or `false` for the API alone.
+   */
+  web?: { clientId?: string; tokenStorage?: DemoTokenStorage } | false;
 }
 
 /**
@@ -50,7 +57,12 @@ export interface DemoApiOptions {
  * process.once('SIGTERM', () => { api.close(); server.close(); });
  * ```
  */
-export type DemoApi = Koa & { readonly verifier: AccessTokenVerifier; close(): void };
+export type DemoApi = Koa & {
+  readonly verifier: AccessTokenVerifier;
+  /** Builds the demo page's bundle now instead of on the first visit (no-op without the page). */
+  prepareWebPage(): Promise<void>;
+  close(): void;
+};
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -107,10 +119,24 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
   const recipes = recipeRoutes({ store, verifier, apiUrl, now });
   app.use(meta.routes()).use(meta.allowedMethods());
   app.use(recipes.routes()).use(recipes.allowedMethods());
+  const web =
+    options.web === false
+      ? undefined
+      : demoWebPage({
+          issuer: options.issuer,
+          apiUrl,
+          clientId: options.web?.clientId ?? 'demo-spa',
+          tokenStorage: options.web?.tokenStorage ?? 'hybrid',
+        });
+  if (web) app.use(web.routes);
   app.use(function notFound(ctx) {
     ctx.status = 404;
     ctx.body = { error: 'not_found', error_description: `no route for ${ctx.method} ${ctx.path}` };
   });
 
-  return Object.assign(app, { verifier, close: () => verifier.close() });
+  return Object.assign(app, {
+    verifier,
+    prepareWebPage: async () => web?.prepare(),
+    close: () => verifier.close(),
+  });
 }

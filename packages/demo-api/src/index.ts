@@ -13,3 +13,4 @@ export {
   recipeSchema,
 } from './recipes/schema.ts';
 export { MemoryRecipeStore, type Page, type RecipeStore } from './recipes/store.ts';
+export type { DemoTokenStorage } from './web/page-html.ts';

@@ -21,8 +21,14 @@ const api = createDemoApi({
   ...(redis ? { redis } : {}),
   onError: (err) => logger.error({ err }, 'unhandled error'),
 });
+try {
+  await api.prepareWebPage();
+} catch (err) {
+  console.error(`demo-api: the demo page does not build: ${(err as Error).message}`);
+  process.exit(1);
+}
 const server = api.listen(config.port, () => {
-  logger.info({ url: config.apiUrl, issuer: config.issuer }, 'demo API listening');
+  logger.info({ url: config.apiUrl, page: `${config.apiUrl}/`, issuer: config.issuer }, 'demo API listening');
 });
 
 function shutdown(signal: string) {
