@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { type AccountStore, createAccountStore } from '../../../server/src/accounts/index.ts';
 import { loadConfig } from '../../../server/src/config.ts';
 import { createGatehouseServer, type GatehouseServer } from '../../../server/src/server.ts';
-import { CookieJar } from '../../../server/test/support/browser.ts';
+import { CookieJar, finishInteraction as finishInteractionAs } from '../../../server/test/support/browser.ts';
 import { REDIRECT_URI, TEST_CLIENTS } from '../../../server/test/support/gatehouse.ts';
 import { postForm } from '../../../server/test/support/oauth-client.ts';
 import { TEST_SECRET } from './gatehouse-process.ts';
@@ -93,27 +93,7 @@ export function accountFor(driver: GatehouseServer, name: string): Promise<strin
  * as the account named `name`.
  */
 export async function finishInteraction(driver: GatehouseServer, uid: string, name: string): Promise<void> {
-  const accountId = await accountFor(driver, name);
-  const provider = driver.host.provider;
-  const interaction = await provider.Interaction.find(uid);
-  if (!interaction) throw new Error(`interaction ${uid} not found`);
-  const clientId = String(interaction.params.client_id);
-  const grant = interaction.grantId
-    ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId }))
-    : new provider.Grant({ accountId, clientId });
-  const details = interaction.prompt.details as {
-    missingOIDCScope?: string[];
-    missingOIDCClaims?: string[];
-    missingResourceScopes?: Record<string, string[]>;
-  };
-  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
-  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
-    grant.addResourceScope(indicator, scopes.join(' '));
-  }
-  const grantId = await grant.save();
-  interaction.result = { login: { accountId }, consent: { grantId } };
-  await interaction.save(Math.max(1, (interaction.exp ?? 0) - Math.floor(Date.now() / 1000)));
+  await finishInteractionAs(driver, uid, await accountFor(driver, name));
 }
 
 /**

@@ -68,7 +68,15 @@ export async function authorize(
   throw new Error('too many redirects');
 }
 
-async function finishInteraction(server: GatehouseServer, uid: string, accountId: string): Promise<void> {
+/**
+ * Completes interaction `uid` the way the login and consent pages would: signed in as
+ * `accountId`, consent to every requested scope.
+ */
+export async function finishInteraction(
+  server: GatehouseServer,
+  uid: string,
+  accountId: string,
+): Promise<void> {
   const provider = server.host.provider;
   const interaction = await provider.Interaction.find(uid);
   if (!interaction) throw new Error(`interaction ${uid} not found`);
