@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_APP_URL, demoClients } from '../src/dev/demo-clients.ts';
 import { CookieJar, get } from './support/browser.ts';
-import { type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { authorizationUrl, oauthClient, pkce } from './support/oauth-client.ts';
+import { API, type StartedGatehouse, startGatehouse, TEST_CLIENTS } from './support/gatehouse.ts';
+import { pkce } from './support/oauth-client.ts';
 
 // The sign-in pages in the real server (their browser behaviour is tested in Chromium under
 // test/interactions); here: the wiring of accounts, CSRF and security events into the server.
@@ -9,7 +10,13 @@ describe('the sign-in form of the real server', () => {
   const events: { type: string; reason?: string }[] = [];
   let gh: StartedGatehouse;
   beforeAll(async () => {
-    gh = await startGatehouse({ gatehouse: { onSecurityEvent: (event) => events.push(event) } });
+    gh = await startGatehouse({
+      gatehouse: {
+        // The demo page's client registers its scopes, as most real clients do.
+        clients: [...TEST_CLIENTS, ...demoClients().clients],
+        onSecurityEvent: (event) => events.push(event),
+      },
+    });
     await gh.server.accounts.create({
       email: 'form@example.test',
       password: 'form-password-0123456789',
@@ -19,8 +26,19 @@ describe('the sign-in form of the real server', () => {
   afterAll(() => gh?.stop());
 
   async function openLogin(jar: CookieJar) {
-    const client = await oauthClient(gh.issuer, 'spa');
-    const response = await get(String(authorizationUrl(client, await pkce())), jar);
+    // As the demo page's SDK asks: an explicit RFC 8707 resource and both API scopes.
+    const url = new URL(`${gh.issuer}/authorize`);
+    url.search = new URLSearchParams({
+      client_id: 'demo-spa',
+      response_type: 'code',
+      redirect_uri: `${DEMO_APP_URL}/callback`,
+      scope: 'openid profile email offline_access recipes:read recipes:write',
+      resource: API,
+      state: 'state-123',
+      code_challenge: (await pkce()).challenge,
+      code_challenge_method: 'S256',
+    }).toString();
+    const response = await get(String(url), jar);
     const location = new URL(String(response.headers.get('location')), gh.issuer);
     const page = await get(location.href, jar);
     const html = await page.text();

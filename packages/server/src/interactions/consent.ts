@@ -68,7 +68,12 @@ function describeScope(scope: string, resource?: string): string {
 
 function permissionList(missing: MissingConsent): SafeHtml {
   const items: SafeHtml[] = [];
-  for (const scope of missing.oidcScopes) items.push(html`<li>${describeScope(scope)}</li>`);
+  // An API's scopes are also configured as provider scopes (so clients may register them), so
+  // oidc-provider lists them twice; show each once, with its API.
+  const apiScopes = new Set(missing.resourceScopes.flatMap(([, scopes]) => scopes));
+  for (const scope of missing.oidcScopes.filter((s) => !apiScopes.has(s))) {
+    items.push(html`<li>${describeScope(scope)}</li>`);
+  }
   const claims = missing.oidcClaims.filter((claim) => claim !== 'sub');
   for (const claim of claims) items.push(html`<li>${CLAIM_DESCRIPTIONS[claim] ?? `Your “${claim}”`}</li>`);
   for (const [resource, scopes] of missing.resourceScopes) {
