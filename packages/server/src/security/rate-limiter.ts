@@ -69,8 +69,10 @@ function redisLimiter(conn: Redis | Cluster): RateLimiter {
     },
     async peek(key, limit) {
       const redisKey = rateLimitKey(key);
-      const [count, ttl] = await unavailableOnFailure(Promise.all([conn.get(redisKey), conn.pttl(redisKey)]));
-      return result(Number(count ?? 0), ttl, limit, false);
+      // Every token request peeks: one GET on the hot path, the TTL only for a locked key.
+      const count = Number((await unavailableOnFailure(conn.get(redisKey))) ?? 0);
+      if (count < limit.limit) return result(count, 0, limit, false);
+      return result(count, await unavailableOnFailure(conn.pttl(redisKey)), limit, false);
     },
     async reset(key) {
       await unavailableOnFailure(conn.del(rateLimitKey(key)));

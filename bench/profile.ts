@@ -1,0 +1,123 @@
+/**
+ * `node bench/profile.ts [client-credentials|demo-api] [seconds]`: CPU profiles (`node --cpu-prof`)
+ * summarized by package and function, to explain a ratio of the bench:
+ * - `client-credentials`: Gatehouse and bare oidc-provider under the same grant load (scenario 1);
+ * - `demo-api`: the demo API under authenticated `GET /me` and under `GET /health` (scenario 4).
+ * Profiles are kept in bench/results/profile-NAME/ (git-ignored).
+ */
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort, startRedis } from '../packages/testkit/src/index.ts';
+import { API_AUDIENCE } from './support/audience.ts';
+import { BENCH_DIR, spawnNode, waitForHttp } from './support/child.ts';
+import { basicAuth, SERVICE_SECRET } from './support/clients.ts';
+import { summarizeProfile } from './support/cpu-profile.ts';
+import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process.ts';
+import { type LoadSpec, runLoad } from './support/load.ts';
+
+const target = process.argv[2] ?? 'client-credentials';
+const seconds = Number(process.argv[3] ?? 10);
+const out = join(BENCH_DIR, 'results');
+await mkdir(out, { recursive: true });
+const tokenRequest = {
+  method: 'POST' as const,
+  headers: {
+    'content-type': 'application/x-www-form-urlencoded',
+    authorization: basicAuth('service', SERVICE_SECRET),
+  },
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    scope: 'recipes:read',
+    resource: API_AUDIENCE,
+  }).toString(),
+};
+
+type Load = Omit<LoadSpec, 'url' | 'connections' | 'durationSeconds'> & { path: string };
+type Started = { url: string; stop(): Promise<void> };
+
+async function profiled(name: string, start: (flags: string[]) => Promise<Started>, load: Load) {
+  const dir = join(out, `profile-${name}`);
+  await rm(dir, { recursive: true, force: true });
+  const server = await start(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const { path, ...spec } = load;
+  const result = await runLoad({
+    url: `${server.url}${path}`,
+    ...spec,
+    connections: 16,
+    durationSeconds: seconds,
+  });
+  await server.stop();
+  const [file] = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  const summary = await summarizeProfile(join(dir, file!));
+  return { name, perSecond: Math.round(result.perSecond), profile: join(dir, file!), ...summary };
+}
+
+async function startChild(script: string, env: Record<string, string>, ready: string, flags: string[]) {
+  const port = await freePort();
+  const child = spawnNode(join(BENCH_DIR, script), [], { PORT: String(port), ...env }, flags);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}${ready}`, child);
+  return { url, stop: () => child.stop() };
+}
+
+async function clientCredentialsRuns(redisUrl: string) {
+  const load = { path: '/token', ...tokenRequest };
+  const gatehouse = await profiled('gatehouse', (flags) => startGatehouseProcess({ redisUrl, flags }), load);
+  const bare = await profiled(
+    'bare-oidc-provider',
+    async (flags) => {
+      const port = await freePort();
+      const env = { ISSUER: `http://localhost:${port}`, REDIS_URL: redisUrl, GATEHOUSE_SECRET: BENCH_SECRET };
+      const child = spawnNode(
+        join(BENCH_DIR, 'servers/bare-provider.ts'),
+        [],
+        { PORT: String(port), ...env },
+        flags,
+      );
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${url}/.well-known/openid-configuration`, child);
+      return { url, stop: () => child.stop() };
+    },
+    load,
+  );
+  return [gatehouse, bare];
+}
+
+async function demoApiRuns(redisUrl: string) {
+  const gatehouse = await startGatehouseProcess({ redisUrl });
+  try {
+    const response = await fetch(`${gatehouse.url}/token`, tokenRequest);
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    const startApi = (flags: string[]) =>
+      startChild('servers/demo-api.ts', { ISSUER: gatehouse.issuer }, '/health', flags);
+    return [
+      await profiled('demo-api-me', startApi, { path: '/me', headers: { authorization: `Bearer ${token}` } }),
+      await profiled('demo-api-health', startApi, { path: '/health' }),
+    ];
+  } finally {
+    await gatehouse.stop();
+  }
+}
+
+const redis = await startRedis();
+try {
+  const runs = target === 'demo-api' ? await demoApiRuns(redis.url) : await clientCredentialsRuns(redis.url);
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+  for (const run of runs) {
+    // CPU per request from the profile: what one request costs, whatever else the machine ran.
+    const perRequest = run.totalMs / (run.perSecond * seconds);
+    write(
+      `\n## ${run.name}: ${run.perSecond} req/s, ${run.totalMs} ms CPU on the main thread (${perRequest.toFixed(3)} ms/request)`,
+    );
+    write(run.profile);
+    write('\nself time by area:');
+    for (const a of run.byArea) write(`  ${String(a.percent).padStart(5)}%  ${a.ms} ms  ${a.area}`);
+    write('\ntop functions (self):');
+    for (const f of run.topFunctions) write(`  ${String(f.percent).padStart(5)}%  ${f.ms} ms  ${f.name}`);
+    write('\nworkspace frames (inclusive):');
+    for (const f of run.inclusiveWorkspace)
+      write(`  ${String(f.percent).padStart(5)}%  ${f.ms} ms  ${f.name}`);
+  }
+} finally {
+  await redis.cleanup();
+}

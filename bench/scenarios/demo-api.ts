@@ -1,0 +1,112 @@
+import { join } from 'node:path';
+import { freePort } from '../../packages/testkit/src/index.ts';
+import { API_AUDIENCE } from '../support/audience.ts';
+import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from '../support/child.ts';
+import { basicAuth, SERVICE_SECRET } from '../support/clients.ts';
+import { compareLoad } from '../support/compare.ts';
+import type { BenchContext } from '../support/context.ts';
+import { type Figure, ratioFigure } from '../support/figure.ts';
+import { round } from '../support/stats.ts';
+import type { VerifierInput, VerifierResult } from '../workers/verifier.ts';
+
+const SCENARIO = '4 demo API / verifier';
+
+async function serviceAccessToken(ctx: BenchContext): Promise<string> {
+  const response = await fetch(`${ctx.gatehouse.url}/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basicAuth('service', SERVICE_SECRET),
+    },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: 'recipes:read',
+      resource: API_AUDIENCE,
+    }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no access token: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/**
+ * Scenario 4: the demo API's authenticated `GET /me` against its unauthenticated `GET /health`
+ * (same app, same process), then the verifier alone against jose's jwtVerify and crypto.verify.
+ */
+export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
+  const token = await serviceAccessToken(ctx);
+  const port = await freePort();
+  const api = spawnNode(join(BENCH_DIR, 'servers/demo-api.ts'), [], {
+    PORT: String(port),
+    ISSUER: ctx.gatehouse.issuer,
+  });
+  const figures: Figure[] = [];
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/health`, api);
+    const me = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } });
+    if (me.status !== 200) throw new Error(`GET /me answered ${me.status}: ${await me.text()}`);
+    ctx.log('demo API: GET /me (Bearer) vs GET /health');
+    const { a: authenticated, b: open } = await compareLoad(
+      ctx,
+      { url: `${url}/me`, headers: { authorization: `Bearer ${token}` }, pid: api.child.pid },
+      { url: `${url}/health`, pid: api.child.pid },
+    );
+    figures.push(
+      ratioFigure(
+        {
+          scenario: SCENARIO,
+          name: 'GET /me (authenticated) req/s',
+          value: round(authenticated.perSecond, 0),
+          unit: 'req/s',
+          note: `vs GET /health ${round(open.perSecond, 0)} req/s; p99 ${authenticated.p99} vs ${open.p99} ms`,
+        },
+        round(authenticated.perSecond / open.perSecond),
+        0.8,
+      ),
+    );
+    if (authenticated.cpuMsPerRequest !== undefined && open.cpuMsPerRequest !== undefined) {
+      const cpuRatio = open.cpuMsPerRequest / authenticated.cpuMsPerRequest;
+      figures.push({
+        scenario: SCENARIO,
+        name: 'GET /me API CPU per request',
+        value: authenticated.cpuMsPerRequest,
+        unit: 'ms',
+        ratio: round(cpuRatio),
+        target: '>= 0.8',
+        pass: cpuRatio >= 0.8,
+        note: `GET /health ${open.cpuMsPerRequest} ms; ratio = /health / /me, from /proc CPU time`,
+      });
+    }
+  } finally {
+    await api.stop();
+  }
+
+  ctx.log('verifier alone: Gatehouse verifier vs jose jwtVerify vs crypto.verify');
+  const ops = await runWorker<VerifierResult>(join(BENCH_DIR, 'workers/verifier.ts'), {
+    issuer: ctx.gatehouse.issuer,
+    audience: API_AUDIENCE,
+    token,
+    roundMs: ctx.quick ? 500 : 2000,
+    rounds: ctx.quick ? 2 : 3,
+  } satisfies VerifierInput);
+  const row = (name: string, value: number, note: string): Figure => ({
+    scenario: SCENARIO,
+    name,
+    value: round(value, 0),
+    unit: 'ops/s',
+    ratio: round(value / ops.cryptoVerify),
+    note,
+  });
+  figures.push(
+    row('verifier (default, result cache)', ops.verifierCached, 'ratio vs crypto.verify'),
+    row(
+      'verifier (cache off)',
+      ops.verifierUncached,
+      `ratio vs crypto.verify; x${round(ops.verifierUncached / ops.joseJwtVerify)} of jose`,
+    ),
+    row('jose jwtVerify', ops.joseJwtVerify, 'ratio vs crypto.verify'),
+    row('crypto.verify (ES256 only)', ops.cryptoVerify, 'signature only, no claims'),
+  );
+  return figures;
+}

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { BENCH_DIR, REPO_DIR, runWorker } from '../support/child.ts';
+import type { BenchContext } from '../support/context.ts';
+import type { Figure } from '../support/figure.ts';
+import { BENCH_SECRET } from '../support/gatehouse-process.ts';
+import { median, round } from '../support/stats.ts';
+import type { SdkRefreshInput, SdkRefreshResult } from '../workers/sdk-refresh.ts';
+
+const SCENARIO = '6 SDK';
+
+/** Minified, then gzip -9: what a browser downloads for `export * from <entry>`. */
+async function bundleSize(entry: string, external: string[] = []): Promise<{ min: number; gzip: number }> {
+  const result = await build({
+    stdin: { contents: `export * from ${JSON.stringify(entry)};`, resolveDir: REPO_DIR, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@gatehouse/source'],
+    external,
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]!.contents;
+  return { min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength };
+}
+
+/**
+ * Scenario 6: single-flight refresh under 1,000 concurrent calls, and the browser bundle of the
+ * SDK with and without ky beside oidc-client-ts and openid-client, all built by esbuild here.
+ */
+export async function sdk(ctx: BenchContext): Promise<Figure[]> {
+  const calls = 1000;
+  const refresh = await runWorker<SdkRefreshResult>(join(BENCH_DIR, 'workers/sdk-refresh.ts'), {
+    redisUrl: ctx.redisUrl,
+    secret: BENCH_SECRET,
+    calls,
+    rounds: ctx.quick ? 1 : 5,
+  } satisfies SdkRefreshInput);
+  const worst = Math.max(...refresh.refreshRequests);
+  const figures: Figure[] = [
+    {
+      scenario: SCENARIO,
+      name: `refresh requests for ${calls} concurrent calls`,
+      value: worst,
+      unit: 'requests',
+      target: '= 1',
+      pass: refresh.refreshRequests.every((n) => n === 1),
+      note: `per round: ${refresh.refreshRequests.join(', ')} (expired access token, auth.http.get(/me))`,
+    },
+    {
+      scenario: SCENARIO,
+      name: `time to all ${calls} resolved (expired token)`,
+      value: round(median(refresh.ms), 0),
+      unit: 'ms',
+      ratio: round(median(refresh.ms) / median(refresh.validMs)),
+      note: `ratio vs the same ${calls} calls with a valid token (${round(median(refresh.validMs), 0)} ms; plain fetch ${round(median(refresh.fetchMs), 0)} ms); server, API and SDK in one process`,
+    },
+  ];
+
+  ctx.log('SDK: bundle sizes with esbuild');
+  const entries: [string, string, string[]][] = [
+    ['@gatehouse/client (with ky)', '@gatehouse/client', []],
+    ['@gatehouse/client (ky external)', '@gatehouse/client', ['ky']],
+    ['oidc-client-ts', 'oidc-client-ts', []],
+    ['openid-client', 'openid-client', []],
+  ];
+  const sizes = await Promise.all(entries.map(([, entry, external]) => bundleSize(entry, external)));
+  const ours = sizes[0]!.gzip;
+  for (const [i, [name]] of entries.entries()) {
+    const size = sizes[i]!;
+    figures.push({
+      scenario: SCENARIO,
+      name: `${name} min+gzip`,
+      value: round(size.gzip / 1024, 1),
+      unit: 'KiB',
+      ratio: round(size.gzip / ours),
+      note: `min ${round(size.min / 1024, 1)} KiB; ratio vs @gatehouse/client with ky`,
+    });
+  }
+  return figures;
+}
