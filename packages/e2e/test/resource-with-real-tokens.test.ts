@@ -83,6 +83,39 @@ describe('the demo API with tokens from the real server', () => {
     expect((await me(`Bearer ${tokens.access_token}`)).status).toBe(200);
   });
 
+  it('every endpoint’s success path with a real token', async () => {
+    const writer = await signIn(
+      gh.server,
+      gh.issuer,
+      'table-user',
+      'openid offline_access recipes:read recipes:write',
+    );
+    const auth = {
+      authorization: `Bearer ${writer.tokens.access_token}`,
+      'content-type': 'application/json',
+    };
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${apiBase}${path}`, { method, headers: auth, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const created = await call('POST', '/recipes', {
+      name: 'Real-token soup',
+      description: 'Made end to end',
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    expect((await call('PATCH', `/recipes/${id}`, { description: 'Edited' })).status).toBe(200);
+    expect((await call('PUT', `/recipes/${id}/publish`)).status).toBeLessThan(300);
+    const list = await fetch(`${apiBase}/recipes?q=soup&per_page=5`);
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(await list.json())).toContain('Real-token soup');
+    expect((await fetch(`${apiBase}/recipes/${id}`)).status).toBe(200);
+    const mine = await call('GET', '/me/recipes');
+    expect(mine.status).toBe(200);
+    expect(JSON.stringify(await mine.json())).toContain(id);
+    expect((await call('DELETE', `/recipes/${id}/publish`)).status).toBeLessThan(300);
+    expect((await call('DELETE', `/recipes/${id}`)).status).toBeLessThan(300);
+    expect((await fetch(`${apiBase}/recipes/${id}`)).status).toBe(404);
+  });
+
   it('no credentials: 401 with a bare challenge', async () => {
     const response = await me();
     expect(response.status).toBe(401);

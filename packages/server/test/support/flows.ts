@@ -4,10 +4,10 @@ import { authorize, ensureAccount } from './browser.ts';
 import { authorizationUrl, oauthClient, pkce } from './oauth-client.ts';
 
 /** Runs the code flow for the public `spa` client as the account `user`; returns its tokens and `sub`. */
-export async function signIn(server: GatehouseServer, issuer: string, user = 'user-1') {
+export async function signIn(server: GatehouseServer, issuer: string, user = 'user-1', scope?: string) {
   const client = await oauthClient(issuer, 'spa');
   const p = await pkce();
-  const callback = await authorize(server, authorizationUrl(client, p), user);
+  const callback = await authorize(server, authorizationUrl(client, p, scope), user);
   const tokens = await oidc.authorizationCodeGrant(client, callback, {
     pkceCodeVerifier: p.verifier,
     expectedState: p.state,
