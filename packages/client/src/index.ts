@@ -21,6 +21,7 @@ export { inProcessLock, type RefreshLock, webLock } from './refresh-lock.ts';
 export type { SignOutOptions, SignOutResult } from './sign-out.ts';
 export { browserStorage } from './storage/browser-storage.ts';
 export { hybridStorage } from './storage/hybrid-storage.ts';
+export { type IndexedDbStorageOptions, indexedDbStorage } from './storage/indexed-db-storage.ts';
 export { memoryStorage } from './storage/memory-storage.ts';
 export type { TokenStorage } from './storage/token-storage.ts';
 export {

@@ -29,11 +29,20 @@ export interface TokenRefresherOptions {
   crossTabChannel: string | undefined;
   /** Refresh shortly before expiry and on `visibilitychange`/`online`. */
   autoRefresh: boolean;
-  /** A token that expires within this many milliseconds is treated as expired. */
+  /**
+   * A token that expires within this many milliseconds, or within a quarter of its lifetime if that is less,
+   * is treated as expired.
+   */
   expiryMarginMs: number;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * How long a tab holding the refresh lock waits for another tab's broadcast of tokens it already sees in
+ * storage. A BroadcastChannel message takes milliseconds; the bound only matters for peers that never send.
+ */
+const CROSS_TAB_DELIVERY_MS = 2_000;
 
 /**
  * Owns a client's tokens and the one path by which they are renewed: memory → one in-flight promise →
@@ -58,6 +67,8 @@ export class TokenRefresher {
   /** Bumped whenever the session ends, so a renewal that was in flight cannot resurrect it. */
   #epoch = 0;
   #closed = false;
+  /** Waiters for tokens another tab broadcasts (see `#crossTabTokens`). */
+  readonly #arrivals = new Set<(tokens: TokenSet | undefined) => void>();
 
   constructor(options: TokenRefresherOptions) {
     this.#options = options;
@@ -138,6 +149,7 @@ export class TokenRefresher {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    for (const arrived of [...this.#arrivals]) arrived(undefined);
     this.#channel?.close();
     this.#detach();
   }
@@ -149,9 +161,18 @@ export class TokenRefresher {
     this.#schedule();
   }
 
-  #isFresh(tokens: TokenSet, marginMs = this.#options.expiryMarginMs): boolean {
+  /**
+   * Whether `tokens` holds an access token worth sending: it expires later than `capMs` from now, or than a
+   * quarter of its lifetime if that is less. The quarter keeps short-lived tokens usable: with a fixed 10 s
+   * margin a token that lives 10 s would count as expired at once and every call would refresh.
+   */
+  #isFresh(tokens: TokenSet, capMs = this.#options.expiryMarginMs): boolean {
     if (!tokens.accessToken) return false;
-    return tokens.expiresAt === undefined || tokens.expiresAt - this.#options.clock.now() > marginMs;
+    if (tokens.expiresAt === undefined) return true;
+    const lifetime =
+      tokens.issuedAt === undefined ? Number.POSITIVE_INFINITY : tokens.expiresAt - tokens.issuedAt;
+    const margin = Math.min(capMs, Math.max(0, lifetime) / 4);
+    return tokens.expiresAt - this.#options.clock.now() > margin;
   }
 
   async #refreshOnce(staleAccessToken: string | undefined): Promise<TokenSet> {
@@ -163,9 +184,17 @@ export class TokenRefresher {
 
   async #refreshExclusive(staleAccessToken: string | undefined, epoch: number): Promise<TokenSet> {
     const { store, events, clock } = this.#options;
+    // Another tab may have renewed while we waited for the lock, and its broadcast already arrived.
+    const known = this.#current;
+    if (known && known.accessToken !== staleAccessToken && this.#isFresh(known)) return known;
     const stored = await store.read();
-    // Storage is the truth shared with other tabs and instances; fall back to memory only if it failed.
-    const latest = stored.ok ? stored.tokens : this.#current;
+    // ...or it arrived while storage was being read.
+    const adopted = this.#current;
+    if (adopted && adopted.accessToken !== staleAccessToken && this.#isFresh(adopted)) return adopted;
+    // Storage is the truth shared with other tabs and instances; fall back to memory only if it failed. For
+    // that, the storage must show every tab the last write before the lock was released: browserStorage('local')
+    // and hybridStorage() keep the session in IndexedDB for this reason (localStorage reaches other tabs late).
+    let latest = stored.ok ? stored.tokens : this.#current;
     if (!latest) {
       this.#current = undefined;
       throw new InteractionRequiredError('login_required', 'there is no session; sign in first');
@@ -174,6 +203,25 @@ export class TokenRefresher {
       // Someone else renewed while we waited for the lock: adopt their tokens, spend no refresh token.
       if (latest.accessToken !== this.#current?.accessToken) this.#adopt(latest);
       return latest;
+    }
+    if (
+      this.#channel &&
+      known?.refreshToken !== undefined &&
+      latest.refreshToken !== undefined &&
+      latest.refreshToken !== known.refreshToken
+    ) {
+      // The refresh token in storage is not the one this tab held when it took the lock, yet storage has no
+      // usable access token (hybridStorage keeps it in each tab's memory): the tab that rotated it posted its
+      // tokens before releasing the lock, so wait for that message rather than spend the new refresh token
+      // too. If it never comes (a client that does not broadcast), renewing with the latest refresh token is
+      // merely one refresh too many, never a replay.
+      const delivered = await this.#crossTabTokens(latest.refreshToken, CROSS_TAB_DELIVERY_MS);
+      if (epoch !== this.#epoch) {
+        throw new InteractionRequiredError('login_required', 'the session ended in another tab');
+      }
+      if (delivered && delivered.accessToken !== staleAccessToken && this.#isFresh(delivered))
+        return delivered;
+      if (delivered) latest = delivered;
     }
     if (!latest.refreshToken && latest.renewal !== 'client_credentials') {
       throw new InteractionRequiredError('login_required', 'the session has no refresh token; sign in again');
@@ -220,13 +268,35 @@ export class TokenRefresher {
     this.#schedule();
   }
 
+  /**
+   * Resolves with the tokens another tab broadcasts for `refreshToken` (at once if they already arrived), or
+   * `undefined` after `timeoutMs`.
+   */
+  #crossTabTokens(refreshToken: string, timeoutMs: number): Promise<TokenSet | undefined> {
+    if (this.#current?.refreshToken === refreshToken) return Promise.resolve(this.#current);
+    return new Promise((resolve) => {
+      const arrived = (tokens: TokenSet | undefined) => {
+        if (tokens !== undefined && tokens.refreshToken !== refreshToken) return;
+        clearTimeout(timer);
+        this.#arrivals.delete(arrived);
+        resolve(tokens);
+      };
+      const timer = setTimeout(() => arrived(undefined), timeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+      this.#arrivals.add(arrived);
+    });
+  }
+
   #onCrossTabMessage(message: CrossTabMessage): void {
     if (message.type === 'tokens') {
       if (message.tokens.accessToken !== this.#current?.accessToken) this.#adopt(message.tokens);
+      for (const arrived of [...this.#arrivals]) arrived(message.tokens);
       return;
     }
     if (!this.#current) return;
     this.#epoch++;
+    // A refresh waiting for another tab's tokens stops waiting: the session is over.
+    for (const arrived of [...this.#arrivals]) arrived(undefined);
     this.#current = undefined;
     clearTimeout(this.#timer);
     this.#options.events.emit('tokensChanged', undefined);

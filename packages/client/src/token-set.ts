@@ -12,6 +12,12 @@ export interface TokenSet {
   accessToken: string;
   /** Milliseconds since the epoch; `undefined` when the server sent no `expires_in`. */
   expiresAt?: number;
+  /**
+   * Milliseconds since the epoch when the token endpoint issued this access token; with `expiresAt` it gives
+   * the token's lifetime, which bounds how early the SDK treats it as expired. `undefined` for tokens stored
+   * by older versions.
+   */
+  issuedAt?: number;
   /** Granted scope (RFC 6749 §5.1: when the server omits it, the requested scope). */
   scope?: string;
   refreshToken?: string;
@@ -42,7 +48,10 @@ export function tokenSetFromResponse(
   renewal?: TokenSet['renewal'],
 ): TokenSet {
   const tokens: TokenSet = { accessToken: response.access_token };
-  if (response.expires_in !== undefined) tokens.expiresAt = now + response.expires_in * 1000;
+  if (response.expires_in !== undefined) {
+    tokens.expiresAt = now + response.expires_in * 1000;
+    tokens.issuedAt = now;
+  }
   const scope = response.scope ?? previous?.scope;
   if (scope !== undefined) tokens.scope = scope;
   const refreshToken = response.refresh_token ?? previous?.refreshToken;

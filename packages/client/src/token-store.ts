@@ -89,7 +89,11 @@ export class TokenStore {
     // Without a stored access token (hybrid storage after a reload) the set is "already expired": the empty
     // token is never handed out because expiresAt 0 forces a refresh first.
     const tokens: TokenSet = accessToken
-      ? { accessToken, ...optional('expiresAt', num(access?.expiresAt)) }
+      ? {
+          accessToken,
+          ...optional('expiresAt', num(access?.expiresAt)),
+          ...optional('issuedAt', num(access?.issuedAt)),
+        }
       : { accessToken: '', expiresAt: 0 };
     const scope = str(access?.scope) ?? str(session?.scope);
     if (scope) tokens.scope = scope;
@@ -102,10 +106,13 @@ export class TokenStore {
   }
 
   async write(tokens: TokenSet): Promise<void> {
-    const { accessToken, expiresAt, scope, ...session } = tokens;
+    const { accessToken, expiresAt, issuedAt, scope, ...session } = tokens;
     // The refresh token first: if the second write fails, the next start refreshes instead of replaying.
     await this.#storage.set(`${this.#prefix}:session`, JSON.stringify({ ...session, scope }));
-    await this.#storage.set(`${this.#prefix}:access`, JSON.stringify({ accessToken, expiresAt, scope }));
+    await this.#storage.set(
+      `${this.#prefix}:access`,
+      JSON.stringify({ accessToken, expiresAt, issuedAt, scope }),
+    );
   }
 
   async clear(): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStorage, type TokenSet } from '../src/index.ts';
+import { type GatehouseClient, hybridStorage, memoryStorage, type TokenSet } from '../src/index.ts';
 import { type AuthServer, startAuthServer } from './support/auth-server.ts';
 import { signedInSpaClient, spaClient } from './support/clients.ts';
 import { TestClock } from './support/test-clock.ts';
@@ -33,5 +33,147 @@ describe('between tabs', () => {
     expect(await second.getTokens()).toBeUndefined();
     first.close();
     second.close();
+  });
+});
+
+/** Refreshes at the token endpoint as another tab would; resolves the new access and refresh token. */
+async function refreshElsewhere(
+  refreshToken: string,
+): Promise<{ access_token: string; refresh_token: string }> {
+  const response = await fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: server.clients.spa.clientId,
+      resource: server.apiResource,
+    }),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as { access_token: string; refresh_token: string };
+}
+
+describe('between tabs with hybridStorage (access token only in each tab’s memory)', () => {
+  const prefix = () => `gatehouse:${server.issuer}:${server.clients.spa.clientId}`;
+  const opened: GatehouseClient[] = [];
+  const tab = (persistent: ReturnType<typeof memoryStorage>, clock: TestClock) => {
+    const auth = spaClient(server, { storage: hybridStorage(persistent), clock, crossTab: true });
+    opened.push(auth);
+    return auth;
+  };
+  afterAll(() => {
+    for (const auth of opened) auth.close();
+  });
+
+  it('a token expiring in both tabs at once is refreshed once, and both use the new one', async () => {
+    const persistent = memoryStorage();
+    const clock = new TestClock();
+    const first = await signedInSpaClient(server, {
+      storage: hybridStorage(persistent),
+      clock,
+      crossTab: true,
+    });
+    opened.push(first);
+    const second = tab(persistent, clock);
+    // The second tab has no access token of its own yet: its first call refreshes, the first tab adopts.
+    const shared = await second.getAccessToken();
+    await expect.poll(async () => (await first.getTokens())?.accessToken).toBe(shared);
+
+    const refreshesBefore = server.tokenRequests('refresh_token');
+    clock.advance(120);
+    const [a, b] = await Promise.all([first.getAccessToken(), second.getAccessToken()]);
+    expect(server.tokenRequests('refresh_token') - refreshesBefore).toBe(1);
+    expect(a).not.toBe(shared);
+    expect(b).toBe(a);
+  });
+
+  it('under the lock, takes the tokens another tab broadcast for the refresh token it finds rotated', async () => {
+    const persistent = memoryStorage();
+    const clock = new TestClock();
+    const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent) });
+    seed.close();
+    const auth = tab(persistent, clock);
+    const before = await auth.getTokens();
+    // Another tab rotated the refresh token and stored it; its broadcast is still on the way.
+    const rotated = await refreshElsewhere(before?.refreshToken ?? '');
+    const sessionKey = `${prefix()}:session`;
+    const session = JSON.parse((await persistent.get(sessionKey)) ?? '{}') as Record<string, unknown>;
+    await persistent.set(sessionKey, JSON.stringify({ ...session, refreshToken: rotated.refresh_token }));
+    const refreshesBefore = server.tokenRequests('refresh_token');
+    const otherTab = new BroadcastChannel(prefix());
+    setTimeout(() => {
+      const tokens: TokenSet = {
+        accessToken: rotated.access_token,
+        expiresAt: clock.now() + 60_000,
+        issuedAt: clock.now(),
+        refreshToken: rotated.refresh_token,
+      };
+      otherTab.postMessage({ type: 'tokens', tokens });
+    }, 100);
+
+    expect(await auth.getAccessToken()).toBe(rotated.access_token);
+    expect(server.tokenRequests('refresh_token') - refreshesBefore).toBe(0);
+    otherTab.close();
+  });
+
+  it('takes the other tab’s tokens also when they arrive while it reads storage under the lock', async () => {
+    const persistent = memoryStorage();
+    const clock = new TestClock();
+    const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent) });
+    seed.close();
+    const sessionKey = `${prefix()}:session`;
+    const otherTab = new BroadcastChannel(prefix());
+    let arrivesDuringRead: TokenSet | undefined;
+    // Delivers the other tab's message in the middle of this tab's storage read (seen in Chromium).
+    const slowReads: typeof persistent = {
+      ...persistent,
+      async get(key) {
+        const value = await persistent.get(key);
+        if (key === sessionKey && arrivesDuringRead) {
+          otherTab.postMessage({ type: 'tokens', tokens: arrivesDuringRead });
+          arrivesDuringRead = undefined;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return value;
+      },
+    };
+    const auth = spaClient(server, { storage: hybridStorage(slowReads), clock, crossTab: true });
+    opened.push(auth);
+    const before = await auth.getTokens();
+    const rotated = await refreshElsewhere(before?.refreshToken ?? '');
+    const session = JSON.parse((await persistent.get(sessionKey)) ?? '{}') as Record<string, unknown>;
+    await persistent.set(sessionKey, JSON.stringify({ ...session, refreshToken: rotated.refresh_token }));
+    arrivesDuringRead = {
+      accessToken: rotated.access_token,
+      expiresAt: clock.now() + 60_000,
+      issuedAt: clock.now(),
+      refreshToken: rotated.refresh_token,
+    };
+    const refreshesBefore = server.tokenRequests('refresh_token');
+
+    expect(await auth.getAccessToken()).toBe(rotated.access_token);
+    expect(server.tokenRequests('refresh_token') - refreshesBefore).toBe(0);
+    otherTab.close();
+  });
+
+  it('when no broadcast comes, renews with the rotated refresh token from storage, never the old one', async () => {
+    const persistent = memoryStorage();
+    const clock = new TestClock();
+    const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent) });
+    seed.close();
+    const auth = tab(persistent, clock);
+    const expired: unknown[] = [];
+    auth.on('sessionExpired', (error) => expired.push(error));
+    const before = await auth.getTokens();
+    const rotated = await refreshElsewhere(before?.refreshToken ?? '');
+    const sessionKey = `${prefix()}:session`;
+    const session = JSON.parse((await persistent.get(sessionKey)) ?? '{}') as Record<string, unknown>;
+    await persistent.set(sessionKey, JSON.stringify({ ...session, refreshToken: rotated.refresh_token }));
+
+    const token = await auth.getAccessToken();
+    expect(token).not.toBe(rotated.access_token);
+    expect(expired).toEqual([]);
+    expect((await auth.getTokens())?.refreshToken).not.toBe(rotated.refresh_token);
   });
 });

@@ -4,8 +4,10 @@ import type { TokenStorage } from './token-storage.ts';
 
 /**
  * Access tokens in memory, everything else (the refresh token, sign-in transactions) in `persistent`
- * (default `localStorage`): a reload keeps the session through one refresh, while the short-lived bearer token
- * never touches disk. Tabs share fresh access tokens over BroadcastChannel.
+ * (default `browserStorage('local')`, which is IndexedDB, consistent between tabs): a reload keeps the session
+ * through one refresh, while the short-lived bearer token never touches disk. Tabs share fresh access tokens
+ * over BroadcastChannel; a tab that finds under the refresh lock that another tab already rotated the refresh
+ * token waits for that tab's broadcast instead of refreshing again.
  *
  * @example
  * ```ts

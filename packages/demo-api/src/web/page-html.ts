@@ -8,8 +8,9 @@ export interface PageSettings {
 }
 
 /**
- * `hybrid`: refresh token in localStorage, access token in each tab's memory (the SDK's
- * recommendation); `local`: both in localStorage; `session`: both in sessionStorage (one tab).
+ * `hybrid`: refresh token in IndexedDB (shared by tabs), access token in each tab's memory (the
+ * SDK's recommendation); `local`: both in IndexedDB (`browserStorage('local')`); `session`: both
+ * in sessionStorage (one tab).
  */
 export type DemoTokenStorage = 'hybrid' | 'local' | 'session';
 
