@@ -82,13 +82,13 @@ describe('@gatehouse/client against Gatehouse', () => {
     auth.close();
   });
 
-  it('100 concurrent API calls with an expired access token cause exactly one refresh at the server', async () => {
+  it('1,000 concurrent API calls with an expired access token cause exactly one refresh at the server', async () => {
     let offset = 0;
     const auth = await signedInClient({ now: () => Date.now() + offset, sleep: async () => {} });
     const before = refreshGrants;
     // The SDK now believes its access token has expired; the server rotates the refresh token.
     offset = 3600_000;
-    const results = await Promise.all(Array.from({ length: 100 }, () => auth.http.get(`${apiBase}/me`)));
+    const results = await Promise.all(Array.from({ length: 1000 }, () => auth.http.get(`${apiBase}/me`)));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(refreshGrants - before).toBe(1);
     auth.close();
