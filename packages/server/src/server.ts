@@ -115,9 +115,13 @@ async function assemble(
   const keys = await SigningKeyWatcher.start(
     repo,
     secret,
-    (next) => host?.update(next),
+    (next) => {
+      host?.update(next);
+      options.onSigningKeysChanged?.(next);
+    },
     options.keyPollSeconds,
   );
+  options.onSigningKeysChanged?.(keys.current);
 
   host = new ProviderHost(
     {

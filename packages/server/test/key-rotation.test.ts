@@ -9,12 +9,20 @@ import { oauthClient } from './support/oauth-client.ts';
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 
 describe('signing key rotation with pre-publication', () => {
+  const signingKids: string[] = [];
   let redis: RedisProcess;
   let gh: StartedGatehouse;
   beforeAll(async () => {
     redis = await startRedis();
     // A 1-second JWKS max-age makes the pre-publication window short enough to watch.
-    gh = await startGatehouse({ redis, env: { JWKS_MAX_AGE: '1' }, gatehouse: { keyPollSeconds: 0.2 } });
+    gh = await startGatehouse({
+      redis,
+      env: { JWKS_MAX_AGE: '1' },
+      gatehouse: {
+        keyPollSeconds: 0.2,
+        onSigningKeysChanged: (keys) => signingKids.push(String(keys.jwks[0]?.kid)),
+      },
+    });
   });
   afterAll(async () => {
     await gh?.stop();
@@ -66,6 +74,9 @@ describe('signing key rotation with pre-publication', () => {
       if (kid === oldKid) await new Promise((r) => setTimeout(r, 50));
     }
     expect(kid).toBe(added.kid);
+    // Operators hear of it: the hook (which logs key_rotated) saw the old, then the new signing key.
+    expect(signingKids[0]).toBe(oldKid);
+    expect(signingKids).toContain(added.kid);
 
     // The token signed before the rotation still verifies: the old key stays until it expires.
     await expect(verifyFresh(before)).resolves.toBeDefined();
