@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './free-port.ts';
+import { freeClusterPort, freePort } from './free-port.ts';
 
 export interface StartRedisOptions {
   /** Reuse a port (to restart a stopped server where clients expect it). */
@@ -34,17 +34,26 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
+    // Ask for the server's pid, not just a PONG: if another test's redis-server took the port
+    // first, answering is not enough, it must be ours.
+    const pid = await new Promise<number | undefined>((resolve) => {
+      let reply = '';
       const socket = createConnection({ port, host: '127.0.0.1' }, () => {
-        socket.write('PING\r\n');
+        socket.write('INFO server\r\n');
       });
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString().startsWith('+PONG'));
+      socket.on('data', (data) => {
+        reply += data.toString();
+        const match = reply.match(/process_id:(\d+)/);
+        if (match) {
+          socket.destroy();
+          resolve(Number(match[1]));
+        }
       });
-      socket.once('error', () => resolve(false));
+      socket.once('error', () => resolve(undefined));
+      socket.once('close', () => resolve(undefined));
     });
-    if (ok) return;
+    if (pid === child.pid) return;
+    if (pid !== undefined) throw new Error(`port ${port} is served by another redis-server (pid ${pid})`);
     await sleep(25);
   }
   throw new Error(`redis-server on port ${port} did not answer PING in ${timeoutMs} ms`);
@@ -57,10 +66,12 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** Starts `redis-server` on a free port (or `options.port`) with nothing persisted unless asked. */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisProcess> {
-  const port = options.port ?? (await freePort());
+  const cluster = options.args?.includes('--cluster-enabled') ?? false;
   const ownDir = options.dir === undefined;
-  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-redis-')));
-  const args = [
+  const pickPort = () => (cluster ? freeClusterPort() : freePort());
+  let port = options.port ?? (await pickPort());
+  let dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-redis-')));
+  const args = () => [
     '--port',
     String(port),
     '--bind',
@@ -77,11 +88,26 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   ];
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
+    child = spawn('redis-server', args(), { stdio: 'ignore' });
     child.on('error', () => {});
     await waitForPort(port, child);
   };
-  await launch();
+  // Between freePort() and redis-server binding, a parallel test may take the port: try again
+  // on a fresh port (and data directory) rather than fail the suite.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (child! && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (options.port !== undefined || attempt >= 5) throw err;
+      port = await pickPort();
+      if (ownDir) {
+        await rm(dir, { recursive: true, force: true });
+        dir = await mkdtemp(join(tmpdir(), 'gatehouse-redis-'));
+      }
+    }
+  }
   const stop = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill(signal);
