@@ -11,7 +11,7 @@ import {
 } from '../../../server/test/support/gatehouse.ts';
 import { basic, postForm } from '../../../server/test/support/oauth-client.ts';
 import { statusCounts } from '../support/measure.ts';
-import { CookieJar, signInSpa, TEST_PASSWORD } from '../support/sign-in.ts';
+import { openSignInPage, signInSpa, TEST_PASSWORD } from '../support/sign-in.ts';
 
 /** RFC 6749 §5.2: `error` and `error_description` are NQSCHAR (%x20-21 / %x23-5B / %x5D-7E). */
 const NQSCHARS = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -84,25 +84,10 @@ describe('fuzzing the protocol endpoints with 10,000 random and mutated requests
     const { token } = await signInSpa(gh.server, { account: 'fuzz-user' });
     const device = await postForm(`${gh.issuer}/device/auth`, { client_id: 'cli', scope: 'openid' });
     // A live interaction with its CSRF token and cookies, for the sign-in page forms.
-    const jar = new CookieJar();
-    const start = await fetch(
-      `${gh.issuer}/authorize?${new URLSearchParams({
-        client_id: 'spa',
-        response_type: 'code',
-        redirect_uri: REDIRECT_URI,
-        scope: 'openid offline_access recipes:read',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-      })}`,
-      { redirect: 'manual' },
-    );
-    jar.store(start);
-    interactionPath = String(start.headers.get('location'));
-    const page = await fetch(`${gh.issuer}${interactionPath}`, { headers: { cookie: jar.header() } });
-    jar.store(page);
-    const html = await page.text();
-    pageCookies = jar.header();
-    pageCsrf = html.match(/name="csrf" value="([^"]+)"/)?.[1] ?? 'no-csrf-field';
+    const signInPage = await openSignInPage(gh.issuer);
+    interactionPath = signInPage.path;
+    pageCookies = signInPage.cookies;
+    pageCsrf = signInPage.csrf;
     known.push(
       interactionPath.split('/').at(-1) ?? '',
       pageCsrf,

@@ -8,7 +8,7 @@ import { latencySummary, type Observation, pollUntil, statusCounts } from '../su
 import {
   AuthorizationStopped,
   accountFor,
-  CookieJar,
+  openSignInPage,
   refreshSpa,
   signInSpa,
   signInThroughPages,
@@ -327,27 +327,4 @@ function safeJson(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Starts an authorization request and opens its sign-in page: path, cookies and CSRF token. */
-async function openSignInPage(issuer: string): Promise<{ path: string; cookies: string; csrf: string }> {
-  const jar = new CookieJar();
-  const start = await fetch(
-    `${issuer}/authorize?${new URLSearchParams({
-      client_id: 'spa',
-      response_type: 'code',
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access recipes:read',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    })}`,
-    { redirect: 'manual' },
-  );
-  jar.store(start);
-  const path = String(start.headers.get('location'));
-  const page = await fetch(`${issuer}${path}`, { headers: { cookie: jar.header() } });
-  jar.store(page);
-  const csrf = (await page.text()).match(/name="csrf" value="([^"]+)"/)?.[1];
-  if (page.status !== 200 || !csrf) throw new Error(`no sign-in page at ${path}: ${page.status}`);
-  return { path, cookies: jar.header(), csrf };
 }

@@ -289,3 +289,28 @@ export async function signInThroughPages(options: {
   }
   throw new Error('too many steps');
 }
+
+/** Starts an authorization request and opens its sign-in page: path, cookies and CSRF token. */
+export async function openSignInPage(
+  issuer: string,
+): Promise<{ path: string; cookies: string; csrf: string }> {
+  const jar = new CookieJar();
+  const start = await fetch(
+    `${issuer}/authorize?${new URLSearchParams({
+      client_id: 'spa',
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid offline_access recipes:read',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    })}`,
+    { redirect: 'manual' },
+  );
+  jar.store(start);
+  const path = String(start.headers.get('location'));
+  const page = await fetch(`${issuer}${path}`, { headers: { cookie: jar.header() } });
+  jar.store(page);
+  const csrf = (await page.text()).match(/name="csrf" value="([^"]+)"/)?.[1];
+  if (page.status !== 200 || !csrf) throw new Error(`no sign-in page at ${path}: ${page.status}`);
+  return { path, cookies: jar.header(), csrf };
+}
