@@ -38,9 +38,21 @@ function looksLikeJwt(token: unknown): token is string {
  * - RFC 7009: revoking one revokes its grant, which resource servers learn about.
  */
 export function createStructuredTokenPolicies(deps: StructuredTokenDeps) {
+  // The key set changes only on rotation: build the verifier's view once per published set.
+  let published: JSONWebKeySet['keys'] | undefined;
+  let localSet: ReturnType<typeof createLocalJWKSet> | undefined;
+  function keySet() {
+    const { keys } = deps.publicJwks();
+    if (keys !== published || !localSet) {
+      published = keys;
+      localSet = createLocalJWKSet({ keys });
+    }
+    return localSet;
+  }
+
   async function verify(token: string): Promise<JWTPayload | undefined> {
     try {
-      const { payload } = await jwtVerify(token, createLocalJWKSet(deps.publicJwks()), {
+      const { payload } = await jwtVerify(token, keySet(), {
         issuer: deps.issuer,
         typ: 'at+jwt',
         algorithms: ['ES256', 'EdDSA'],
