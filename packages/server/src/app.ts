@@ -42,15 +42,11 @@ function errorHandler(onError: AppParts['onError']): Koa.Middleware {
       if (status >= 500 && !unavailable) onError?.(err, ctx);
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      ctx.body =
-        status === 503
-          ? {
-              error: 'temporarily_unavailable',
-              error_description: 'the token store is unavailable, retry shortly',
-            }
-          : status >= 500
-            ? { error: 'server_error', error_description: 'unexpected error' }
-            : { error: 'invalid_request', error_description: (err as Error).message };
+      ctx.body = unavailable
+        ? { error: err.error, error_description: err.error_description }
+        : status >= 500
+          ? { error: 'server_error', error_description: 'unexpected error' }
+          : { error: 'invalid_request', error_description: (err as Error).message };
     }
     // Whoever produced the 503 (oidc-provider via the adapter, or us): tell clients when to retry.
     if (ctx.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
