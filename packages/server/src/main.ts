@@ -38,6 +38,19 @@ async function main(): Promise<void> {
     onSigningKeysChanged: observability.onSigningKeysChanged,
     onSecurityEvent: (event) => logSecurityEvent(log, event, observability.metrics),
   });
+  // Handle signals before listening: a SIGTERM during start-up (seeding hashes a password) still
+  // closes the server and Redis cleanly instead of killing the process.
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await server.close();
+    await observability.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   observability.watchStore(server.store);
   const metricsUrl = await observability.start();
   const { url } = await server.listen();
@@ -57,18 +70,6 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   }
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: finishing in-flight requests');
-    await server.close();
-    await observability.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {
