@@ -34,11 +34,6 @@ export function isInvalidTokenChallenge(header: string | null): boolean {
   return header !== null && /^\s*Bearer\b/i.test(header) && /\berror\s*=\s*"?invalid_token"?/i.test(header);
 }
 
-function bearerToken(header: string | null): string | undefined {
-  const match = header === null ? null : /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1];
-}
-
 /**
  * A ky instance that sends `Authorization: Bearer …` and, when the API answers 401 `invalid_token`, renews once
  * and retries once. It renews only if the token that failed is still the current one (otherwise it simply
@@ -54,55 +49,44 @@ function bearerToken(header: string | null): string | undefined {
  */
 export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyInstance {
   const origins = options.apiOrigins?.map((origin) => new URL(origin).origin);
-  const authorizes = (url: string) => origins === undefined || origins.includes(new URL(url).origin);
-  // One entry per ky call: the per-request `context` object that the init hook makes unique.
+  const bearer = (request: Request) =>
+    (!origins || origins.includes(new URL(request.url).origin)) &&
+    /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+  const authorize = async (request: Request) =>
+    request.headers.set('authorization', `Bearer ${await options.getAccessToken()}`);
+  // Calls whose token was renewed once already, by ky's per-call `context` object.
   const renewedFor = new WeakSet<object>();
-  const base = options.kyOptions ?? {};
-  return ky.create({
-    fetch: options.fetch,
-    ...base,
-    hooks: {
-      ...base.hooks,
-      init: [
-        ...(base.hooks?.init ?? []),
-        (init) => {
-          init.context = { ...init.context };
-        },
-      ],
-      beforeRequest: [
-        async ({ request }) => {
-          if (!authorizes(request.url) || request.headers.has('authorization')) return;
-          request.headers.set('authorization', `Bearer ${await options.getAccessToken()}`);
-        },
-        ...(base.hooks?.beforeRequest ?? []),
-      ],
-      beforeRetry: [
-        async ({ request }) => {
-          // Every retry (ours or ky's own 5xx retries) carries the token that is current now.
-          if (!authorizes(request.url) || bearerToken(request.headers.get('authorization')) === undefined)
-            return;
-          request.headers.set('authorization', `Bearer ${await options.getAccessToken()}`);
-        },
-        ...(base.hooks?.beforeRetry ?? []),
-      ],
-      afterResponse: [
-        async ({ request, response, options: requestOptions }) => {
-          if (response.status !== 401 || !isInvalidTokenChallenge(response.headers.get('www-authenticate')))
-            return;
-          const failed = bearerToken(request.headers.get('authorization'));
-          if (failed === undefined || renewedFor.has(requestOptions.context)) return;
-          renewedFor.add(requestOptions.context);
-          const current = options.currentAccessToken();
-          // Renew only if the rejected token is still ours; if it was replaced meanwhile, the new one may work.
-          const next =
-            current !== undefined && current !== failed
-              ? current
-              : (await options.refresh(failed)).accessToken;
-          if (next === failed) return;
-          return ky.retry({ code: 'GATEHOUSE_TOKEN_RENEWED', delay: 0 });
-        },
-        ...(base.hooks?.afterResponse ?? []),
-      ],
-    },
-  });
+  // Our hooks run first (later hooks see the header); the caller's kyOptions are merged after them.
+  return ky
+    .create({
+      fetch: options.fetch,
+      hooks: {
+        beforeRequest: [
+          async ({ request }) => {
+            if (bearer(request) !== false && !request.headers.has('authorization')) await authorize(request);
+          },
+        ],
+        // Every retry (ours or ky's own 5xx retries) carries the token that is current now.
+        beforeRetry: [async ({ request }) => void (bearer(request) && (await authorize(request)))],
+        afterResponse: [
+          async ({ request, response, options: { context } }) => {
+            const failed = bearer(request);
+            if (
+              response.status !== 401 ||
+              !isInvalidTokenChallenge(response.headers.get('www-authenticate')) ||
+              !failed ||
+              renewedFor.has(context)
+            )
+              return;
+            renewedFor.add(context);
+            // Renew only if the rejected token is still ours; if it was replaced meanwhile, the new one may work.
+            const current = options.currentAccessToken();
+            const next =
+              current && current !== failed ? current : (await options.refresh(failed)).accessToken;
+            if (next !== failed) return ky.retry({ code: 'GATEHOUSE_TOKEN_RENEWED', delay: 0 });
+          },
+        ],
+      },
+    })
+    .extend(options.kyOptions ?? {});
 }

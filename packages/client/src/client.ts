@@ -1,14 +1,9 @@
 import type { KyInstance, Options as KyOptions } from 'ky';
 import { createAuthenticatedHttp } from './authenticated-http.ts';
-import type { ClientContext } from './client-context.ts';
-import { clientEndpoint } from './client-context.ts';
-import { runClientCredentialsSignIn } from './client-credentials-sign-in.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { type DeviceSignInOptions, runDeviceSignIn } from './device-sign-in.ts';
-import { type AuthorizationServerMetadata, discoverAuthorizationServer } from './discovery.ts';
-import { GatehouseError } from './errors.ts';
-import { GatehouseEventEmitter, type GatehouseEvents, type GatehouseListener } from './events.ts';
-import type { Transport } from './http-transport.ts';
+import type { ClientContext } from './context.ts';
+import type { GatehouseEvents, GatehouseListener } from './events.ts';
+import { type AuthorizationServerMetadata, discover, fail, grant } from './protocol.ts';
 import {
   completeRedirectSignIn,
   type RedirectCallbackResult,
@@ -16,14 +11,12 @@ import {
   startRedirectSignIn,
 } from './redirect-sign-in.ts';
 import { type RefreshLock, webLock } from './refresh-lock.ts';
+import { createSession } from './session.ts';
 import { type SignOutOptions, type SignOutResult, signOutSession } from './sign-out.ts';
 import { browserStorage } from './storage/browser-storage.ts';
 import { memoryStorage } from './storage/memory-storage.ts';
 import type { TokenStorage } from './storage/token-storage.ts';
-import { TokenRefresher } from './token-refresher.ts';
-import { clientCredentialsGrantRequest, refreshTokenGrantRequest } from './token-request.ts';
 import type { TokenSet } from './token-set.ts';
-import { TokenStore } from './token-store.ts';
 
 /**
  * Options of {@link createGatehouseClient}.
@@ -99,10 +92,6 @@ export interface GatehouseClient {
   signInRedirect(options?: SignInRedirectOptions): Promise<void>;
   /** Completes a redirect sign-in from the callback URL (default `location.href`). */
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult>;
-  /** RFC 8628 device authorization grant, for CLIs and devices without a browser. */
-  signInWithDeviceCode(options: DeviceSignInOptions): Promise<TokenSet>;
-  /** RFC 6749 §4.4 client credentials grant, for confidential services; renews itself the same way. */
-  signInWithClientCredentials(options?: { scope?: string }): Promise<TokenSet>;
   /** A valid access token, from memory or from the one renewal shared by every caller. */
   getAccessToken(): Promise<string>;
   /** The current tokens (after start-up has read storage), or `undefined` when signed out. */
@@ -117,16 +106,94 @@ export interface GatehouseClient {
   close(): void;
 }
 
-function toList(resource: string | readonly string[] | undefined): readonly string[] | undefined {
-  if (resource === undefined) return undefined;
-  return typeof resource === 'string' ? [resource] : resource;
-}
-
 const isBrowser = () => typeof globalThis.document !== 'undefined';
 
 /**
- * Creates a client. Never throws because of what storage holds: stale or corrupted values read as "signed
- * out", and an already expired access token is renewed in the background (or on first use).
+ * Builds a client and the context its flows share; `@gatehouse/client/node` adds the Node-only flows to it.
+ *
+ * @example
+ * ```ts
+ * const [auth, context] = createClient({ issuer, clientId: 'demo-cli' });
+ * ```
+ */
+export function createClient(options: GatehouseClientOptions): [GatehouseClient, ClientContext] {
+  const { issuer, clientId } = options;
+  if (!issuer || !clientId) fail('createGatehouseClient needs issuer and clientId', 'ERR_CONFIGURATION');
+  const fetchFn =
+    options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const prefix = options.storageKey ?? `gatehouse:${issuer}:${clientId}`;
+  const storage = options.storage ?? memoryStorage();
+  const clock = options.clock ?? systemClock;
+  const resource = typeof options.resource === 'string' ? [options.resource] : options.resource;
+
+  let discovery: Promise<AuthorizationServerMetadata> | undefined;
+  const session = createSession({
+    storage,
+    prefix,
+    lock: options.lock ?? webLock(),
+    clock,
+    crossTab: options.crossTab ?? isBrowser(),
+    autoRefresh: options.autoRefresh ?? true,
+    renew: (tokens) =>
+      grant(
+        context,
+        tokens.refreshToken
+          ? { grant_type: 'refresh_token', refresh_token: tokens.refreshToken }
+          : { grant_type: 'client_credentials', scope: tokens.scope ?? options.scope },
+        resource,
+      ),
+  });
+  const context: ClientContext = {
+    issuer,
+    clientId,
+    clientSecret: options.clientSecret,
+    redirectUri: options.redirectUri,
+    scope: options.scope,
+    resource,
+    fetch: fetchFn,
+    timeoutMs,
+    clock,
+    session,
+    transactions: options.transactionStorage ?? (isBrowser() ? browserStorage('session') : storage),
+    prefix,
+    metadata: () =>
+      (discovery ??= discover(issuer, { fetch: fetchFn, timeoutMs }).catch((error: unknown) => {
+        discovery = undefined; // a failed discovery is retried on the next call
+        throw error;
+      })),
+  };
+
+  const client: GatehouseClient = {
+    signInRedirect: (signInOptions) => startRedirectSignIn(context, signInOptions),
+    handleRedirectCallback: (url) => completeRedirectSignIn(context, url),
+    getAccessToken: session.getAccessToken,
+    getTokens: session.tokens,
+    http: createAuthenticatedHttp({
+      ...session,
+      apiOrigins: options.apiOrigins,
+      kyOptions: options.http,
+      fetch: fetchFn,
+    }),
+    async signOut(signOutOptions) {
+      const result = await signOutSession(context, {
+        postLogoutRedirectUri: options.postLogoutRedirectUri,
+        ...signOutOptions,
+      });
+      session.emit('signedOut', undefined);
+      return result;
+    },
+    on: session.on,
+    close: session.close,
+  };
+  return [client, context];
+}
+
+/**
+ * Creates a client for browsers and Node: redirect sign-in, an always-valid access token, an authenticated ky
+ * instance, sign-out. Never throws because of what storage holds: stale or corrupted values read as "signed
+ * out", and an already expired access token is renewed in the background (or on first use). The device flow
+ * and client credentials come with `createGatehouseClient` from `@gatehouse/client/node`.
  *
  * @example
  * ```ts
@@ -144,92 +211,5 @@ const isBrowser = () => typeof globalThis.document !== 'undefined';
  * const me = await auth.http.get('https://api.example.com/me').json();
  * ```
  */
-export function createGatehouseClient(options: GatehouseClientOptions): GatehouseClient {
-  if (!options.issuer || !options.clientId) {
-    throw new GatehouseError('createGatehouseClient needs issuer and clientId', {
-      code: 'ERR_CONFIGURATION',
-    });
-  }
-  const clock = options.clock ?? systemClock;
-  const fetchFn =
-    options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-  const transport: Transport = { fetch: fetchFn, timeoutMs: options.requestTimeoutMs ?? 10_000 };
-  const prefix = options.storageKey ?? `gatehouse:${options.issuer}:${options.clientId}`;
-  const storage = options.storage ?? memoryStorage();
-  const transactions = options.transactionStorage ?? (isBrowser() ? browserStorage('session') : storage);
-  const store = new TokenStore(storage, prefix, transactions);
-  const events = new GatehouseEventEmitter();
-  const resource = toList(options.resource);
-
-  let discovery: Promise<AuthorizationServerMetadata> | undefined;
-  const metadata = () => {
-    discovery ??= discoverAuthorizationServer(options.issuer, transport).catch((error: unknown) => {
-      discovery = undefined; // a failed discovery is retried on the next call
-      throw error;
-    });
-    return discovery;
-  };
-
-  const context: ClientContext = {
-    issuer: options.issuer,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    redirectUri: options.redirectUri,
-    scope: options.scope,
-    resource,
-    transport,
-    clock,
-    store,
-    metadata,
-    // Assigned right below; the flows only use it after construction.
-    refresher: undefined as unknown as TokenRefresher,
-  };
-
-  const refresher = new TokenRefresher({
-    store,
-    lock: options.lock ?? webLock(),
-    lockName: `gatehouse-refresh:${prefix}`,
-    clock,
-    events,
-    crossTabChannel: (options.crossTab ?? isBrowser()) ? prefix : undefined,
-    autoRefresh: options.autoRefresh ?? true,
-    expiryMarginMs: 10_000,
-    renew: async (tokens) => {
-      const endpoint = await clientEndpoint(context, 'token_endpoint');
-      if (tokens.refreshToken)
-        return refreshTokenGrantRequest(endpoint, { refreshToken: tokens.refreshToken, resource });
-      return clientCredentialsGrantRequest(endpoint, { scope: tokens.scope ?? options.scope, resource });
-    },
-  });
-  context.refresher = refresher;
-
-  const http = createAuthenticatedHttp({
-    getAccessToken: () => refresher.getAccessToken(),
-    currentAccessToken: () => refresher.currentAccessToken(),
-    refresh: (stale) => refresher.refresh(stale),
-    apiOrigins: options.apiOrigins,
-    kyOptions: options.http,
-    fetch: fetchFn,
-  });
-
-  return {
-    signInRedirect: (signInOptions) => startRedirectSignIn(context, signInOptions),
-    handleRedirectCallback: (url) => completeRedirectSignIn(context, url),
-    signInWithDeviceCode: (deviceOptions) => runDeviceSignIn(context, deviceOptions),
-    signInWithClientCredentials: (credentialsOptions = {}) =>
-      runClientCredentialsSignIn(context, credentialsOptions),
-    getAccessToken: () => refresher.getAccessToken(),
-    getTokens: () => refresher.tokens(),
-    http,
-    async signOut(signOutOptions = {}) {
-      const result = await signOutSession(context, {
-        postLogoutRedirectUri: options.postLogoutRedirectUri,
-        ...signOutOptions,
-      });
-      events.emit('signedOut', undefined);
-      return result;
-    },
-    on: (event, listener) => events.on(event, listener),
-    close: () => refresher.close(),
-  };
-}
+export const createGatehouseClient = (options: GatehouseClientOptions): GatehouseClient =>
+  createClient(options)[0];

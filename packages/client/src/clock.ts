@@ -11,31 +11,19 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  /** Waits `ms` milliseconds (device-code polling); rejects with the signal's reason when it aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Waits `ms` milliseconds (device-code polling); rejects with the signal's reason when it aborts.
+   * @default a `setTimeout` that honours the signal
+   */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /**
- * The real clock: `Date.now()` and `setTimeout`.
+ * The real clock: `Date.now()`.
  *
  * @example
  * ```ts
- * await systemClock.sleep(1000);
+ * const auth = createGatehouseClient({ issuer, clientId, clock: systemClock });
  * ```
  */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,7 +1,6 @@
-import { type ClientContext, clientEndpoint } from './client-context.ts';
+import type { ClientContext } from './context.ts';
 import type { GatehouseError } from './errors.ts';
-import { revocationRequest } from './token-request.ts';
-import { processRevocationResponse } from './token-response.ts';
+import { fill, post } from './protocol.ts';
 
 /**
  * Options of `signOut()`.
@@ -38,7 +37,9 @@ export interface SignOutResult {
 }
 
 /**
- * Revokes the refresh token (RFC 7009), clears the session everywhere, then RP-initiated logout if asked.
+ * Signs out: revokes the refresh token (RFC 7009; the server revokes its whole grant), clears storage and other
+ * tabs, then RP-initiated logout in browsers. Local sign-out happens even when revocation fails; the result
+ * says whether it worked.
  *
  * @example
  * ```ts
@@ -49,37 +50,36 @@ export async function signOutSession(
   context: ClientContext,
   options: SignOutOptions,
 ): Promise<SignOutResult> {
-  const { refresher } = context;
+  const { session } = context;
   // Revoke the newest refresh token, not one a renewal in flight is about to replace.
-  await refresher.settled();
-  const tokens = await refresher.tokens();
+  await session.settled();
+  const tokens = await session.tokens();
   let revoked = false;
   let revocationError: GatehouseError | undefined;
   if (tokens?.refreshToken) {
     try {
-      const endpoint = await clientEndpoint(context, 'revocation_endpoint');
-      await processRevocationResponse(
-        await revocationRequest(endpoint, { token: tokens.refreshToken, hint: 'refresh_token' }),
-      );
+      await post(context, 'revocation_endpoint', {
+        token: tokens.refreshToken,
+        token_type_hint: 'refresh_token',
+      });
       revoked = true;
     } catch (error) {
       revocationError = error as GatehouseError;
     }
   }
-  await refresher.clear('signedOut');
+  await session.clear('signedOut');
   const location = globalThis.location as Location | undefined;
-  const endSession =
-    options.endSession ?? (typeof globalThis.document !== 'undefined' && location !== undefined);
-  if (endSession) {
-    const metadata = await context.metadata();
-    if (metadata.end_session_endpoint) {
-      const url = new URL(metadata.end_session_endpoint);
-      url.searchParams.set('client_id', context.clientId);
-      if (tokens?.idToken) url.searchParams.set('id_token_hint', tokens.idToken);
-      if (options.postLogoutRedirectUri)
-        url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
-      await (options.navigate ?? ((href: string) => location?.assign(href)))(url.href);
-    }
+  const endpoint =
+    (options.endSession ?? (typeof globalThis.document !== 'undefined' && location !== undefined)) &&
+    (await context.metadata()).end_session_endpoint;
+  if (endpoint) {
+    const url = new URL(endpoint);
+    fill(url.searchParams, {
+      client_id: context.clientId,
+      id_token_hint: tokens?.idToken,
+      post_logout_redirect_uri: options.postLogoutRedirectUri,
+    });
+    await (options.navigate ?? ((href: string) => location?.assign(href)))(url.href);
   }
   return { revoked, revocationError };
 }

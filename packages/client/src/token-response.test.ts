@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { GatehouseError, InteractionRequiredError, OAuthError } from './errors.ts';
-import {
-  processDeviceAuthorizationResponse,
-  processRevocationResponse,
-  processTokenResponse,
-} from './token-response.ts';
+import { deviceAuthorization } from './node/client.ts';
+import { okBody, tokenResponse } from './protocol.ts';
+
+/** How the SDK reads a token endpoint response: an OAuth error unless 200, then the RFC 6749 §5.1 checks. */
+const processTokenResponse = async (response: Response) => tokenResponse(await okBody(response));
+const processDeviceAuthorizationResponse = async (response: Response) =>
+  deviceAuthorization(await okBody(response));
+const processRevocationResponse = async (response: Response) => {
+  await okBody(response);
+};
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });

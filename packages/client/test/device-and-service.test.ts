@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatehouseClient, type DeviceUserCode, OAuthError } from '../src/index.ts';
+import { createGatehouseClient, type DeviceUserCode, OAuthError } from '../src/node/index.ts';
 import { type AuthServer, startAuthServer } from './support/auth-server.ts';
 import { type ProtectedApi, startProtectedApi } from './support/protected-api.ts';
 import { TestClock } from './support/test-clock.ts';

@@ -1,2 +1,9 @@
 export * from '../index.ts';
+export {
+  createGatehouseClient,
+  type DeviceAuthorizationResponse,
+  type DeviceSignInOptions,
+  type DeviceUserCode,
+  type GatehouseNodeClient,
+} from './client.ts';
 export { fileStorage } from './file-storage.ts';

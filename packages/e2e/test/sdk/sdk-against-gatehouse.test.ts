@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGatehouseClient, InteractionRequiredError, memoryStorage } from '@gatehouse/client';
+import { createGatehouseClient as createNodeClient } from '@gatehouse/client/node';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
@@ -117,7 +118,7 @@ describe('@gatehouse/client against Gatehouse', () => {
   });
 
   it('a Node service signs in with client credentials and calls the API', async () => {
-    const service = createGatehouseClient({
+    const service = createNodeClient({
       issuer: gh.issuer,
       clientId: 'service',
       clientSecret: SERVICE_SECRET,

@@ -1,0 +1,282 @@
+/**
+ * The OAuth wire protocol as the SDK speaks it: discovery, form posts to the server's endpoints, and the
+ * validation of what comes back. Written for size (it ships to browsers), so the helpers are generic.
+ */
+import {
+  GatehouseError,
+  type GatehouseErrorBaseCode,
+  InteractionRequiredError,
+  NetworkError,
+  OAuthError,
+  TimeoutError,
+} from './errors.ts';
+import type { TokenSet } from './token-set.ts';
+
+/** A parsed JSON object. */
+export type Json = Record<string, unknown>;
+
+/**
+ * The authorization server metadata the SDK uses (RFC 8414 / OpenID Connect Discovery).
+ *
+ * @example
+ * ```ts
+ * const metadata: AuthorizationServerMetadata = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
+ * metadata.token_endpoint;
+ * ```
+ */
+export interface AuthorizationServerMetadata {
+  issuer: string;
+  token_endpoint: string;
+  authorization_endpoint?: string;
+  device_authorization_endpoint?: string;
+  revocation_endpoint?: string;
+  end_session_endpoint?: string;
+  jwks_uri?: string;
+  authorization_response_iss_parameter_supported?: boolean;
+  code_challenge_methods_supported?: string[];
+  [field: string]: unknown;
+}
+
+/**
+ * A validated token endpoint success response (RFC 6749 §5.1).
+ *
+ * @example
+ * ```ts
+ * const response: TokenEndpointResponse = { access_token: 'eyJ…', token_type: 'Bearer', expires_in: 300 };
+ * ```
+ */
+export interface TokenEndpointResponse {
+  access_token: string;
+  /** Always `Bearer`; other types (DPoP, MAC) are rejected until the SDK supports them. */
+  token_type: 'Bearer';
+  expires_in?: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+}
+
+/** What the flows need to reach the server as this client. */
+export interface Endpoints {
+  clientId: string;
+  /** Present for confidential clients: sent as `client_secret_basic`. */
+  clientSecret?: string | undefined;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  metadata(): Promise<AuthorizationServerMetadata>;
+}
+
+/** Throws a {@link GatehouseError}; usable as an expression (`value ?? fail('…')`). */
+export const fail = (message: string, code?: GatehouseErrorBaseCode): never => {
+  throw new GatehouseError(message, code && { code });
+};
+
+export const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A non-empty string, else `undefined`. */
+export const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+/** `JSON.parse` that yields `{}` for anything but a JSON object. */
+export const parseObject = (raw: unknown): Json => {
+  try {
+    const value: unknown = JSON.parse(raw as string);
+    return isObject(value) ? value : {};
+  } catch {
+    return {};
+  }
+};
+
+/** Copies `value` without its `undefined` properties (exact optional types, clean JSON and logs). */
+export const defined = <T extends object>(value: { [K in keyof T]: T[K] | undefined }): T =>
+  Object.fromEntries(Object.entries(value).filter((entry) => entry[1] !== undefined)) as T;
+
+/** Sets every non-empty parameter, then one `resource` per RFC 8707 target. */
+export function fill(
+  target: URLSearchParams,
+  params: Record<string, string | undefined>,
+  resource?: readonly string[],
+): URLSearchParams {
+  for (const [key, value] of Object.entries(params)) if (value) target.set(key, value);
+  for (const uri of resource ?? []) target.append('resource', uri);
+  return target;
+}
+
+/** One request to the authorization server: bounded by a timeout, no redirects, typed failures. */
+export async function send(
+  endpoints: Pick<Endpoints, 'fetch' | 'timeoutMs'>,
+  url: string,
+  init?: RequestInit,
+): Promise<Response> {
+  const signal = AbortSignal.timeout(endpoints.timeoutMs);
+  try {
+    return await endpoints.fetch(url, { ...init, signal, redirect: 'manual' });
+  } catch (cause) {
+    throw signal.aborted
+      ? new TimeoutError(`${url} did not answer within ${endpoints.timeoutMs} ms`, { cause })
+      : new NetworkError(`${url} could not be reached`, { cause });
+  }
+}
+
+const interactionErrors = [
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'account_selection_required',
+];
+
+/**
+ * The typed error for OAuth error fields: the OpenID Connect "interaction needed" codes become
+ * {@link InteractionRequiredError}, everything else {@link OAuthError}.
+ */
+export const oauthError = (error: string, description?: string, status?: number): GatehouseError =>
+  interactionErrors.includes(error)
+    ? new InteractionRequiredError(error, description)
+    : new OAuthError({ error, error_description: description, status });
+
+/**
+ * Reads a response the server should answer with 200: anything else becomes the OAuth error its JSON
+ * describes (RFC 6749 §5.2), or `ERR_INVALID_RESPONSE` when it is not OAuth error JSON. Resolves with the JSON
+ * object body, `{}` when there is none.
+ */
+export async function okBody(response: Response): Promise<Json> {
+  const body = parseObject(await response.text().catch(() => ''));
+  if (response.status === 200) return body;
+  throw typeof body.error === 'string'
+    ? oauthError(body.error, str(body.error_description), response.status)
+    : new GatehouseError(`unexpected HTTP ${response.status} from ${response.url || 'the server'}`);
+}
+
+/**
+ * Checks fields of a response object: `s` a non-empty string, `S` any string, `n` a positive finite number; a
+ * `?` suffix makes the field optional. Returns the object typed as `T`.
+ */
+export function check<T>(body: Json, spec: Record<string, string>): T {
+  for (const [field, type] of Object.entries(spec)) {
+    const value = body[field];
+    if (value === undefined) {
+      if (!type.endsWith('?')) fail(`the response lacks "${field}"`);
+    } else if (
+      type[0] === 'n'
+        ? !(typeof value === 'number' && value > 0 && value < Number.POSITIVE_INFINITY)
+        : typeof value !== 'string' || (type[0] === 's' && !value)
+    ) {
+      fail(`"${field}" in the response is malformed`);
+    }
+  }
+  return body as T;
+}
+
+/** Discovery: the metadata document must name exactly this issuer (RFC 8414 §3.3). */
+export async function discover(
+  issuer: string,
+  endpoints: Pick<Endpoints, 'fetch' | 'timeoutMs'>,
+): Promise<AuthorizationServerMetadata> {
+  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const metadata = await okBody(await send(endpoints, url));
+  if (metadata.issuer !== issuer) {
+    fail(
+      `discovery names issuer ${String(metadata.issuer)}, expected exactly ${issuer}`,
+      'ERR_ISSUER_MISMATCH',
+    );
+  }
+  return check(metadata, {
+    token_endpoint: 's',
+    authorization_endpoint: 's?',
+    device_authorization_endpoint: 's?',
+    revocation_endpoint: 's?',
+    end_session_endpoint: 's?',
+  });
+}
+
+/** Form POST to one of the server's endpoints, authenticated as this client (RFC 6749 §2.3). */
+export async function post(
+  endpoints: Endpoints,
+  endpoint: 'token_endpoint' | 'device_authorization_endpoint' | 'revocation_endpoint',
+  params: Record<string, string | undefined>,
+  resource?: readonly string[],
+): Promise<Json> {
+  const url =
+    (await endpoints.metadata())[endpoint] ??
+    fail(`the authorization server does not advertise ${endpoint}`, 'ERR_CONFIGURATION');
+  const { clientId, clientSecret } = endpoints;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (clientSecret === undefined) params = { ...params, client_id: clientId };
+  else {
+    const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+    headers.authorization = `Basic ${btoa(`${encode(clientId)}:${encode(clientSecret)}`)}`;
+  }
+  const body = fill(new URLSearchParams(), params, resource);
+  return okBody(await send(endpoints, url as string, { method: 'POST', headers, body }));
+}
+
+/**
+ * A token endpoint request, validated as RFC 6749 §5.1 asks: `access_token`, `token_type` Bearer
+ * (case-insensitive), a positive `expires_in`, strings for `refresh_token`, `id_token` and `scope`.
+ */
+export async function grant(
+  endpoints: Endpoints,
+  params: Record<string, string | undefined>,
+  resource?: readonly string[],
+): Promise<TokenEndpointResponse> {
+  return tokenResponse(await post(endpoints, 'token_endpoint', params, resource));
+}
+
+/** Validates a token endpoint success body (see {@link grant}). */
+export function tokenResponse(body: Json): TokenEndpointResponse {
+  const checked = check<TokenEndpointResponse>(body, {
+    access_token: 's',
+    token_type: 's',
+    expires_in: 'n?',
+    refresh_token: 's?',
+    id_token: 's?',
+    scope: 'S?',
+  });
+  if (checked.token_type.toLowerCase() !== 'bearer') fail(`unsupported token_type ${checked.token_type}`);
+  return defined({ ...checked, token_type: 'Bearer' });
+}
+
+/** The session a token response starts or renews; what the response omits is kept from `previous`. */
+export function tokenSet(
+  response: TokenEndpointResponse,
+  now: number,
+  previous?: TokenSet,
+  renewal?: TokenSet['renewal'],
+): TokenSet {
+  const lifetime = response.expires_in;
+  const refreshToken = response.refresh_token ?? previous?.refreshToken;
+  return defined<TokenSet>({
+    accessToken: response.access_token,
+    expiresAt: lifetime && now + lifetime * 1000,
+    issuedAt: lifetime && now,
+    scope: response.scope ?? previous?.scope,
+    refreshToken,
+    idToken: response.id_token ?? previous?.idToken,
+    renewal: renewal ?? previous?.renewal ?? (refreshToken ? 'refresh_token' : undefined),
+  });
+}
+
+const base64url = (bytes: ArrayBuffer | Uint8Array): string =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/=/g, '')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+
+/** 32 random bytes, base64url: PKCE verifiers, `state`, `nonce`. */
+export const generateRandomToken = (): string => base64url(crypto.getRandomValues(new Uint8Array(32)));
+
+/** RFC 7636 §4.2 S256: BASE64URL(SHA256(ASCII(verifier))). */
+export const calculatePkceCodeChallenge = async (verifier: string): Promise<string> =>
+  base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+
+/** The claims of a JWT, unverified (the ID token came straight from the token endpoint over TLS). */
+export function jwtClaims(jwt: string): Json {
+  const part = (jwt.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/');
+  let binary = '';
+  try {
+    binary = atob(part);
+  } catch {
+    // not base64: no claims
+  }
+  return parseObject(new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0))));
+}

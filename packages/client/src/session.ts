@@ -1,0 +1,395 @@
+/**
+ * A client's session: its tokens in memory and storage, the one path by which they are renewed, other tabs,
+ * and the events. Closures rather than a class, for a smaller browser bundle.
+ */
+import type { Clock } from './clock.ts';
+import { GatehouseError, InteractionRequiredError, OAuthError, SessionExpiredError } from './errors.ts';
+import type { GatehouseEvents, GatehouseListener } from './events.ts';
+import { defined, parseObject, str, type TokenEndpointResponse, tokenSet } from './protocol.ts';
+import type { RefreshLock } from './refresh-lock.ts';
+import type { TokenStorage } from './storage/token-storage.ts';
+import type { TokenSet } from './token-set.ts';
+
+/** What the session needs from its client. */
+export interface SessionOptions {
+  storage: TokenStorage;
+  /** Storage keys start with this; it also names the BroadcastChannel and the lock. */
+  prefix: string;
+  /** Cross-client exclusion (Web Locks in browsers); `undefined`: the in-flight promise is the only guard. */
+  lock: RefreshLock | undefined;
+  clock: Clock;
+  /** Share tokens and session ends with other tabs over a BroadcastChannel. */
+  crossTab: boolean;
+  /** Refresh shortly before expiry and on `visibilitychange`/`online`. */
+  autoRefresh: boolean;
+  /** Sends the renewal request (refresh token or client credentials grant) for these tokens. */
+  renew(tokens: TokenSet): Promise<TokenEndpointResponse>;
+}
+
+type Message =
+  | { type: 'tokens'; tokens: TokenSet } // a tab renewed or signed in: everyone adopts
+  | { type: 'ask' } // a tab without an access token of its own asks for the current one
+  | { type: 'answer'; tokens: TokenSet } // ...and gets it: only the asker takes it
+  | { type: 'cleared'; reason: 'signedOut' | 'sessionExpired' };
+
+/**
+ * A token expiring within this many ms, or within a quarter of its lifetime if that is less, counts as
+ * expired. The quarter keeps short-lived tokens usable: with a fixed 10 s margin a token that lives 10 s would
+ * count as expired at once and every call would refresh.
+ */
+const MARGIN_MS = 10_000;
+/**
+ * How long a tab holding the refresh lock waits for the broadcast of tokens another tab just renewed (it sees
+ * their refresh token in storage). The message takes milliseconds; the bound only matters for peers that
+ * never send.
+ */
+const ROTATED_WAIT_MS = 2_000;
+/**
+ * How long a tab whose storage holds no access token (hybridStorage after opening a new tab or a reload)
+ * waits for another tab to share its current one before spending the refresh token itself.
+ */
+const ASK_WAIT_MS = 150;
+
+const unref = (handle: unknown) => (handle as { unref?: () => void } | undefined)?.unref?.();
+
+/**
+ * Owns a client's tokens and the one path by which they are renewed: memory → one in-flight promise → lock →
+ * re-read storage (another tab may have renewed) → renew → store → tell other tabs. Concurrent callers share
+ * a single renewal; a renewal is never retried on its own.
+ *
+ * @example
+ * ```ts
+ * const session = createSession({ storage: memoryStorage(), prefix: 'gatehouse:demo', lock: webLock(),
+ *   clock: systemClock, crossTab: true, autoRefresh: true, renew });
+ * const token = await session.getAccessToken();
+ * ```
+ */
+export function createSession(options: SessionOptions) {
+  const { storage, prefix, lock, clock, autoRefresh } = options;
+  const listeners: { [E in keyof GatehouseEvents]?: Set<GatehouseListener<E>> } = {};
+  const emit = <E extends keyof GatehouseEvents>(event: E, payload: GatehouseEvents[E]): void => {
+    for (const listener of listeners[event] ?? []) {
+      try {
+        listener(payload);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error; // a failing listener must not break the session or other listeners
+        });
+      }
+    }
+  };
+
+  const accessKey = `${prefix}:access`;
+  const sessionKey = `${prefix}:session`;
+  let current: TokenSet | undefined;
+  let inflight: Promise<TokenSet> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped whenever the session ends, so a renewal that was in flight cannot resurrect it. */
+  let epoch = 0;
+  let closed = false;
+  /** Waiters for tokens another tab sends (see `fromPeers`). */
+  const arrivals = new Set<(tokens?: TokenSet) => void>();
+  const settle = (tokens?: TokenSet) => {
+    for (const arrived of [...arrivals]) arrived(tokens);
+  };
+
+  const channel =
+    options.crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(prefix) : undefined;
+  // Node keeps the event loop alive for an open channel; a client must not pin a CLI process.
+  unref(channel);
+  const post = (message: Message) => channel?.postMessage(message);
+
+  /**
+   * `tokens` if they hold an access token other than `stale` that expires later than `capMs` from now, or than
+   * a quarter of its lifetime if that is less; else `undefined`.
+   */
+  const fresh = (tokens: TokenSet | undefined, stale?: string, capMs = MARGIN_MS): TokenSet | undefined => {
+    if (!tokens?.accessToken || tokens.accessToken === stale) return;
+    const { expiresAt, issuedAt = Number.NEGATIVE_INFINITY } = tokens;
+    if (
+      expiresAt === undefined ||
+      expiresAt - clock.now() > Math.min(capMs, Math.max(0, expiresAt - issuedAt) / 4)
+    )
+      return tokens;
+  };
+
+  /** Storage is read defensively: anything malformed reads as "no session", a failing storage as `ok: false`. */
+  const read = async (): Promise<{ ok: boolean; tokens?: TokenSet | undefined }> => {
+    let access: ReturnType<typeof parseObject>;
+    let saved: ReturnType<typeof parseObject>;
+    try {
+      [access, saved] = (await Promise.all([storage.get(accessKey), storage.get(sessionKey)])).map(
+        parseObject,
+      ) as [ReturnType<typeof parseObject>, ReturnType<typeof parseObject>];
+    } catch {
+      return { ok: false };
+    }
+    const accessToken = str(access.accessToken);
+    const refreshToken = str(saved.refreshToken);
+    const number = (value: unknown) =>
+      typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    return {
+      ok: true,
+      tokens:
+        accessToken || refreshToken
+          ? defined<TokenSet>({
+              // Without a stored access token (hybridStorage in a new tab) the set is "already expired": the
+              // empty token is never handed out because expiresAt 0 forces a renewal first.
+              accessToken: accessToken ?? '',
+              expiresAt: accessToken ? number(access.expiresAt) : 0,
+              issuedAt: number(access.issuedAt),
+              scope: str(access.scope) ?? str(saved.scope),
+              refreshToken,
+              idToken: str(saved.idToken),
+              renewal:
+                saved.renewal === 'refresh_token' || saved.renewal === 'client_credentials'
+                  ? saved.renewal
+                  : undefined,
+            })
+          : undefined,
+    };
+  };
+
+  /** Proactive renewal: a little before expiry, spread by jitter so tabs and instances do not line up. */
+  const schedule = (): void => {
+    clearTimeout(timer);
+    const tokens = current;
+    if (!autoRefresh || closed || tokens?.expiresAt === undefined) return;
+    if (!tokens.refreshToken && tokens.renewal !== 'client_credentials') return;
+    const remaining = Math.max(0, tokens.expiresAt - clock.now());
+    // The lead is capped at a quarter of the remaining life, so even very short tokens never refresh in a loop.
+    const lead =
+      Math.min(30_000, remaining / 4) + Math.random() * Math.max(1_000, Math.min(5_000, remaining / 10));
+    // setTimeout fires at once beyond 2^31-1 ms; a token living that long is simply rechecked then.
+    timer = setTimeout(
+      () => {
+        if (closed || current?.accessToken !== tokens.accessToken) schedule();
+        // Failures are reported through events; the next getAccessToken() or http call tries again.
+        else refresh(tokens.accessToken).catch(() => undefined);
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, remaining - lead)),
+    );
+    unref(timer);
+  };
+
+  const adopt = (tokens: TokenSet | undefined): void => {
+    current = tokens;
+    emit('tokensChanged', tokens);
+    schedule();
+  };
+
+  /** Makes `tokens` the session: memory, storage, other tabs, listeners, the proactive timer. */
+  const commit = async (tokens: TokenSet): Promise<void> => {
+    current = tokens;
+    const { accessToken, expiresAt, issuedAt, scope, ...rest } = tokens;
+    try {
+      // The refresh token first: if the second write fails, the next start renews instead of replaying.
+      await storage.set(sessionKey, JSON.stringify({ ...rest, scope }));
+      await storage.set(accessKey, JSON.stringify({ accessToken, expiresAt, issuedAt, scope }));
+    } catch {
+      // Memory still holds the tokens; a storage that refuses writes must not fail a sign-in or renewal.
+    }
+    post({ type: 'tokens', tokens });
+    adopt(tokens);
+  };
+
+  /** Forgets the session in memory; a renewal waiting for another tab stops waiting. */
+  const end = (): void => {
+    epoch++;
+    current = undefined;
+    clearTimeout(timer);
+    settle();
+  };
+
+  /** Ends the session locally: memory, storage, other tabs, timer. Listeners get `tokensChanged(undefined)`. */
+  const clear = async (reason: 'signedOut' | 'sessionExpired'): Promise<void> => {
+    end();
+    try {
+      await Promise.all([storage.remove(accessKey), storage.remove(sessionKey)]);
+    } catch {
+      // Nothing better to do: memory is cleared, and stale storage is validated again on the next read.
+    }
+    post({ type: 'cleared', reason });
+    emit('tokensChanged', undefined);
+  };
+
+  /** Resolves with tokens another tab sends for `refreshToken`, or `undefined` after `ms` or when the session ends. */
+  const fromPeers = (refreshToken: string, ms: number): Promise<TokenSet | undefined> =>
+    new Promise((resolve) => {
+      const arrived = (tokens?: TokenSet) => {
+        if (tokens && tokens.refreshToken !== refreshToken) return;
+        clearTimeout(wait);
+        arrivals.delete(arrived);
+        resolve(tokens);
+      };
+      const wait = setTimeout(arrived, ms);
+      unref(wait);
+      arrivals.add(arrived);
+      if (fresh(current)?.refreshToken === refreshToken) arrived(current);
+    });
+
+  const loggedOut = (detail: string) => new InteractionRequiredError('login_required', detail);
+
+  const renewExclusive = async (stale: string | undefined, started: number): Promise<TokenSet> => {
+    // Another tab may have renewed while we waited for the lock, and its broadcast already arrived...
+    const known = current;
+    const renewed = fresh(known, stale);
+    if (renewed) return renewed;
+    const stored = await read();
+    // ...or it arrived while storage was being read.
+    const arrived = fresh(current, stale);
+    if (arrived) return arrived;
+    // Storage is the truth shared with other tabs and instances; fall back to memory only if it failed. For
+    // that, the storage must show every tab the last write before the lock was released: browserStorage('local')
+    // and hybridStorage() keep the session in IndexedDB for this reason (localStorage reaches other tabs late).
+    let latest = stored.ok ? stored.tokens : current;
+    if (!latest) {
+      current = undefined;
+      throw loggedOut('there is no session; sign in first');
+    }
+    const refreshToken = latest.refreshToken;
+    const rotated = known?.refreshToken !== undefined && known.refreshToken !== refreshToken;
+    const ask = !latest.accessToken && !known?.accessToken;
+    if (channel && refreshToken && !fresh(latest, stale) && (rotated || ask)) {
+      // Storage holds no usable access token. If another tab rotated the refresh token (it differs from the
+      // one this tab held), that tab posted its tokens before releasing the lock: wait for the message rather
+      // than spend the new refresh token too. If this tab never had an access token and storage has none
+      // (hybridStorage keeps it in each tab's memory: a new tab, a reload), ask the other tabs for theirs.
+      // Without an answer, renewing is merely one renewal too many, never a replay.
+      if (ask) post({ type: 'ask' });
+      const delivered = await fromPeers(refreshToken, rotated ? ROTATED_WAIT_MS : ASK_WAIT_MS);
+      if (started !== epoch) throw loggedOut('the session ended in another tab');
+      if (delivered) latest = delivered;
+    }
+    const adopted = fresh(latest, stale);
+    if (adopted) {
+      // Someone else renewed: adopt their tokens, spend no refresh token.
+      if (adopted.accessToken !== current?.accessToken) adopt(adopted);
+      return adopted;
+    }
+    const viaClientCredentials = latest.renewal === 'client_credentials';
+    if (!refreshToken && !viaClientCredentials)
+      throw loggedOut('the session has no refresh token; sign in again');
+    let response: TokenEndpointResponse;
+    try {
+      response = await options.renew(latest);
+    } catch (error) {
+      if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
+        // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
+        const expired = new SessionExpiredError(undefined, { cause: error });
+        if (started === epoch) {
+          await clear('sessionExpired');
+          emit('sessionExpired', expired);
+        }
+        throw expired;
+      }
+      // Without a response the server may or may not have rotated the token: keep it, never resend blindly.
+      if (error instanceof GatehouseError) emit('refreshFailed', error);
+      throw error;
+    }
+    if (started !== epoch) throw loggedOut('the session ended while it was being refreshed');
+    const next = tokenSet(response, clock.now(), latest);
+    await commit(next);
+    return next;
+  };
+
+  /**
+   * Obtains a token other than `stale` (the one that expired or was rejected). Joins the renewal in flight if
+   * there is one; under the lock adopts a fresh token another client stored meanwhile instead of renewing.
+   */
+  const refresh = (stale?: string): Promise<TokenSet> => {
+    const started = epoch;
+    const run = () => renewExclusive(stale, started);
+    inflight ??= (lock ? lock.run(`gatehouse-refresh:${prefix}`, run) : run()).finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
+
+  const loaded = read().then(({ tokens }) => {
+    // A sign-in that finished while storage was being read wins over what storage held.
+    if (!current && !epoch) current = tokens;
+    schedule();
+  });
+
+  if (channel) {
+    channel.onmessage = ({ data }: MessageEvent<Message | null>) => {
+      if (data?.type === 'tokens' || data?.type === 'answer') {
+        if (data.type === 'tokens' && data.tokens.accessToken !== current?.accessToken) adopt(data.tokens);
+        settle(data.tokens);
+      } else if (data?.type === 'ask') {
+        const tokens = fresh(current);
+        if (tokens) post({ type: 'answer', tokens });
+      } else if (data?.type === 'cleared' && current) {
+        end();
+        emit('tokensChanged', undefined);
+        if (data.reason === 'signedOut') emit('signedOut', undefined);
+        else emit('sessionExpired', new SessionExpiredError('the session ended in another tab'));
+      }
+    };
+  }
+
+  // Background tabs throttle timers; recheck when the tab becomes visible or the network returns.
+  const doc = globalThis.document as Document | undefined;
+  const recheck = () => {
+    if (doc?.visibilityState === 'hidden') return;
+    const tokens = current;
+    if (tokens?.expiresAt !== undefined && !fresh(tokens, undefined, 30_000)) {
+      refresh(tokens.accessToken).catch(() => undefined);
+    } else schedule();
+  };
+  const watch = autoRefresh && doc !== undefined;
+  if (watch) {
+    doc.addEventListener('visibilitychange', recheck);
+    globalThis.addEventListener('online', recheck);
+  }
+
+  return {
+    emit,
+    /** Subscribes to an event; returns the unsubscribe function. */
+    on<E extends keyof GatehouseEvents>(event: E, listener: GatehouseListener<E>): () => void {
+      // biome-ignore lint/suspicious/noAssignInExpressions: create the set on first use
+      const set = (listeners[event] ??= new Set() as never) as Set<GatehouseListener<E>>;
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+      };
+    },
+    /** Tokens as currently known in memory (after start-up has read storage). */
+    tokens: async (): Promise<TokenSet | undefined> => {
+      await loaded;
+      return current;
+    },
+    /** The in-memory access token right now, without waiting; for comparing against a token that just failed. */
+    currentAccessToken: (): string | undefined => current?.accessToken || undefined,
+    /**
+     * A valid access token: from memory when fresh, else from the single shared renewal.
+     * @throws {InteractionRequiredError} when there is no session
+     * @throws {SessionExpiredError} when the server rejects the refresh token
+     */
+    getAccessToken: async (): Promise<string> => {
+      await loaded;
+      return (fresh(current) ?? (await refresh(current?.accessToken))).accessToken;
+    },
+    refresh,
+    /** Waits for a renewal in flight, if any, ignoring its outcome. */
+    settled: async (): Promise<void> => {
+      await inflight?.catch(() => undefined);
+    },
+    commit,
+    clear,
+    close(): void {
+      closed = true;
+      clearTimeout(timer);
+      settle();
+      channel?.close();
+      if (watch) {
+        doc.removeEventListener('visibilitychange', recheck);
+        globalThis.removeEventListener('online', recheck);
+      }
+    },
+  };
+}
+
+/** A client's session (see {@link createSession}). */
+export type Session = ReturnType<typeof createSession>;
