@@ -31,7 +31,7 @@ export interface AuthenticatedHttpOptions {
  * ```
  */
 export function isInvalidTokenChallenge(header: string | null): boolean {
-  return header !== null && /^\s*Bearer\b/i.test(header) && /\berror\s*=\s*"?invalid_token"?/i.test(header);
+  return /^\s*Bearer\b.*\berror\s*=\s*"?invalid_token\b/i.test(header ?? '');
 }
 
 /**

@@ -118,7 +118,7 @@ const isBrowser = () => typeof globalThis.document !== 'undefined';
  */
 export function createClient(options: GatehouseClientOptions): [GatehouseClient, ClientContext] {
   const { issuer, clientId } = options;
-  if (!issuer || !clientId) fail('createGatehouseClient needs issuer and clientId', 'ERR_CONFIGURATION');
+  if (!issuer || !clientId) fail('issuer and clientId are required', 'ERR_CONFIGURATION');
   const fetchFn =
     options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -145,11 +145,9 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
       ),
   });
   const context: ClientContext = {
+    ...options,
     issuer,
     clientId,
-    clientSecret: options.clientSecret,
-    redirectUri: options.redirectUri,
-    scope: options.scope,
     resource,
     fetch: fetchFn,
     timeoutMs,
@@ -175,14 +173,8 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
       kyOptions: options.http,
       fetch: fetchFn,
     }),
-    async signOut(signOutOptions) {
-      const result = await signOutSession(context, {
-        postLogoutRedirectUri: options.postLogoutRedirectUri,
-        ...signOutOptions,
-      });
-      session.emit('signedOut', undefined);
-      return result;
-    },
+    signOut: (signOutOptions) =>
+      signOutSession(context, { postLogoutRedirectUri: options.postLogoutRedirectUri, ...signOutOptions }),
     on: session.on,
     close: session.close,
   };

@@ -6,8 +6,8 @@ import type { TokenStorage } from './storage/token-storage.ts';
 /** What the sign-in and sign-out flows share with their client. */
 export interface ClientContext extends Endpoints {
   issuer: string;
-  redirectUri: string | undefined;
-  scope: string | undefined;
+  redirectUri?: string | undefined;
+  scope?: string | undefined;
   resource: readonly string[] | undefined;
   clock: Clock;
   session: Session;

@@ -62,11 +62,13 @@ export type GatehouseErrorBaseCode =
  * ```
  */
 export class GatehouseError extends Error {
+  /** Set explicitly: bundlers rename classes, so a constructor's own name would not survive minification. */
+  override readonly name: string = 'GatehouseError';
   readonly code: GatehouseErrorCode;
 
   constructor(message: string, options: { code?: GatehouseErrorBaseCode; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    // Error reads only `cause` from the options, and sets it only when present.
+    super(message, options);
     this.code = options.code ?? 'ERR_INVALID_RESPONSE';
   }
 }
@@ -103,6 +105,7 @@ export interface OAuthErrorFields {
  * ```
  */
 export class OAuthError extends GatehouseError {
+  override readonly name: string = 'OAuthError';
   override readonly code = 'ERR_OAUTH' as const;
   readonly error: string;
   readonly error_description: string | undefined;
@@ -132,11 +135,8 @@ export class OAuthError extends GatehouseError {
  * ```
  */
 export class SessionExpiredError extends GatehouseError {
+  override readonly name: string = 'SessionExpiredError';
   override readonly code = 'ERR_SESSION_EXPIRED' as const;
-
-  constructor(message = 'the session has expired; sign in again', options: { cause?: unknown } = {}) {
-    super(message, options);
-  }
 }
 
 /**
@@ -154,6 +154,7 @@ export class SessionExpiredError extends GatehouseError {
  * ```
  */
 export class InteractionRequiredError extends GatehouseError {
+  override readonly name: string = 'InteractionRequiredError';
   override readonly code = 'ERR_INTERACTION_REQUIRED' as const;
   /** The OAuth error code, `login_required` when the client simply has no session. */
   readonly error: string;
@@ -179,11 +180,8 @@ export class InteractionRequiredError extends GatehouseError {
  * ```
  */
 export class NetworkError extends GatehouseError {
+  override readonly name: string = 'NetworkError';
   override readonly code = 'ERR_NETWORK' as const;
-
-  constructor(message = 'network request failed', options: { cause?: unknown } = {}) {
-    super(message, options);
-  }
 }
 
 /**
@@ -199,9 +197,6 @@ export class NetworkError extends GatehouseError {
  * ```
  */
 export class TimeoutError extends GatehouseError {
+  override readonly name: string = 'TimeoutError';
   override readonly code = 'ERR_TIMEOUT' as const;
-
-  constructor(message = 'the operation timed out', options: { cause?: unknown } = {}) {
-    super(message, options);
-  }
 }

@@ -14,7 +14,7 @@ export {
 export type { GatehouseEvents, GatehouseListener } from './events.ts';
 export type { AuthorizationServerMetadata, TokenEndpointResponse } from './protocol.ts';
 export type { RedirectCallbackResult, SignInRedirectOptions } from './redirect-sign-in.ts';
-export { inProcessLock, type RefreshLock, webLock } from './refresh-lock.ts';
+export { type RefreshLock, webLock } from './refresh-lock.ts';
 export type { SignOutOptions, SignOutResult } from './sign-out.ts';
 export { browserStorage } from './storage/browser-storage.ts';
 export { hybridStorage } from './storage/hybrid-storage.ts';

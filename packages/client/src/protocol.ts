@@ -113,24 +113,17 @@ export async function send(
     return await endpoints.fetch(url, { ...init, signal, redirect: 'manual' });
   } catch (cause) {
     throw signal.aborted
-      ? new TimeoutError(`${url} did not answer within ${endpoints.timeoutMs} ms`, { cause })
-      : new NetworkError(`${url} could not be reached`, { cause });
+      ? new TimeoutError(`${url} timed out`, { cause })
+      : new NetworkError(`${url} is unreachable`, { cause });
   }
 }
-
-const interactionErrors = [
-  'login_required',
-  'consent_required',
-  'interaction_required',
-  'account_selection_required',
-];
 
 /**
  * The typed error for OAuth error fields: the OpenID Connect "interaction needed" codes become
  * {@link InteractionRequiredError}, everything else {@link OAuthError}.
  */
 export const oauthError = (error: string, description?: string, status?: number): GatehouseError =>
-  interactionErrors.includes(error)
+  /^(login|consent|interaction|account_selection)_required$/.test(error)
     ? new InteractionRequiredError(error, description)
     : new OAuthError({ error, error_description: description, status });
 
@@ -158,7 +151,7 @@ export function check<T>(body: Json, spec: Record<string, string>): T {
       if (!type.endsWith('?')) fail(`the response lacks "${field}"`);
     } else if (
       type[0] === 'n'
-        ? !(typeof value === 'number' && value > 0 && value < Number.POSITIVE_INFINITY)
+        ? !(Number.isFinite(value) && (value as number) > 0)
         : typeof value !== 'string' || (type[0] === 's' && !value)
     ) {
       fail(`"${field}" in the response is malformed`);
@@ -175,18 +168,9 @@ export async function discover(
   const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   const metadata = await okBody(await send(endpoints, url));
   if (metadata.issuer !== issuer) {
-    fail(
-      `discovery names issuer ${String(metadata.issuer)}, expected exactly ${issuer}`,
-      'ERR_ISSUER_MISMATCH',
-    );
+    fail(`discovery names issuer ${String(metadata.issuer)}, not ${issuer}`, 'ERR_ISSUER_MISMATCH');
   }
-  return check(metadata, {
-    token_endpoint: 's',
-    authorization_endpoint: 's?',
-    device_authorization_endpoint: 's?',
-    revocation_endpoint: 's?',
-    end_session_endpoint: 's?',
-  });
+  return check(metadata, { token_endpoint: 's', authorization_endpoint: 's?', end_session_endpoint: 's?' });
 }
 
 /** Form POST to one of the server's endpoints, authenticated as this client (RFC 6749 §2.3). */
@@ -196,9 +180,8 @@ export async function post(
   params: Record<string, string | undefined>,
   resource?: readonly string[],
 ): Promise<Json> {
-  const url =
-    (await endpoints.metadata())[endpoint] ??
-    fail(`the authorization server does not advertise ${endpoint}`, 'ERR_CONFIGURATION');
+  const url = (await endpoints.metadata())[endpoint];
+  if (typeof url !== 'string') fail(`the server has no ${endpoint}`, 'ERR_CONFIGURATION');
   const { clientId, clientSecret } = endpoints;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (clientSecret === undefined) params = { ...params, client_id: clientId };
@@ -233,7 +216,7 @@ export function tokenResponse(body: Json): TokenEndpointResponse {
     scope: 'S?',
   });
   if (checked.token_type.toLowerCase() !== 'bearer') fail(`unsupported token_type ${checked.token_type}`);
-  return defined({ ...checked, token_type: 'Bearer' });
+  return { ...checked, token_type: 'Bearer' };
 }
 
 /** The session a token response starts or renews; what the response omits is kept from `previous`. */

@@ -95,7 +95,6 @@ export async function startRedirectSignIn(
       redirectUri,
       nonce,
       returnTo: options.returnTo,
-      createdAt: context.clock.now(),
     }),
   );
   await (
@@ -103,7 +102,7 @@ export async function startRedirectSignIn(
     ((href: string) =>
       (
         (globalThis.location as Location | undefined) ??
-        fail('no browser location to navigate; pass signInRedirect({ navigate })', 'ERR_CONFIGURATION')
+        fail('no location: pass signInRedirect({ navigate })', 'ERR_CONFIGURATION')
       ).assign(href))
   )(url.href);
 }
@@ -143,17 +142,14 @@ export async function completeRedirectSignIn(
   const codeVerifier = str(transaction.codeVerifier);
   const redirectUri = str(transaction.redirectUri);
   if (!codeVerifier || !redirectUri) {
-    fail('the callback does not belong to a sign-in started here (state mismatch)', 'ERR_STATE_MISMATCH');
+    fail('state mismatch: no sign-in started here', 'ERR_STATE_MISMATCH');
   }
   const metadata = await context.metadata();
   const issuer = metadata.issuer;
   const iss = params.get('iss');
   // RFC 9207 §2.4: reject a response from another issuer (mix-up), and a missing `iss` when it is promised.
   if (iss !== null ? iss !== issuer : metadata.authorization_response_iss_parameter_supported === true) {
-    fail(
-      `the callback was issued by ${iss ?? 'an unnamed server'}, expected ${issuer}`,
-      'ERR_ISSUER_MISMATCH',
-    );
+    fail(`the callback is from ${iss}, not ${issuer}`, 'ERR_ISSUER_MISMATCH');
   }
   const error = params.get('error');
   if (error !== null) throw oauthError(error, params.get('error_description') ?? undefined);
@@ -161,7 +157,7 @@ export async function completeRedirectSignIn(
     context,
     {
       grant_type: 'authorization_code',
-      code: params.get('code') || fail('the callback carries neither code nor error'),
+      code: params.get('code') || fail('the callback has no code'),
       code_verifier: codeVerifier,
       redirect_uri: redirectUri,
     },
@@ -169,11 +165,10 @@ export async function completeRedirectSignIn(
   );
   if (response.id_token !== undefined) {
     const claims = jwtClaims(response.id_token);
-    if (claims.iss !== issuer)
-      fail(`the ID token was issued by ${String(claims.iss)}`, 'ERR_ISSUER_MISMATCH');
-    if (![claims.aud].flat().includes(context.clientId)) fail('the ID token is for another client');
+    if (claims.iss !== issuer) fail('ID token iss mismatch', 'ERR_ISSUER_MISMATCH');
+    if (![claims.aud].flat().includes(context.clientId)) fail('ID token aud mismatch');
     if (claims.nonce !== str(transaction.nonce)) {
-      fail('the ID token nonce does not match this sign-in', 'ERR_STATE_MISMATCH');
+      fail('ID token nonce mismatch', 'ERR_STATE_MISMATCH');
     }
   }
   const tokens = tokenSet(response, context.clock.now(), undefined, 'refresh_token');

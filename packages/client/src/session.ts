@@ -5,7 +5,7 @@
 import type { Clock } from './clock.ts';
 import { GatehouseError, InteractionRequiredError, OAuthError, SessionExpiredError } from './errors.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
-import { defined, parseObject, str, type TokenEndpointResponse, tokenSet } from './protocol.ts';
+import { check, type Json, parseObject, type TokenEndpointResponse, tokenSet } from './protocol.ts';
 import type { RefreshLock } from './refresh-lock.ts';
 import type { TokenStorage } from './storage/token-storage.ts';
 import type { TokenSet } from './token-set.ts';
@@ -49,6 +49,8 @@ const ROTATED_WAIT_MS = 2_000;
  * waits for another tab to share its current one before spending the refresh token itself.
  */
 const ASK_WAIT_MS = 150;
+
+const ENDED = 'the session ended meanwhile';
 
 const unref = (handle: unknown) => (handle as { unref?: () => void } | undefined)?.unref?.();
 
@@ -115,39 +117,36 @@ export function createSession(options: SessionOptions) {
 
   /** Storage is read defensively: anything malformed reads as "no session", a failing storage as `ok: false`. */
   const read = async (): Promise<{ ok: boolean; tokens?: TokenSet | undefined }> => {
-    let access: ReturnType<typeof parseObject>;
-    let saved: ReturnType<typeof parseObject>;
+    let stored: Json;
     try {
-      [access, saved] = (await Promise.all([storage.get(accessKey), storage.get(sessionKey)])).map(
-        parseObject,
-      ) as [ReturnType<typeof parseObject>, ReturnType<typeof parseObject>];
+      const [access, saved] = await Promise.all([storage.get(accessKey), storage.get(sessionKey)]);
+      stored = { ...parseObject(saved), ...parseObject(access) };
     } catch {
       return { ok: false };
     }
-    const accessToken = str(access.accessToken);
-    const refreshToken = str(saved.refreshToken);
-    const number = (value: unknown) =>
-      typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-    return {
-      ok: true,
-      tokens:
-        accessToken || refreshToken
-          ? defined<TokenSet>({
-              // Without a stored access token (hybridStorage in a new tab) the set is "already expired": the
-              // empty token is never handed out because expiresAt 0 forces a renewal first.
-              accessToken: accessToken ?? '',
-              expiresAt: accessToken ? number(access.expiresAt) : 0,
-              issuedAt: number(access.issuedAt),
-              scope: str(access.scope) ?? str(saved.scope),
-              refreshToken,
-              idToken: str(saved.idToken),
-              renewal:
-                saved.renewal === 'refresh_token' || saved.renewal === 'client_credentials'
-                  ? saved.renewal
-                  : undefined,
-            })
-          : undefined,
-    };
+    try {
+      const tokens = check<TokenSet>(stored, {
+        accessToken: 's?',
+        refreshToken: 's?',
+        idToken: 's?',
+        scope: 'S?',
+        expiresAt: 'n?',
+        issuedAt: 'n?',
+        renewal: 's?',
+      });
+      return {
+        ok: true,
+        tokens: tokens.accessToken
+          ? tokens
+          : // Without a stored access token (hybridStorage in a new tab) the set is "already expired": the
+            // empty token is never handed out because expiresAt 0 forces a renewal first.
+            tokens.refreshToken
+            ? { ...tokens, accessToken: '', expiresAt: 0 }
+            : undefined,
+      };
+    } catch {
+      return { ok: true }; // malformed: signed out
+    }
   };
 
   /** Proactive renewal: a little before expiry, spread by jitter so tabs and instances do not line up. */
@@ -201,8 +200,18 @@ export function createSession(options: SessionOptions) {
     settle();
   };
 
-  /** Ends the session locally: memory, storage, other tabs, timer. Listeners get `tokensChanged(undefined)`. */
-  const clear = async (reason: 'signedOut' | 'sessionExpired'): Promise<void> => {
+  /** Tells the listeners: `tokensChanged(undefined)`, then `signedOut` or `sessionExpired`. */
+  const ended = (reason: 'signedOut' | 'sessionExpired', error = new SessionExpiredError(ENDED)): void => {
+    emit('tokensChanged', undefined);
+    if (reason === 'signedOut') emit(reason, undefined);
+    else emit(reason, error);
+  };
+
+  /** Ends the session locally: memory, storage, other tabs, timer, listeners. */
+  const clear = async (
+    reason: 'signedOut' | 'sessionExpired',
+    error?: SessionExpiredError,
+  ): Promise<void> => {
     end();
     try {
       await Promise.all([storage.remove(accessKey), storage.remove(sessionKey)]);
@@ -210,7 +219,7 @@ export function createSession(options: SessionOptions) {
       // Nothing better to do: memory is cleared, and stale storage is validated again on the next read.
     }
     post({ type: 'cleared', reason });
-    emit('tokensChanged', undefined);
+    ended(reason, error);
   };
 
   /** Resolves with tokens another tab sends for `refreshToken`, or `undefined` after `ms` or when the session ends. */
@@ -245,7 +254,7 @@ export function createSession(options: SessionOptions) {
     let latest = stored.ok ? stored.tokens : current;
     if (!latest) {
       current = undefined;
-      throw loggedOut('there is no session; sign in first');
+      throw loggedOut('no session');
     }
     const refreshToken = latest.refreshToken;
     const rotated = known?.refreshToken !== undefined && known.refreshToken !== refreshToken;
@@ -258,7 +267,7 @@ export function createSession(options: SessionOptions) {
       // Without an answer, renewing is merely one renewal too many, never a replay.
       if (ask) post({ type: 'ask' });
       const delivered = await fromPeers(refreshToken, rotated ? ROTATED_WAIT_MS : ASK_WAIT_MS);
-      if (started !== epoch) throw loggedOut('the session ended in another tab');
+      if (started !== epoch) throw loggedOut(ENDED);
       if (delivered) latest = delivered;
     }
     const adopted = fresh(latest, stale);
@@ -268,26 +277,22 @@ export function createSession(options: SessionOptions) {
       return adopted;
     }
     const viaClientCredentials = latest.renewal === 'client_credentials';
-    if (!refreshToken && !viaClientCredentials)
-      throw loggedOut('the session has no refresh token; sign in again');
+    if (!refreshToken && !viaClientCredentials) throw loggedOut('no refresh token');
     let response: TokenEndpointResponse;
     try {
       response = await options.renew(latest);
     } catch (error) {
       if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
         // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
-        const expired = new SessionExpiredError(undefined, { cause: error });
-        if (started === epoch) {
-          await clear('sessionExpired');
-          emit('sessionExpired', expired);
-        }
+        const expired = new SessionExpiredError('the server ended the session', { cause: error });
+        if (started === epoch) await clear('sessionExpired', expired);
         throw expired;
       }
       // Without a response the server may or may not have rotated the token: keep it, never resend blindly.
       if (error instanceof GatehouseError) emit('refreshFailed', error);
       throw error;
     }
-    if (started !== epoch) throw loggedOut('the session ended while it was being refreshed');
+    if (started !== epoch) throw loggedOut(ENDED);
     const next = tokenSet(response, clock.now(), latest);
     await commit(next);
     return next;
@@ -322,9 +327,7 @@ export function createSession(options: SessionOptions) {
         if (tokens) post({ type: 'answer', tokens });
       } else if (data?.type === 'cleared' && current) {
         end();
-        emit('tokensChanged', undefined);
-        if (data.reason === 'signedOut') emit('signedOut', undefined);
-        else emit('sessionExpired', new SessionExpiredError('the session ended in another tab'));
+        ended(data.reason);
       }
     };
   }
@@ -345,7 +348,6 @@ export function createSession(options: SessionOptions) {
   }
 
   return {
-    emit,
     /** Subscribes to an event; returns the unsubscribe function. */
     on<E extends keyof GatehouseEvents>(event: E, listener: GatehouseListener<E>): () => void {
       // biome-ignore lint/suspicious/noAssignInExpressions: create the set on first use

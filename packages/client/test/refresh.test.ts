@@ -8,7 +8,7 @@ import {
   NetworkError,
   SessionExpiredError,
   type TokenStorage,
-} from '../src/index.ts';
+} from '../src/node/index.ts';
 import { type AuthServer, startAuthServer } from './support/auth-server.ts';
 import { signedInSpaClient } from './support/clients.ts';
 import { type ProtectedApi, startProtectedApi } from './support/protected-api.ts';

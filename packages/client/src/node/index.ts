@@ -1,4 +1,5 @@
 export * from '../index.ts';
+export { inProcessLock } from '../refresh-lock.ts';
 export {
   createGatehouseClient,
   type DeviceAuthorizationResponse,

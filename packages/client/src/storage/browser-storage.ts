@@ -1,5 +1,5 @@
 import { indexedDbStorage } from './indexed-db-storage.ts';
-import type { TokenStorage } from './token-storage.ts';
+import { delegate, type TokenStorage } from './token-storage.ts';
 
 function webStorage(kind: 'session' | 'local'): TokenStorage {
   const area = (): Storage | undefined => {
@@ -27,9 +27,8 @@ function webStorage(kind: 'session' | 'local'): TokenStorage {
  * `localStorage`: tabs refresh one after another under a lock and must each read what the previous one
  * wrote, and Chromium delivers `localStorage` writes to other tabs late, so a tab could replay a refresh token
  * that was already rotated, and the server would end the session everywhere. Where IndexedDB cannot be
- * opened, `'local'` falls back to `localStorage`; a value an older SDK left in `localStorage` is still read
- * and moves to IndexedDB on the next write. Where Web Storage is missing (server-side rendering) it reads as
- * empty and writes nowhere.
+ * opened, `'local'` falls back to `localStorage`. Where Web Storage is missing (server-side rendering) it
+ * reads as empty and writes nowhere.
  *
  * @example
  * ```ts
@@ -41,27 +40,9 @@ export function browserStorage(kind: 'session' | 'local' = 'session'): TokenStor
   if (kind === 'session' || typeof globalThis.indexedDB === 'undefined') return web;
   const shared = indexedDbStorage();
   // Decided once per storage: falling back per call could split one session across the two stores.
-  let usable: Promise<boolean> | undefined;
-  const idb = () => {
-    usable ??= shared.get('gatehouse:probe').then(
-      () => true,
-      () => false,
-    );
-    return usable;
-  };
-  return {
-    async get(key) {
-      if (!(await idb())) return web.get(key);
-      return (await shared.get(key)) ?? (await web.get(key));
-    },
-    async set(key, value) {
-      if (!(await idb())) return web.set(key, value);
-      await shared.set(key, value);
-      await web.remove(key);
-    },
-    async remove(key) {
-      if (await idb()) await shared.remove(key);
-      await web.remove(key);
-    },
-  };
+  const usable = shared.get('gatehouse:probe').then(
+    () => shared,
+    () => web,
+  );
+  return delegate(() => usable);
 }

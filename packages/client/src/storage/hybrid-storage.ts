@@ -1,6 +1,6 @@
 import { browserStorage } from './browser-storage.ts';
 import { memoryStorage } from './memory-storage.ts';
-import type { TokenStorage } from './token-storage.ts';
+import { delegate, type TokenStorage } from './token-storage.ts';
 
 /**
  * Access tokens in memory, everything else (the refresh token, sign-in transactions) in `persistent`
@@ -16,10 +16,5 @@ import type { TokenStorage } from './token-storage.ts';
  */
 export function hybridStorage(persistent: TokenStorage = browserStorage('local')): TokenStorage {
   const memory = memoryStorage();
-  const pick = (key: string) => (key.endsWith(':access') ? memory : persistent);
-  return {
-    get: (key) => pick(key).get(key),
-    set: (key, value) => pick(key).set(key, value),
-    remove: (key) => pick(key).remove(key),
-  };
+  return delegate((key) => (key.endsWith(':access') ? memory : persistent));
 }

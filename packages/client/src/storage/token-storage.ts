@@ -18,3 +18,17 @@ export interface TokenStorage {
   set(key: string, value: string): Promise<void>;
   remove(key: string): Promise<void>;
 }
+
+/**
+ * A storage that hands each call to the storage `pick` chooses for its key.
+ *
+ * @example
+ * ```ts
+ * const split = delegate((key) => (key.endsWith(':access') ? memoryStorage() : fileStorage(path)));
+ * ```
+ */
+export const delegate = (pick: (key: string) => TokenStorage | Promise<TokenStorage>): TokenStorage => ({
+  get: async (key) => (await pick(key)).get(key),
+  set: async (key, value) => (await pick(key)).set(key, value),
+  remove: async (key) => (await pick(key)).remove(key),
+});
