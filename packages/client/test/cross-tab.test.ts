@@ -76,9 +76,8 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
     });
     opened.push(first);
     const second = tab(persistent, clock);
-    // The second tab has no access token of its own yet: its first call refreshes, the first tab adopts.
     const shared = await second.getAccessToken();
-    await expect.poll(async () => (await first.getTokens())?.accessToken).toBe(shared);
+    expect(shared).toBe((await first.getTokens())?.accessToken);
 
     const refreshesBefore = server.tokenRequests('refresh_token');
     clock.advance(120);
@@ -86,6 +85,38 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
     expect(server.tokenRequests('refresh_token') - refreshesBefore).toBe(1);
     expect(a).not.toBe(shared);
     expect(b).toBe(a);
+  });
+
+  it('a new tab takes the access token of an open tab instead of refreshing', async () => {
+    const persistent = memoryStorage();
+    const clock = new TestClock();
+    const first = await signedInSpaClient(server, {
+      storage: hybridStorage(persistent),
+      clock,
+      crossTab: true,
+    });
+    opened.push(first);
+    const refreshesBefore = server.tokenRequests('refresh_token');
+    // Storage holds the refresh token only; the access token lives in the first tab's memory.
+    const second = tab(persistent, clock);
+    const third = tab(persistent, clock);
+    const [a, b] = await Promise.all([second.getAccessToken(), third.getAccessToken()]);
+    const current = (await first.getTokens())?.accessToken;
+    expect([a, b]).toEqual([current, current]);
+    expect(server.tokenRequests('refresh_token') - refreshesBefore).toBe(0);
+  });
+
+  it('a new tab with no open tab to ask renews once with the stored refresh token', async () => {
+    const persistent = memoryStorage();
+    const clock = new TestClock();
+    const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent), clock });
+    const old = (await seed.getTokens())?.accessToken;
+    seed.close();
+    const refreshesBefore = server.tokenRequests('refresh_token');
+    const auth = tab(persistent, clock);
+    const token = await auth.getAccessToken();
+    expect(token).not.toBe(old);
+    expect(server.tokenRequests('refresh_token') - refreshesBefore).toBe(1);
   });
 
   it('under the lock, takes the tokens another tab broadcast for the refresh token it finds rotated', async () => {

@@ -18,7 +18,8 @@ const ACCESS_TOKEN_TTL = 600;
 // 200), and the server then revokes the whole family, signing both tabs out. The SDK keeps the
 // shared session in IndexedDB for that reason. With hybridStorage the second tab cannot read the
 // first tab's access token at all (it is in that tab's memory); it must take the one the first tab
-// broadcast instead of refreshing a second time.
+// broadcast instead of refreshing a second time, and a tab that opens (or reloads) asks the open
+// tabs for their current access token before it spends the refresh token.
 
 let browser: Browser;
 beforeAll(async () => {
@@ -110,6 +111,30 @@ describe('two tabs of the demo page', { timeout: 60_000 }, () => {
     it('a token expiring in both tabs at once is refreshed once', () => {
       expect(result.during).toEqual([{ ok: true }]);
     });
+  });
+
+  it('hybrid storage: a new tab and a reload take the open tab’s access token, with no refresh', async () => {
+    const stack = await startCountingStack({ accessTokenTTL: ACCESS_TOKEN_TTL, tokenStorage: 'hybrid' });
+    const context = await browser.newContext();
+    try {
+      const first = await context.newPage();
+      await first.goto(`${stack.apiUrl}/`);
+      await signInThroughPages(first, { issuer: stack.issuer, apiUrl: stack.apiUrl, user: stack.demoUser });
+      const token = await tokenUsedBy(first, stack.apiUrl, 'Tab one');
+      const refreshesBefore = stack.refreshes.length;
+
+      const second = await context.newPage();
+      await second.goto(`${stack.apiUrl}/`);
+      await second.locator('#session-sub').filter({ hasNotText: '…' }).waitFor();
+      expect(await tokenUsedBy(second, stack.apiUrl, 'Tab two')).toBe(token);
+      await second.reload();
+      await second.locator('#session-sub').filter({ hasNotText: '…' }).waitFor();
+      expect(await tokenUsedBy(second, stack.apiUrl, 'Tab two, reloaded')).toBe(token);
+      expect(stack.refreshes.slice(refreshesBefore)).toEqual([]);
+    } finally {
+      await context.close();
+      await stack.close();
+    }
   });
 
   it('signing out in one tab signs out the other, and the API refuses the old access token at once', async () => {
