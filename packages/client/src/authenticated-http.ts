@@ -54,8 +54,6 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
     /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
   const authorize = async (request: Request) =>
     request.headers.set('authorization', `Bearer ${await options.getAccessToken()}`);
-  // Calls whose token was renewed once already, by ky's per-call `context` object.
-  const renewedFor = new WeakSet<object>();
   // Our hooks run first (later hooks see the header); the caller's kyOptions are merged after them.
   return ky
     .create({
@@ -75,10 +73,11 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
               response.status !== 401 ||
               !isInvalidTokenChallenge(response.headers.get('www-authenticate')) ||
               !failed ||
-              renewedFor.has(context)
+              context.gatehouseRenewed
             )
               return;
-            renewedFor.add(context);
+            // ky gives every call its own `context` object: renew at most once per call.
+            context.gatehouseRenewed = true;
             // Renew only if the rejected token is still ours; if it was replaced meanwhile, the new one may work.
             const current = options.currentAccessToken();
             const next =

@@ -58,21 +58,17 @@ export function webLock(timeoutMs = 10_000): RefreshLock | undefined {
   const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
   if (!locks || typeof locks.request !== 'function') return undefined;
   return {
-    async run<T>(name: string, task: () => Promise<T>): Promise<T> {
+    run<T>(name: string, task: () => Promise<T>): Promise<T> {
       const signal = AbortSignal.timeout(timeoutMs);
-      let granted = false;
-      try {
-        return await locks.request(name, { signal }, () => {
-          granted = true;
-          return task();
+      let granted: Promise<T> | undefined;
+      return locks
+        .request(name, { signal }, () => (granted = task()))
+        .catch((cause: unknown) => {
+          // The signal only bounds the wait for the lock; once granted, the task's own errors pass through.
+          throw granted || !signal.aborted
+            ? cause
+            : new TimeoutError(`waited ${timeoutMs} ms for the lock`, { cause });
         });
-      } catch (cause) {
-        // The signal only bounds the wait for the lock; once granted, the task's own errors pass through.
-        if (!granted && signal.aborted) {
-          throw new TimeoutError(`waited ${timeoutMs} ms for the refresh lock`, { cause });
-        }
-        throw cause;
-      }
     },
   };
 }

@@ -242,8 +242,6 @@ export function createSession(options: SessionOptions) {
   const renewExclusive = async (stale: string | undefined, started: number): Promise<TokenSet> => {
     // Another tab may have renewed while we waited for the lock, and its broadcast already arrived...
     const known = current;
-    const renewed = fresh(known, stale);
-    if (renewed) return renewed;
     const stored = await read();
     // ...or it arrived while storage was being read.
     const arrived = fresh(current, stale);
@@ -341,10 +339,10 @@ export function createSession(options: SessionOptions) {
       refresh(tokens.accessToken).catch(() => undefined);
     } else schedule();
   };
-  const watch = autoRefresh && doc !== undefined;
-  if (watch) {
-    doc.addEventListener('visibilitychange', recheck);
-    globalThis.addEventListener('online', recheck);
+  const detach = new AbortController();
+  if (autoRefresh && doc) {
+    doc.addEventListener('visibilitychange', recheck, detach);
+    globalThis.addEventListener('online', recheck, detach);
   }
 
   return {
@@ -385,10 +383,7 @@ export function createSession(options: SessionOptions) {
       clearTimeout(timer);
       settle();
       channel?.close();
-      if (watch) {
-        doc.removeEventListener('visibilitychange', recheck);
-        globalThis.removeEventListener('online', recheck);
-      }
+      detach.abort();
     },
   };
 }

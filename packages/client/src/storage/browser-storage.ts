@@ -1,5 +1,5 @@
 import { indexedDbStorage } from './indexed-db-storage.ts';
-import { delegate, type TokenStorage } from './token-storage.ts';
+import type { TokenStorage } from './token-storage.ts';
 
 function webStorage(kind: 'session' | 'local'): TokenStorage {
   const area = (): Storage | undefined => {
@@ -26,9 +26,10 @@ function webStorage(kind: 'session' | 'local'): TokenStorage {
  * (`'local'`, survives restarts). `'local'` keeps them in IndexedDB ({@link indexedDbStorage}) rather than
  * `localStorage`: tabs refresh one after another under a lock and must each read what the previous one
  * wrote, and Chromium delivers `localStorage` writes to other tabs late, so a tab could replay a refresh token
- * that was already rotated, and the server would end the session everywhere. Where IndexedDB cannot be
- * opened, `'local'` falls back to `localStorage`. Where Web Storage is missing (server-side rendering) it
- * reads as empty and writes nowhere.
+ * that was already rotated, and the server would end the session everywhere. Where IndexedDB is missing,
+ * `'local'` uses `localStorage`; where it refuses to open, reads and writes fail and the client keeps the
+ * session in memory. Where Web Storage is missing (server-side rendering) it reads as empty and writes
+ * nowhere.
  *
  * @example
  * ```ts
@@ -36,13 +37,5 @@ function webStorage(kind: 'session' | 'local'): TokenStorage {
  * ```
  */
 export function browserStorage(kind: 'session' | 'local' = 'session'): TokenStorage {
-  const web = webStorage(kind);
-  if (kind === 'session' || typeof globalThis.indexedDB === 'undefined') return web;
-  const shared = indexedDbStorage();
-  // Decided once per storage: falling back per call could split one session across the two stores.
-  const usable = shared.get('gatehouse:probe').then(
-    () => shared,
-    () => web,
-  );
-  return delegate(() => usable);
+  return kind === 'local' && globalThis.indexedDB ? indexedDbStorage() : webStorage(kind);
 }
