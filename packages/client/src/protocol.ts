@@ -252,14 +252,14 @@ export const generateRandomToken = (): string => base64url(crypto.getRandomValue
 export const calculatePkceCodeChallenge = async (verifier: string): Promise<string> =>
   base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
 
-/** The claims of a JWT, unverified (the ID token came straight from the token endpoint over TLS). */
+/**
+ * The claims of a JWT, unverified (the ID token came straight from the token endpoint over TLS). Decoded as
+ * Latin-1: enough for the ASCII claims the SDK reads (`iss`, `aud`, `nonce`); `{}` when it is not a JWT.
+ */
 export function jwtClaims(jwt: string): Json {
-  const part = (jwt.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/');
-  let binary = '';
   try {
-    binary = atob(part);
+    return parseObject(atob((jwt.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/')));
   } catch {
-    // not base64: no claims
+    return {};
   }
-  return parseObject(new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0))));
 }

@@ -164,12 +164,14 @@ export async function completeRedirectSignIn(
     context.resource,
   );
   if (response.id_token !== undefined) {
+    // OpenID Connect Core §3.1.3.7: issued by this issuer, for this client, for this sign-in.
     const claims = jwtClaims(response.id_token);
-    if (claims.iss !== issuer) fail('ID token iss mismatch', 'ERR_ISSUER_MISMATCH');
-    if (![claims.aud].flat().includes(context.clientId)) fail('ID token aud mismatch');
-    if (claims.nonce !== str(transaction.nonce)) {
-      fail('ID token nonce mismatch', 'ERR_STATE_MISMATCH');
-    }
+    if (
+      claims.iss !== issuer ||
+      ![claims.aud].flat().includes(context.clientId) ||
+      claims.nonce !== str(transaction.nonce)
+    )
+      fail('the ID token does not match this sign-in (iss, aud or nonce)');
   }
   const tokens = tokenSet(response, context.clock.now(), undefined, 'refresh_token');
   // RFC 6749 §5.1: a response without `scope` granted what was requested.

@@ -55,6 +55,25 @@ describe('authorization code flow with PKCE', () => {
     await expect(auth.handleRedirectCallback(callback)).rejects.toMatchObject({ code: 'ERR_STATE_MISMATCH' });
   });
 
+  it('rejects an ID token whose nonce is not the one this sign-in sent, and keeps no session', async () => {
+    const transactions = memoryStorage();
+    const auth = spaClient(server, { transactionStorage: transactions });
+    const authorizationUrl = await startSignIn(auth);
+    // The server will put the nonce of the authorization request into the ID token; this sign-in now
+    // expects another one, as when an attacker injects the response to a sign-in of their own.
+    const state = new URL(authorizationUrl).searchParams.get('state');
+    const key = `gatehouse:${server.issuer}:${server.clients.spa.clientId}:txn:${state}`;
+    const transaction = JSON.parse((await transactions.get(key)) ?? '{}') as Record<string, unknown>;
+    await transactions.set(key, JSON.stringify({ ...transaction, nonce: 'another-nonce' }));
+
+    const error = await auth
+      .handleRedirectCallback(await server.approve(authorizationUrl))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GatehouseError);
+    expect(error).toMatchObject({ code: 'ERR_INVALID_RESPONSE', message: expect.stringMatching(/ID token/) });
+    expect(await auth.getTokens()).toBeUndefined();
+  });
+
   it('rejects a callback whose RFC 9207 iss names another issuer, before exchanging the code', async () => {
     const auth = spaClient(server);
     const callback = new URL(await server.approve(await startSignIn(auth)));
