@@ -183,7 +183,7 @@ export async function post(
   const url = (await endpoints.metadata())[endpoint];
   if (typeof url !== 'string') fail(`the server has no ${endpoint}`, 'ERR_CONFIGURATION');
   const { clientId, clientSecret } = endpoints;
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = {};
   if (clientSecret === undefined) params = { ...params, client_id: clientId };
   else {
     const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');

@@ -115,14 +115,17 @@ export function createSession(options: SessionOptions) {
       return tokens;
   };
 
-  /** Storage is read defensively: anything malformed reads as "no session", a failing storage as `ok: false`. */
-  const read = async (): Promise<{ ok: boolean; tokens?: TokenSet | undefined }> => {
+  /**
+   * The session in storage, read defensively: anything malformed reads as "no session". Storage is the truth
+   * shared with other tabs and instances; only when it fails does this fall back to what memory holds.
+   */
+  const read = async (): Promise<TokenSet | undefined> => {
     let stored: Json;
     try {
       const [access, saved] = await Promise.all([storage.get(accessKey), storage.get(sessionKey)]);
       stored = { ...parseObject(saved), ...parseObject(access) };
     } catch {
-      return { ok: false };
+      return current;
     }
     try {
       const tokens = check<TokenSet>(stored, {
@@ -134,18 +137,15 @@ export function createSession(options: SessionOptions) {
         issuedAt: 'n?',
         renewal: 's?',
       });
-      return {
-        ok: true,
-        tokens: tokens.accessToken
-          ? tokens
-          : // Without a stored access token (hybridStorage in a new tab) the set is "already expired": the
-            // empty token is never handed out because expiresAt 0 forces a renewal first.
-            tokens.refreshToken
-            ? { ...tokens, accessToken: '', expiresAt: 0 }
-            : undefined,
-      };
+      return tokens.accessToken
+        ? tokens
+        : // Without a stored access token (hybridStorage in a new tab) the set is "already expired": the
+          // empty token is never handed out because expiresAt 0 forces a renewal first.
+          tokens.refreshToken
+          ? { ...tokens, accessToken: '', expiresAt: 0 }
+          : undefined;
     } catch {
-      return { ok: true }; // malformed: signed out
+      return undefined; // malformed: signed out
     }
   };
 
@@ -233,23 +233,20 @@ export function createSession(options: SessionOptions) {
       };
       const wait = setTimeout(arrived, ms);
       unref(wait);
+      // Registered synchronously after the caller's last check of memory: no message can slip in between.
       arrivals.add(arrived);
-      if (fresh(current)?.refreshToken === refreshToken) arrived(current);
     });
 
   const loggedOut = (detail: string) => new InteractionRequiredError('login_required', detail);
 
   const renewExclusive = async (stale: string | undefined, started: number): Promise<TokenSet> => {
-    // Another tab may have renewed while we waited for the lock, and its broadcast already arrived...
     const known = current;
-    const stored = await read();
-    // ...or it arrived while storage was being read.
+    // Storage must show every tab the last write before the lock was released: browserStorage('local') and
+    // hybridStorage() keep the session in IndexedDB for this reason (localStorage reaches other tabs late).
+    let latest = await read();
+    // Another tab may have renewed while we waited for the lock or read storage, and its broadcast arrived.
     const arrived = fresh(current, stale);
     if (arrived) return arrived;
-    // Storage is the truth shared with other tabs and instances; fall back to memory only if it failed. For
-    // that, the storage must show every tab the last write before the lock was released: browserStorage('local')
-    // and hybridStorage() keep the session in IndexedDB for this reason (localStorage reaches other tabs late).
-    let latest = stored.ok ? stored.tokens : current;
     if (!latest) {
       current = undefined;
       throw loggedOut('no session');
@@ -309,7 +306,7 @@ export function createSession(options: SessionOptions) {
     return inflight;
   };
 
-  const loaded = read().then(({ tokens }) => {
+  const loaded = read().then((tokens) => {
     // A sign-in that finished while storage was being read wins over what storage held.
     if (!current && !epoch) current = tokens;
     schedule();
