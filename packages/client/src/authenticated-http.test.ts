@@ -24,7 +24,6 @@ describe('createAuthenticatedHttp', () => {
   };
   const http = createAuthenticatedHttp({
     getAccessToken: async () => 'token-1',
-    currentAccessToken: () => 'token-1',
     refresh: async () => ({ accessToken: 'token-2' }),
     apiOrigins: ['https://api.example.com'],
     kyOptions: { retry: 0 },

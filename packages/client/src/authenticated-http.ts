@@ -10,9 +10,10 @@ import ky, { type KyInstance, type Options } from 'ky';
  */
 export interface AuthenticatedHttpOptions {
   getAccessToken(): Promise<string>;
-  /** The token the client holds right now (no I/O). */
-  currentAccessToken(): string | undefined;
-  /** Renews, replacing `staleAccessToken`; shared with every other caller. */
+  /**
+   * A token other than `staleAccessToken`: the current one if it was replaced meanwhile, else one renewal shared
+   * with every other caller.
+   */
   refresh(staleAccessToken: string): Promise<{ accessToken: string }>;
   /** Only requests to these origins get the token; `undefined`: every request. */
   apiOrigins: readonly string[] | undefined;
@@ -42,7 +43,7 @@ export function isInvalidTokenChallenge(header: string | null): boolean {
  *
  * @example
  * ```ts
- * const http = createAuthenticatedHttp({ getAccessToken, currentAccessToken, refresh, apiOrigins: undefined,
+ * const http = createAuthenticatedHttp({ getAccessToken, refresh, apiOrigins: undefined,
  *   kyOptions: { prefix: 'https://api.example.com' }, fetch });
  * const me = await http.get('me').json();
  * ```
@@ -78,11 +79,10 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
               return;
             // ky gives every call its own `context` object: renew at most once per call.
             context.gatehouseRenewed = true;
-            // Renew only if the rejected token is still ours; if it was replaced meanwhile, the new one may work.
-            const current = options.currentAccessToken();
-            const next =
-              current && current !== failed ? current : (await options.refresh(failed)).accessToken;
-            if (next !== failed) return ky.retry({ code: 'GATEHOUSE_TOKEN_RENEWED', delay: 0 });
+            // refresh() renews only if the rejected token is still the current one; if it was replaced meanwhile,
+            // it hands back the current token, which may work.
+            if ((await options.refresh(failed)).accessToken !== failed)
+              return ky.retry({ code: 'GATEHOUSE_TOKEN_RENEWED', delay: 0 });
           },
         ],
       },

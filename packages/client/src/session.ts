@@ -102,15 +102,15 @@ export function createSession(options: SessionOptions) {
   const post = (message: Message) => channel?.postMessage(message);
 
   /**
-   * `tokens` if they hold an access token other than `stale` that expires later than `capMs` from now, or than
-   * a quarter of its lifetime if that is less; else `undefined`.
+   * `tokens` if they hold an access token other than `stale` that expires later than {@link MARGIN_MS} from now,
+   * or than a quarter of its lifetime if that is less; else `undefined`.
    */
-  const fresh = (tokens: TokenSet | undefined, stale?: string, capMs = MARGIN_MS): TokenSet | undefined => {
+  const fresh = (tokens: TokenSet | undefined, stale?: string): TokenSet | undefined => {
     if (!tokens?.accessToken || tokens.accessToken === stale) return;
     const { expiresAt, issuedAt = Number.NEGATIVE_INFINITY } = tokens;
     if (
       expiresAt === undefined ||
-      expiresAt - clock.now() > Math.min(capMs, Math.max(0, expiresAt - issuedAt) / 4)
+      expiresAt - clock.now() > Math.min(MARGIN_MS, Math.max(0, expiresAt - issuedAt) / 4)
     )
       return tokens;
   };
@@ -192,34 +192,31 @@ export function createSession(options: SessionOptions) {
     adopt(tokens);
   };
 
-  /** Forgets the session in memory; a renewal waiting for another tab stops waiting. */
-  const end = (): void => {
+  /**
+   * Ends the session: memory, timer, and a renewal waiting for another tab; then, unless another tab already
+   * did (`shared` false), storage and the other tabs; then the listeners get `tokensChanged(undefined)` and
+   * `signedOut` or `sessionExpired`.
+   */
+  const end = async (
+    reason: 'signedOut' | 'sessionExpired',
+    error = new SessionExpiredError(ENDED),
+    shared = true,
+  ): Promise<void> => {
     epoch++;
     current = undefined;
     clearTimeout(timer);
     settle();
-  };
-
-  /** Tells the listeners: `tokensChanged(undefined)`, then `signedOut` or `sessionExpired`. */
-  const ended = (reason: 'signedOut' | 'sessionExpired', error = new SessionExpiredError(ENDED)): void => {
+    if (shared) {
+      try {
+        await Promise.all([storage.remove(accessKey), storage.remove(sessionKey)]);
+      } catch {
+        // Nothing better to do: memory is cleared, and stale storage is validated again on the next read.
+      }
+      post({ type: 'cleared', reason });
+    }
     emit('tokensChanged', undefined);
     if (reason === 'signedOut') emit(reason, undefined);
     else emit(reason, error);
-  };
-
-  /** Ends the session locally: memory, storage, other tabs, timer, listeners. */
-  const clear = async (
-    reason: 'signedOut' | 'sessionExpired',
-    error?: SessionExpiredError,
-  ): Promise<void> => {
-    end();
-    try {
-      await Promise.all([storage.remove(accessKey), storage.remove(sessionKey)]);
-    } catch {
-      // Nothing better to do: memory is cleared, and stale storage is validated again on the next read.
-    }
-    post({ type: 'cleared', reason });
-    ended(reason, error);
   };
 
   /** Resolves with tokens another tab sends for `refreshToken`, or `undefined` after `ms` or when the session ends. */
@@ -280,7 +277,7 @@ export function createSession(options: SessionOptions) {
       if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
         // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
         const expired = new SessionExpiredError('the server ended the session', { cause: error });
-        if (started === epoch) await clear('sessionExpired', expired);
+        if (started === epoch) await end('sessionExpired', expired);
         throw expired;
       }
       // Without a response the server may or may not have rotated the token: keep it, never resend blindly.
@@ -321,25 +318,18 @@ export function createSession(options: SessionOptions) {
         const tokens = fresh(current);
         if (tokens) post({ type: 'answer', tokens });
       } else if (data?.type === 'cleared' && current) {
-        end();
-        ended(data.reason);
+        void end(data.reason, undefined, false);
       }
     };
   }
 
-  // Background tabs throttle timers; recheck when the tab becomes visible or the network returns.
+  // Background tabs throttle timers, and a sleeping laptop stops them: when the tab becomes visible or the
+  // network returns, schedule again, which renews at once if the token is already within its renewal window.
   const doc = globalThis.document as Document | undefined;
-  const recheck = () => {
-    if (doc?.visibilityState === 'hidden') return;
-    const tokens = current;
-    if (tokens?.expiresAt !== undefined && !fresh(tokens, undefined, 30_000)) {
-      refresh(tokens.accessToken).catch(() => undefined);
-    } else schedule();
-  };
   const detach = new AbortController();
   if (autoRefresh && doc) {
-    doc.addEventListener('visibilitychange', recheck, detach);
-    globalThis.addEventListener('online', recheck, detach);
+    doc.addEventListener('visibilitychange', () => schedule(), detach);
+    globalThis.addEventListener('online', () => schedule(), detach);
   }
 
   return {
@@ -357,8 +347,6 @@ export function createSession(options: SessionOptions) {
       await loaded;
       return current;
     },
-    /** The in-memory access token right now, without waiting; for comparing against a token that just failed. */
-    currentAccessToken: (): string | undefined => current?.accessToken || undefined,
     /**
      * A valid access token: from memory when fresh, else from the single shared renewal.
      * @throws {InteractionRequiredError} when there is no session
@@ -374,7 +362,8 @@ export function createSession(options: SessionOptions) {
       await inflight?.catch(() => undefined);
     },
     commit,
-    clear,
+    /** Ends the session here, in storage and in other tabs; listeners get `tokensChanged` and `reason`. */
+    clear: (reason: 'signedOut' | 'sessionExpired') => end(reason),
     close(): void {
       closed = true;
       clearTimeout(timer);
