@@ -137,7 +137,7 @@ export async function okBody(response: Response): Promise<Json> {
   if (response.status === 200) return body;
   throw typeof body.error === 'string'
     ? oauthError(body.error, str(body.error_description), response.status)
-    : new GatehouseError(`unexpected HTTP ${response.status} from ${response.url || 'the server'}`);
+    : new GatehouseError(`HTTP ${response.status} from ${response.url}`);
 }
 
 /**
@@ -168,7 +168,7 @@ export async function discover(
   const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   const metadata = await okBody(await send(endpoints, url));
   if (metadata.issuer !== issuer) {
-    fail(`discovery names issuer ${String(metadata.issuer)}, not ${issuer}`, 'ERR_ISSUER_MISMATCH');
+    fail(`discovery is for another issuer than ${issuer}`, 'ERR_ISSUER_MISMATCH');
   }
   return check(metadata, { token_endpoint: 's', authorization_endpoint: 's?', end_session_endpoint: 's?' });
 }
@@ -186,8 +186,8 @@ export async function post(
   const headers: Record<string, string> = {};
   if (clientSecret === undefined) params = { ...params, client_id: clientId };
   else {
-    const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-    headers.authorization = `Basic ${btoa(`${encode(clientId)}:${encode(clientSecret)}`)}`;
+    // RFC 6749 §2.3.1: both form-urlencoded (percent-encoding is a valid form encoding, %20 included).
+    headers.authorization = `Basic ${btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`)}`;
   }
   const body = fill(new URLSearchParams(), params, resource);
   return okBody(await send(endpoints, url as string, { method: 'POST', headers, body }));
@@ -202,12 +202,7 @@ export async function grant(
   params: Record<string, string | undefined>,
   resource?: readonly string[],
 ): Promise<TokenEndpointResponse> {
-  return tokenResponse(await post(endpoints, 'token_endpoint', params, resource));
-}
-
-/** Validates a token endpoint success body (see {@link grant}). */
-export function tokenResponse(body: Json): TokenEndpointResponse {
-  const checked = check<TokenEndpointResponse>(body, {
+  const checked = check<TokenEndpointResponse>(await post(endpoints, 'token_endpoint', params, resource), {
     access_token: 's',
     token_type: 's',
     expires_in: 'n?',

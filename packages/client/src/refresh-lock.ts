@@ -56,7 +56,7 @@ interface LockManagerLike {
  */
 export function webLock(timeoutMs = 10_000): RefreshLock | undefined {
   const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
-  if (!locks || typeof locks.request !== 'function') return undefined;
+  if (!locks?.request) return undefined;
   return {
     run<T>(name: string, task: () => Promise<T>): Promise<T> {
       const signal = AbortSignal.timeout(timeoutMs);

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { GatehouseError, InteractionRequiredError, OAuthError } from './errors.ts';
 import { deviceAuthorization } from './node/client.ts';
-import { okBody, tokenResponse } from './protocol.ts';
+import { grant, okBody } from './protocol.ts';
 
-/** How the SDK reads a token endpoint response: an OAuth error unless 200, then the RFC 6749 §5.1 checks. */
-const processTokenResponse = async (response: Response) => tokenResponse(await okBody(response));
+/** A token request whose endpoint answers `response`: an OAuth error unless 200, then the RFC 6749 §5.1 checks. */
+const processTokenResponse = (response: Response) =>
+  grant(
+    {
+      clientId: 'test',
+      fetch: async () => response,
+      timeoutMs: 1_000,
+      metadata: async () => ({ issuer: 'https://as.example', token_endpoint: 'https://as.example/token' }),
+    },
+    { grant_type: 'refresh_token', refresh_token: 'rt' },
+  );
 const processDeviceAuthorizationResponse = async (response: Response) =>
   deviceAuthorization(await okBody(response));
 const processRevocationResponse = async (response: Response) => {

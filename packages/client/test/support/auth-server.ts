@@ -109,7 +109,8 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       postLogoutRedirectUri: 'http://localhost:5173/',
     },
     cli: { clientId: 'test-cli' },
-    service: { clientId: 'test-service', clientSecret: 'test-service-secret-0123456789abcdef' },
+    // Characters a Basic header must form-urlencode (RFC 6749 §2.3.1); client secrets are printable ASCII.
+    service: { clientId: 'test-service', clientSecret: 'test service+secret:0123456789/abcdef%20&=' },
   };
 
   const provider = new Provider(issuer, {
