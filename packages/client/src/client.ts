@@ -106,7 +106,7 @@ export interface GatehouseClient {
   close(): void;
 }
 
-const isBrowser = () => typeof globalThis.document !== 'undefined';
+const isBrowser = () => !!globalThis.document;
 
 /**
  * Builds a client and the context its flows share; `@gatehouse/client/node` adds the Node-only flows to it.

@@ -137,7 +137,8 @@ export async function completeRedirectSignIn(
     history.replaceState(history.state, '', url.href);
   }
   const key = `${context.prefix}:txn:${params.get('state')}`;
-  const transaction = parseObject(params.has('state') ? await context.transactions.get(key) : undefined);
+  // Without a state the key ends in `txn:null`, which names no transaction.
+  const transaction = parseObject(await context.transactions.get(key));
   await context.transactions.remove(key);
   const codeVerifier = str(transaction.codeVerifier);
   const redirectUri = str(transaction.redirectUri);

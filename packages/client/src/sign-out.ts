@@ -70,8 +70,7 @@ export async function signOutSession(
   await session.clear('signedOut');
   const location = globalThis.location as Location | undefined;
   const endpoint =
-    (options.endSession ?? (typeof globalThis.document !== 'undefined' && location !== undefined)) &&
-    (await context.metadata()).end_session_endpoint;
+    (options.endSession ?? !!globalThis.document) && (await context.metadata()).end_session_endpoint;
   if (endpoint) {
     const url = new URL(endpoint);
     fill(url.searchParams, {
