@@ -147,14 +147,14 @@ export async function okBody(response: Response): Promise<Json> {
 export function check<T>(body: Json, spec: Record<string, string>): T {
   for (const [field, type] of Object.entries(spec)) {
     const value = body[field];
-    if (value === undefined) {
-      if (!type.endsWith('?')) fail(`the response lacks "${field}"`);
-    } else if (
-      type[0] === 'n'
-        ? !(Number.isFinite(value) && (value as number) > 0)
-        : typeof value !== 'string' || (type[0] === 's' && !value)
+    if (
+      value === undefined
+        ? !type.endsWith('?')
+        : type[0] === 'n'
+          ? !(Number.isFinite(value) && (value as number) > 0)
+          : typeof value !== 'string' || (type[0] === 's' && !value)
     ) {
-      fail(`"${field}" in the response is malformed`);
+      fail(`"${field}" is missing or malformed`);
     }
   }
   return body as T;
@@ -170,8 +170,14 @@ export async function discover(
   if (metadata.issuer !== issuer) {
     fail(`discovery is for another issuer than ${issuer}`, 'ERR_ISSUER_MISMATCH');
   }
-  return check(metadata, { token_endpoint: 's', authorization_endpoint: 's?', end_session_endpoint: 's?' });
+  return check(metadata, { token_endpoint: 's', end_session_endpoint: 's?' });
 }
+
+/** The URL of one of the server's endpoints, from discovery. */
+export const endpointUrl = async (endpoints: Endpoints, name: string): Promise<string> => {
+  const url = (await endpoints.metadata())[name];
+  return typeof url === 'string' ? url : fail(`the server has no ${name}`, 'ERR_CONFIGURATION');
+};
 
 /** Form POST to one of the server's endpoints, authenticated as this client (RFC 6749 §2.3). */
 export async function post(
@@ -180,8 +186,7 @@ export async function post(
   params: Record<string, string | undefined>,
   resource?: readonly string[],
 ): Promise<Json> {
-  const url = (await endpoints.metadata())[endpoint];
-  if (typeof url !== 'string') fail(`the server has no ${endpoint}`, 'ERR_CONFIGURATION');
+  const url = await endpointUrl(endpoints, endpoint);
   const { clientId, clientSecret } = endpoints;
   const headers: Record<string, string> = {};
   if (clientSecret === undefined) params = { ...params, client_id: clientId };
@@ -190,7 +195,7 @@ export async function post(
     headers.authorization = `Basic ${btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`)}`;
   }
   const body = fill(new URLSearchParams(), params, resource);
-  return okBody(await send(endpoints, url as string, { method: 'POST', headers, body }));
+  return okBody(await send(endpoints, url, { method: 'POST', headers, body }));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ClientContext } from './context.ts';
 import {
   calculatePkceCodeChallenge,
+  endpointUrl,
   fail,
   fill,
   generateRandomToken,
@@ -63,10 +64,7 @@ export async function startRedirectSignIn(
   options: SignInRedirectOptions = {},
 ): Promise<void> {
   const redirectUri = context.redirectUri ?? fail('signInRedirect needs a redirectUri', 'ERR_CONFIGURATION');
-  const url = new URL(
-    (await context.metadata()).authorization_endpoint ??
-      fail('the server has no authorization_endpoint', 'ERR_CONFIGURATION'),
-  );
+  const url = new URL(await endpointUrl(context, 'authorization_endpoint'));
   const codeVerifier = generateRandomToken();
   const state = generateRandomToken();
   const scope = options.scope ?? context.scope ?? 'openid';
