@@ -94,7 +94,7 @@ export interface GatehouseClient {
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult>;
   /** A valid access token, from memory or from the one renewal shared by every caller. */
   getAccessToken(): Promise<string>;
-  /** The current tokens (after start-up has read storage), or `undefined` when signed out. */
+  /** The current tokens, or `undefined` when signed out; waits for start-up and for a renewal in flight. */
   getTokens(): Promise<TokenSet | undefined>;
   /** ky with `Authorization: Bearer`, one renewal and one retry on 401 `invalid_token`. */
   readonly http: KyInstance;

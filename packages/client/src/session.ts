@@ -107,7 +107,7 @@ export function createSession(options: SessionOptions) {
    */
   const fresh = (tokens: TokenSet | undefined, stale?: string): TokenSet | undefined => {
     if (!tokens?.accessToken || tokens.accessToken === stale) return;
-    const { expiresAt, issuedAt = Number.NEGATIVE_INFINITY } = tokens;
+    const { expiresAt, issuedAt = -Infinity } = tokens;
     if (
       expiresAt === undefined ||
       expiresAt - clock.now() > Math.min(MARGIN_MS, Math.max(0, expiresAt - issuedAt) / 4)
@@ -342,9 +342,10 @@ export function createSession(options: SessionOptions) {
         set.delete(listener);
       };
     },
-    /** Tokens as currently known in memory (after start-up has read storage). */
+    /** The tokens, once start-up has read storage and a renewal in flight (if any) has settled. */
     tokens: async (): Promise<TokenSet | undefined> => {
       await loaded;
+      await inflight?.catch(() => undefined);
       return current;
     },
     /**
@@ -357,10 +358,6 @@ export function createSession(options: SessionOptions) {
       return (fresh(current) ?? (await refresh(current?.accessToken))).accessToken;
     },
     refresh,
-    /** Waits for a renewal in flight, if any, ignoring its outcome. */
-    settled: async (): Promise<void> => {
-      await inflight?.catch(() => undefined);
-    },
     commit,
     /** Ends the session here, in storage and in other tabs; listeners get `tokensChanged` and `reason`. */
     clear: (reason: 'signedOut' | 'sessionExpired') => end(reason),

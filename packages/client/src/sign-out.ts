@@ -51,8 +51,7 @@ export async function signOutSession(
   options: SignOutOptions,
 ): Promise<SignOutResult> {
   const { session } = context;
-  // Revoke the newest refresh token, not one a renewal in flight is about to replace.
-  await session.settled();
+  // The newest refresh token: tokens() waits for a renewal in flight, which would replace it.
   const tokens = await session.tokens();
   let revoked = false;
   let revocationError: GatehouseError | undefined;

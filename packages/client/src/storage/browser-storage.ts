@@ -12,12 +12,8 @@ function webStorage(kind: 'session' | 'local'): TokenStorage {
   };
   return {
     get: async (key) => area()?.getItem(key),
-    set: async (key, value) => {
-      area()?.setItem(key, value);
-    },
-    remove: async (key) => {
-      area()?.removeItem(key);
-    },
+    set: async (key, value) => area()?.setItem(key, value),
+    remove: async (key) => area()?.removeItem(key),
   };
 }
 
