@@ -64,7 +64,7 @@ export type GatehouseErrorBaseCode =
 export class GatehouseError extends Error {
   /** Set explicitly: bundlers rename classes, so a constructor's own name would not survive minification. */
   override readonly name: string = 'GatehouseError';
-  readonly code: GatehouseErrorCode;
+  declare readonly code: GatehouseErrorCode;
 
   constructor(message: string, options: { code?: GatehouseErrorBaseCode; cause?: unknown } = {}) {
     // Error reads only `cause` from the options, and sets it only when present.
@@ -107,9 +107,9 @@ export interface OAuthErrorFields {
 export class OAuthError extends GatehouseError {
   override readonly name: string = 'OAuthError';
   override readonly code = 'ERR_OAUTH' as const;
-  readonly error: string;
-  readonly error_description: string | undefined;
-  readonly status: number | undefined;
+  declare readonly error: string;
+  declare readonly error_description: string | undefined;
+  declare readonly status: number | undefined;
 
   constructor(fields: OAuthErrorFields, options: { cause?: unknown } = {}) {
     super(fields.error_description ? `${fields.error}: ${fields.error_description}` : fields.error, options);
@@ -157,8 +157,8 @@ export class InteractionRequiredError extends GatehouseError {
   override readonly name: string = 'InteractionRequiredError';
   override readonly code = 'ERR_INTERACTION_REQUIRED' as const;
   /** The OAuth error code, `login_required` when the client simply has no session. */
-  readonly error: string;
-  readonly error_description: string | undefined;
+  declare readonly error: string;
+  declare readonly error_description: string | undefined;
 
   constructor(error = 'login_required', errorDescription?: string, options: { cause?: unknown } = {}) {
     super(errorDescription ? `${error}: ${errorDescription}` : error, options);

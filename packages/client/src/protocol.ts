@@ -223,7 +223,7 @@ export async function grant(
 export function tokenSet(
   response: TokenEndpointResponse,
   now: number,
-  previous?: TokenSet,
+  previous?: { [K in keyof TokenSet]?: TokenSet[K] | undefined },
   renewal?: TokenSet['renewal'],
 ): TokenSet {
   const lifetime = response.expires_in;

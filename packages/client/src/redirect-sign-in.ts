@@ -172,9 +172,8 @@ export async function completeRedirectSignIn(
     )
       fail('the ID token does not match this sign-in (iss, aud or nonce)');
   }
-  const tokens = tokenSet(response, context.clock.now(), undefined, 'refresh_token');
   // RFC 6749 §5.1: a response without `scope` granted what was requested.
-  if (!response.scope && context.scope) tokens.scope = context.scope;
+  const tokens = tokenSet(response, context.clock.now(), { scope: context.scope }, 'refresh_token');
   await context.session.commit(tokens);
   return { tokens, returnTo: str(transaction.returnTo) };
 }

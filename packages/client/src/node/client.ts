@@ -111,8 +111,8 @@ export async function runDeviceSignIn(
         grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
         device_code: device.device_code,
       });
-      const tokens = tokenSet(response, clock.now(), undefined, 'refresh_token');
-      if (!response.scope && scope) tokens.scope = scope;
+      // RFC 6749 §5.1: a response without `scope` granted what was requested.
+      const tokens = tokenSet(response, clock.now(), { scope }, 'refresh_token');
       await context.session.commit(tokens);
       return tokens;
     } catch (error) {
