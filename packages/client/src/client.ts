@@ -173,8 +173,7 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
       kyOptions: options.http,
       fetch: fetchFn,
     }),
-    signOut: (signOutOptions) =>
-      signOutSession(context, { postLogoutRedirectUri: options.postLogoutRedirectUri, ...signOutOptions }),
+    signOut: (signOutOptions) => signOutSession(context, signOutOptions),
     on: session.on,
     close: session.close,
   };

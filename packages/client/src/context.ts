@@ -7,6 +7,8 @@ import type { TokenStorage } from './storage/token-storage.ts';
 export interface ClientContext extends Endpoints {
   issuer: string;
   redirectUri?: string | undefined;
+  /** Where the server sends the browser after RP-initiated logout, unless `signOut()` names another place. */
+  postLogoutRedirectUri?: string | undefined;
   scope?: string | undefined;
   resource: readonly string[] | undefined;
   clock: Clock;

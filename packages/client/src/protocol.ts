@@ -70,18 +70,15 @@ export const fail = (message: string, code?: GatehouseErrorBaseCode): never => {
   throw new GatehouseError(message, code && { code });
 };
 
-export const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** A non-empty string, else `undefined`. */
 export const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
+  typeof value === 'string' && value ? value : undefined;
 
 /** `JSON.parse` that yields `{}` for anything but a JSON object. */
 export const parseObject = (raw: unknown): Json => {
   try {
     const value: unknown = JSON.parse(raw as string);
-    return isObject(value) ? value : {};
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
   } catch {
     return {};
   }

@@ -48,7 +48,7 @@ export interface SignOutResult {
  */
 export async function signOutSession(
   context: ClientContext,
-  options: SignOutOptions,
+  options: SignOutOptions = {},
 ): Promise<SignOutResult> {
   const { session } = context;
   // The newest refresh token: tokens() waits for a renewal in flight, which would replace it.
@@ -75,7 +75,7 @@ export async function signOutSession(
     fill(url.searchParams, {
       client_id: context.clientId,
       id_token_hint: tokens?.idToken,
-      post_logout_redirect_uri: options.postLogoutRedirectUri,
+      post_logout_redirect_uri: options.postLogoutRedirectUri ?? context.postLogoutRedirectUri,
     });
     await (options.navigate ?? ((href: string) => location?.assign(href)))(url.href);
   }
