@@ -125,7 +125,7 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
   const prefix = options.storageKey ?? `gatehouse:${issuer}:${clientId}`;
   const storage = options.storage ?? memoryStorage();
   const clock = options.clock ?? systemClock;
-  const resource = typeof options.resource === 'string' ? [options.resource] : options.resource;
+  const resource = [options.resource ?? []].flat();
 
   let discovery: Promise<AuthorizationServerMetadata> | undefined;
   const session = createSession({
@@ -146,8 +146,6 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
   });
   const context: ClientContext = {
     ...options,
-    issuer,
-    clientId,
     resource,
     fetch: fetchFn,
     timeoutMs,
@@ -156,7 +154,7 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
     transactions: options.transactionStorage ?? (isBrowser() ? browserStorage('session') : storage),
     prefix,
     metadata: () =>
-      (discovery ??= discover(issuer, { fetch: fetchFn, timeoutMs }).catch((error: unknown) => {
+      (discovery ??= discover(issuer, context).catch((error: unknown) => {
         discovery = undefined; // a failed discovery is retried on the next call
         throw error;
       })),

@@ -360,7 +360,7 @@ export function createSession(options: SessionOptions) {
     refresh,
     commit,
     /** Ends the session here, in storage and in other tabs; listeners get `tokensChanged` and `reason`. */
-    clear: (reason: 'signedOut' | 'sessionExpired') => end(reason),
+    clear: end,
     close(): void {
       closed = true;
       clearTimeout(timer);

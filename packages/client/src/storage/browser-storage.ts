@@ -4,7 +4,7 @@ import type { TokenStorage } from './token-storage.ts';
 function webStorage(kind: 'session' | 'local'): TokenStorage {
   const area = (): Storage | undefined => {
     try {
-      return kind === 'local' ? globalThis.localStorage : globalThis.sessionStorage;
+      return (globalThis as unknown as Record<string, Storage | undefined>)[`${kind}Storage`];
     } catch {
       // Sandboxed iframes and some privacy modes throw on mere access.
       return undefined;

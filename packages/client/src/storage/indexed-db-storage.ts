@@ -50,15 +50,10 @@ export function indexedDbStorage({ databaseName = 'gatehouse' }: IndexedDbStorag
       };
     });
   return {
-    get: async (key) => {
-      const value = await run('readonly', (store) => store.get(key));
-      return typeof value === 'string' ? value : undefined;
-    },
-    set: async (key, value) => {
-      await run('readwrite', (store) => store.put(value, key));
-    },
-    remove: async (key) => {
-      await run('readwrite', (store) => store.delete(key));
-    },
+    // Only this storage writes the database, and only strings; readers validate what they parse anyway.
+    get: (key) => run('readonly', (store) => store.get(key)) as Promise<string | undefined>,
+    // Writes resolve with IndexedDB's request result, which nobody reads.
+    set: (key, value) => run('readwrite', (store) => store.put(value, key)) as Promise<void>,
+    remove: (key) => run('readwrite', (store) => store.delete(key)) as Promise<void>,
   };
 }
