@@ -118,9 +118,8 @@ const isBrowser = () => !!globalThis.document;
  */
 export function createClient(options: GatehouseClientOptions): [GatehouseClient, ClientContext] {
   const { issuer, clientId } = options;
-  if (!issuer || !clientId) fail('issuer and clientId are required', 'ERR_CONFIGURATION');
-  const fetchFn =
-    options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  if (!issuer || !clientId) fail('issuer and clientId required', 'ERR_CONFIGURATION');
+  const fetchFn = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const prefix = options.storageKey ?? `gatehouse:${issuer}:${clientId}`;
   const storage = options.storage ?? memoryStorage();

@@ -111,7 +111,7 @@ export async function send(
   } catch (cause) {
     throw signal.aborted
       ? new TimeoutError(`${url} timed out`, { cause })
-      : new NetworkError(`${url} is unreachable`, { cause });
+      : new NetworkError(`${url} unreachable`, { cause });
   }
 }
 

@@ -63,7 +63,7 @@ export async function startRedirectSignIn(
   context: ClientContext,
   options: SignInRedirectOptions = {},
 ): Promise<void> {
-  const redirectUri = context.redirectUri ?? fail('signInRedirect needs a redirectUri', 'ERR_CONFIGURATION');
+  const redirectUri = context.redirectUri ?? fail('redirectUri is not set', 'ERR_CONFIGURATION');
   const url = new URL(await endpointUrl(context, 'authorization_endpoint'));
   const codeVerifier = generateRandomToken();
   const state = generateRandomToken();
@@ -100,7 +100,7 @@ export async function startRedirectSignIn(
     ((href: string) =>
       (
         (globalThis.location as Location | undefined) ??
-        fail('no location: pass signInRedirect({ navigate })', 'ERR_CONFIGURATION')
+        fail('no location; pass { navigate }', 'ERR_CONFIGURATION')
       ).assign(href))
   )(url.href);
 }
@@ -120,11 +120,7 @@ export async function completeRedirectSignIn(
   callbackUrl: string | undefined,
 ): Promise<RedirectCallbackResult> {
   const location = globalThis.location as Location | undefined;
-  const url = new URL(
-    callbackUrl ??
-      location?.href ??
-      fail('handleRedirectCallback needs the callback URL', 'ERR_CONFIGURATION'),
-  );
+  const url = new URL(callbackUrl ?? location?.href ?? fail('no callback URL', 'ERR_CONFIGURATION'));
   const params = new URLSearchParams(url.searchParams);
   const history = globalThis.history as History | undefined;
   if (callbackUrl === undefined && history) {
@@ -170,7 +166,7 @@ export async function completeRedirectSignIn(
       ![claims.aud].flat().includes(context.clientId) ||
       claims.nonce !== str(transaction.nonce)
     )
-      fail('the ID token does not match this sign-in (iss, aud or nonce)');
+      fail('ID token iss, aud or nonce mismatch');
   }
   // RFC 6749 §5.1: a response without `scope` granted what was requested.
   const tokens = tokenSet(response, context.clock.now(), { scope: context.scope }, 'refresh_token');

@@ -67,7 +67,7 @@ export function webLock(timeoutMs = 10_000): RefreshLock | undefined {
           // The signal only bounds the wait for the lock; once granted, the task's own errors pass through.
           throw granted || !signal.aborted
             ? cause
-            : new TimeoutError(`waited ${timeoutMs} ms for the lock`, { cause });
+            : new TimeoutError('the refresh lock timed out', { cause });
         });
     },
   };

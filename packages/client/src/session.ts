@@ -50,7 +50,7 @@ const ROTATED_WAIT_MS = 2_000;
  */
 const ASK_WAIT_MS = 150;
 
-const ENDED = 'the session ended meanwhile';
+const ENDED = 'the session ended';
 
 const unref = (handle: unknown) => (handle as { unref?: () => void } | undefined)?.unref?.();
 
@@ -128,6 +128,7 @@ export function createSession(options: SessionOptions) {
       return current;
     }
     try {
+      // `renewal` is only ever compared with 'client_credentials': anything else means refresh tokens.
       const tokens = check<TokenSet>(stored, {
         accessToken: 's?',
         refreshToken: 's?',
@@ -135,7 +136,6 @@ export function createSession(options: SessionOptions) {
         scope: 'S?',
         expiresAt: 'n?',
         issuedAt: 'n?',
-        renewal: 's?',
       });
       return tokens.accessToken
         ? tokens
@@ -276,7 +276,7 @@ export function createSession(options: SessionOptions) {
     } catch (error) {
       if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
         // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
-        const expired = new SessionExpiredError('the server ended the session', { cause: error });
+        const expired = new SessionExpiredError('refresh token refused', { cause: error });
         if (started === epoch) await end('sessionExpired', expired);
         throw expired;
       }
