@@ -4,7 +4,8 @@ import { StoreUnavailableError } from './store/index.ts';
 
 export interface AppParts {
   readonly config: Config;
-  readonly isReady: () => Promise<boolean>;
+  /** `ready`, or why not: `/readyz` answers 200 only for `ready`. */
+  readonly readiness: () => Promise<'ready' | 'store unavailable' | 'shutting down'>;
   /** Keys that sign cookies (the provider's are not used: its middleware runs on this app's context). */
   readonly cookieKeys: readonly string[];
   /** Page routes (sign-in, consent, …) served before the provider. */
@@ -68,9 +69,9 @@ export function createApp(parts: AppParts): Koa {
       return;
     }
     if (ctx.path === '/readyz' && ctx.method === 'GET') {
-      const ready = await parts.isReady().catch(() => false);
-      ctx.status = ready ? 200 : 503;
-      ctx.body = { status: ready ? 'ready' : 'store unavailable' };
+      const status = await parts.readiness().catch(() => 'store unavailable' as const);
+      ctx.status = status === 'ready' ? 200 : 503;
+      ctx.body = { status };
       return;
     }
     await next();

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       accessTokenTTL: 900,
       refreshTokenTTL: 1_209_600,
       refreshTokenReuseInterval: 0,
+      shutdownDelay: 0,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -34,6 +35,7 @@ describe('loadConfig', () => {
 
   it.each([
     [{ ACCESS_TOKEN_TTL: 'abc' }, /^ACCESS_TOKEN_TTL must be a whole number of seconds/],
+    [{ SHUTDOWN_DELAY: '5s' }, /^SHUTDOWN_DELAY must be a whole number of seconds/],
     [{ PORT: '70000' }, /^PORT must be a port number/],
     [{ REDIS_URL: 'http://x' }, /^REDIS_URL must start with redis:\/\//],
     [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY must be 0 or 1/],

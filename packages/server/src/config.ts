@@ -34,6 +34,11 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** Seconds a JWKS response may be cached; also the pre-publication delay of a new signing key. */
   readonly jwksMaxAge: number;
+  /**
+   * Seconds between SIGTERM and closing the listener, while `/readyz` already answers 503 so that a load
+   * balancer stops sending new connections; 0 closes at once.
+   */
+  readonly shutdownDelay: number;
 }
 
 /** Thrown for a configuration the server must not start with; `message` is one line for the operator. */
@@ -115,6 +120,7 @@ const envSchema = z.object({
     .optional(),
   METRICS_PORT: port('METRICS_PORT'),
   JWKS_MAX_AGE: seconds('JWKS_MAX_AGE', 300),
+  SHUTDOWN_DELAY: seconds('SHUTDOWN_DELAY', 0),
 });
 
 function readJson(variable: string, path: string): unknown {
@@ -226,5 +232,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     selfRegistration: e.GATEHOUSE_REGISTRATION ?? 'open',
     metricsPort: e.METRICS_PORT,
     jwksMaxAge: e.JWKS_MAX_AGE,
+    shutdownDelay: e.SHUTDOWN_DELAY,
   });
 }

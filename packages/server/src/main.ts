@@ -44,6 +44,12 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    server.drain();
+    if (config.shutdownDelay > 0) {
+      // Load balancers see /readyz fail and stop routing here; connections they still open are served.
+      log.info({ signal, seconds: config.shutdownDelay }, 'shutting down: /readyz fails, still serving');
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
+    }
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     await server.close();
     await observability.close();

@@ -64,6 +64,11 @@ export interface GatehouseServer {
   revokeGrant(grantId: string): Promise<void>;
   /** Listens on `port` (default: config.port; 0 for a free one). */
   listen(port?: number): Promise<{ server: Server; url: string }>;
+  /**
+   * Starts shutting down: `/readyz` answers 503 `shutting down` from now on while everything else is served
+   * as before, so a load balancer takes this instance out before `close()`.
+   */
+  drain(): void;
   /** Stops accepting, lets in-flight requests finish, closes Redis. */
   close(): Promise<void>;
 }
@@ -168,10 +173,13 @@ async function assemble(
     grantAlive: async (grantId) => (await grants.find(grantId)) !== undefined,
     revokeGrant,
   });
+  /** Set by drain() or close(): readiness fails so that load balancers stop sending traffic. */
+  let draining = false;
   const app = createApp({
     config,
     cookieKeys,
-    isReady: () => store.isReady(),
+    readiness: async () =>
+      draining ? 'shutting down' : (await store.isReady()) ? 'ready' : 'store unavailable',
     securityHeaders: securityHeaders(),
     pages: createInteractionRoutes({
       provider: () => providerHost.provider,
@@ -210,7 +218,11 @@ async function assemble(
       const { port: bound } = server.address() as AddressInfo;
       return { server, url: `http://localhost:${bound}` };
     },
+    drain() {
+      draining = true;
+    },
     async close() {
+      draining = true;
       keys.stop();
       await Promise.all(
         [...servers].map(

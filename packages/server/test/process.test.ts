@@ -40,6 +40,33 @@ describe('the server process', () => {
     expect(code).toBe(0);
   });
 
+  it('with SHUTDOWN_DELAY, fails /readyz at SIGTERM but keeps serving until the delay is over, then exits 0', async () => {
+    const port = await freePort();
+    const base = `http://localhost:${port}`;
+    const { child, output } = run({ PORT: String(port), SHUTDOWN_DELAY: '2' });
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i++) {
+      ready = await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ready).toBe(true);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    // The load balancer's view: not ready, while the instance still answers everything else.
+    await expect.poll(() => fetch(`${base}/readyz`).then((r) => r.status)).toBe(503);
+    const readyz = await fetch(`${base}/readyz`);
+    expect(await readyz.json()).toEqual({ status: 'shutting down' });
+    const discovery = await fetch(`${base}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect(output()).toMatch(/\/readyz fails, still serving/);
+    const [code] = await exited;
+    expect(code).toBe(0);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
   it('refuses to start in production without Redis and a secret, in one line, exit 1', async () => {
     const { child, output } = run({ NODE_ENV: 'production' });
     const [code] = await once(child, 'exit');
