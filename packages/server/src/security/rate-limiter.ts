@@ -26,6 +26,8 @@ export interface RateLimiter {
   hit(key: string, limit: RateLimit): Promise<RateLimitResult>;
   /** Says whether one more event would be allowed, without counting it. */
   peek(key: string, limit: RateLimit): Promise<RateLimitResult>;
+  /** `peek` for several counters at once: one round trip to a standalone Redis. */
+  peekAll(checks: readonly { key: string; limit: RateLimit }[]): Promise<RateLimitResult[]>;
   /** Forgets the counter (after a successful sign-in, for example). */
   reset(key: string): Promise<void>;
 }
@@ -60,7 +62,7 @@ async function unavailableOnFailure<T>(operation: Promise<T>): Promise<T> {
 }
 
 function redisLimiter(conn: Redis | Cluster): RateLimiter {
-  return {
+  const limiter: RateLimiter = {
     async hit(key, limit) {
       const [count, ttl] = (await unavailableOnFailure(
         conn.eval(HIT, 1, rateLimitKey(key), limit.windowSeconds * 1000),
@@ -74,10 +76,24 @@ function redisLimiter(conn: Redis | Cluster): RateLimiter {
       if (count < limit.limit) return result(count, 0, limit, false);
       return result(count, await unavailableOnFailure(conn.pttl(redisKey)), limit, false);
     },
+    async peekAll(checks) {
+      // A Cluster cannot MGET keys of different slots (each counter has its own hash tag).
+      if (conn.isCluster) return Promise.all(checks.map(({ key, limit }) => limiter.peek(key, limit)));
+      const keys = checks.map(({ key }) => rateLimitKey(key));
+      const counts = await unavailableOnFailure(conn.mget(...keys));
+      return Promise.all(
+        checks.map(async ({ limit }, i) => {
+          const count = Number(counts[i] ?? 0);
+          if (count < limit.limit) return result(count, 0, limit, false);
+          return result(count, await unavailableOnFailure(conn.pttl(keys[i] as string)), limit, false);
+        }),
+      );
+    },
     async reset(key) {
       await unavailableOnFailure(conn.del(rateLimitKey(key)));
     },
   };
+  return limiter;
 }
 
 /** In-process counters on `Date.now()`, so frozen clocks move windows in tests. */
@@ -91,7 +107,7 @@ function memoryLimiter(): RateLimiter {
     }
     return window;
   };
-  return {
+  const limiter: RateLimiter = {
     async hit(key, limit) {
       let window = current(key);
       if (!window) {
@@ -105,10 +121,14 @@ function memoryLimiter(): RateLimiter {
       const window = current(key);
       return result(window?.count ?? 0, window ? window.endsAt - Date.now() : 0, limit, false);
     },
+    peekAll(checks) {
+      return Promise.all(checks.map(({ key, limit }) => limiter.peek(key, limit)));
+    },
     async reset(key) {
       windows.delete(key);
     },
   };
+  return limiter;
 }
 
 /**

@@ -49,6 +49,30 @@ describe.each([
     expect((await limiter.peek(key, limit)).allowed).toBe(true);
   });
 
+  it('peeks at several counters at once, each with its own limit and Retry-After, counting nothing', async () => {
+    const limiter: RateLimiter = make();
+    const [locked, open, unseen] = [fresh('a'), fresh('b'), fresh('c')];
+    const limit = { limit: 2, windowSeconds: 600 };
+    for (let i = 0; i < 2; i++) await limiter.hit(locked, limit);
+    await limiter.hit(open, limit);
+    const checks = [
+      { key: locked, limit },
+      { key: open, limit },
+      { key: unseen, limit: { limit: 1, windowSeconds: 60 } },
+    ];
+    const results = await limiter.peekAll(checks);
+    expect(results.map(({ allowed, count }) => ({ allowed, count }))).toEqual([
+      { allowed: false, count: 2 },
+      { allowed: true, count: 1 },
+      { allowed: true, count: 0 },
+    ]);
+    expect(results[0]?.retryAfter).toBeGreaterThan(0);
+    expect(results[0]?.retryAfter).toBeLessThanOrEqual(600);
+    expect(await limiter.peekAll(checks)).toEqual(
+      results.map((r) => ({ ...r, retryAfter: expect.any(Number) })),
+    );
+  });
+
   it('locks an account after 5 failures and an IP after 20, whoever the accounts', async () => {
     const throttle = createLoginThrottle(make());
     const ip = fresh('ip');
