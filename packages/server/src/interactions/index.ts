@@ -82,7 +82,7 @@ async function showInteraction(ctx: Context, deps: PageContext): Promise<void> {
  * {@link securityHeaders}, every form a CSRF token.
  *
  * Routes: `GET /interaction/:uid`, `POST /interaction/:uid/{login,confirm,abort}`,
- * `GET|POST /register`, `GET|POST /verify-email`, `GET|POST /forgot-password`,
+ * `GET|POST /register`, `GET|POST /verify-email`, `GET|POST /verify-email/resend`, `GET|POST /forgot-password`,
  * `GET|POST /reset-password`, `GET /assets/gatehouse.css`.
  *
  * @example

@@ -1,81 +1,33 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from '../accounts/password.ts';
-import {
-  emailCounterId,
-  PASSWORD_RESETS_PER_EMAIL,
-  PASSWORD_RESETS_PER_IP,
-} from '../security/login-throttle.ts';
-import {
-  interactionUidOrUndefined,
-  linkTo,
-  type PageContext,
-  respondCsrfFailure,
-  respondTooManyAttempts,
-  respondWithPage,
-} from './context.ts';
+import { PASSWORD_RESETS_PER_EMAIL, PASSWORD_RESETS_PER_IP } from '../security/login-throttle.ts';
+import { linkTo, type PageContext, respondCsrfFailure, respondWithPage } from './context.ts';
 import { CSRF_FIELD } from './csrf.ts';
-import { afterResponse, resetMessage } from './email-messages.ts';
+import { type EmailLinkRequest, emailLinkRequestRoutes } from './email-link-request.ts';
+import { resetMessage } from './email-messages.ts';
 import { readForm } from './form-body.ts';
 import { html, type SafeHtml } from './html.ts';
 
-const FORGOT = 'forgot-password';
 const RESET = 'reset-password';
 
-function forgotForm(ctx: Context, deps: PageContext, interaction: string | undefined, email = ''): SafeHtml {
-  return html`<p class="lead">Enter the email address of your account and we will send you a link to choose a new password.</p>
-<form method="post" action="/forgot-password">
-${deps.csrf.field(ctx, FORGOT)}
-${interaction ? html`<input type="hidden" name="interaction" value="${interaction}">` : ''}
-<div class="field">
-<label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${email}" autofocus>
-</div>
-<div class="actions"><button type="submit">Send reset link</button></div>
-</form>
-${interaction ? html`<p class="links"><a href="/interaction/${interaction}">Back to sign in</a></p>` : ''}`;
-}
-
-async function showForgot(ctx: Context, deps: PageContext): Promise<void> {
-  const interaction = interactionUidOrUndefined(ctx.query.interaction);
-  respondWithPage(ctx, 200, { title: 'Reset your password', body: forgotForm(ctx, deps, interaction) });
-}
-
-/**
- * POST /forgot-password. The same page, status and work on the request path for every
- * email: the lookup, token and mail happen after the response.
- */
-async function submitForgot(ctx: Context, deps: PageContext): Promise<void> {
-  const form = await readForm(ctx);
-  if (!deps.csrf.verify(ctx, FORGOT, form.get(CSRF_FIELD))) return respondCsrfFailure(ctx);
-  const interaction = interactionUidOrUndefined(form.get('interaction'));
-  const email = (form.get('email') ?? '').trim();
-  const [perIp, perEmail] = await Promise.all([
-    deps.limiter.hit(`reset:ip:${ctx.ip}`, PASSWORD_RESETS_PER_IP),
-    deps.limiter.hit(`reset:email:${emailCounterId(email)}`, PASSWORD_RESETS_PER_EMAIL),
-  ]);
-  if (!perIp.allowed) {
-    return respondTooManyAttempts(ctx, perIp.retryAfter, {
-      title: 'Reset your password',
-      body: forgotForm(ctx, deps, interaction, email),
-    });
-  }
-  // Over the per-email limit the page stays the same and no more mail goes out.
-  if (email && perEmail.allowed) {
-    afterResponse(deps, 'password reset email', async () => {
-      const account = await deps.accounts.findByEmail(email);
-      if (!account || account.disabled) return;
-      const token = await deps.accounts.issueEmailToken('reset-password', account.id);
-      await deps.mailer.send(resetMessage(account.email, linkTo(deps.config, '/reset-password', { token })));
-    });
-  }
-  respondWithPage(ctx, 200, {
-    title: 'Check your email',
-    notice: 'If an account exists for that address, we have sent it a link to choose a new password.',
-    body: html`<p class="lead">The link works once, for 1 hour. Nothing arrived? Check your spam folder, or try again in a few minutes.</p>
-${interaction ? html`<p class="links"><a href="/interaction/${interaction}">Back to sign in</a></p>` : ''}`,
-  });
-}
+/** `GET|POST /forgot-password`: a single-use link (1 hour) to choose a new password. */
+const forgotPassword: EmailLinkRequest = {
+  path: '/forgot-password',
+  title: 'Reset your password',
+  lead: 'Enter the email address of your account and we will send you a link to choose a new password.',
+  button: 'Send reset link',
+  counter: 'reset',
+  perIp: PASSWORD_RESETS_PER_IP,
+  perEmail: PASSWORD_RESETS_PER_EMAIL,
+  sentNotice: 'If an account exists for that address, we have sent it a link to choose a new password.',
+  sentLead:
+    'The link works once, for 1 hour. Nothing arrived? Check your spam folder, or try again in a few minutes.',
+  async send(deps, account) {
+    const token = await deps.accounts.issueEmailToken('reset-password', account.id);
+    await deps.mailer.send(resetMessage(account.email, linkTo(deps.config, '/reset-password', { token })));
+  },
+};
 
 function respondResetLinkInvalid(ctx: Context): void {
   respondWithPage(ctx, 400, {
@@ -140,12 +92,7 @@ async function submitReset(ctx: Context, deps: PageContext): Promise<void> {
 }
 
 export function passwordResetRoutes(router: Router, deps: PageContext): void {
-  router.get('/forgot-password', function getForgotPassword(ctx) {
-    return showForgot(ctx, deps);
-  });
-  router.post('/forgot-password', function postForgotPassword(ctx) {
-    return submitForgot(ctx, deps);
-  });
+  emailLinkRequestRoutes(router, deps, forgotPassword);
   router.get('/reset-password', function getResetPassword(ctx) {
     return showReset(ctx, deps);
   });

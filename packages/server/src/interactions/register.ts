@@ -12,9 +12,10 @@ import {
   respondWithPage,
 } from './context.ts';
 import { CSRF_FIELD } from './csrf.ts';
-import { afterResponse, alreadyRegisteredMessage, verificationMessage } from './email-messages.ts';
+import { afterResponse, alreadyRegisteredMessage } from './email-messages.ts';
 import { readForm } from './form-body.ts';
 import { html, type SafeHtml } from './html.ts';
+import { sendVerificationLink } from './verify-email.ts';
 
 const PURPOSE = 'register';
 
@@ -103,12 +104,7 @@ async function submitRegister(ctx: Context, deps: PageContext): Promise<void> {
   }
   try {
     const account = await deps.accounts.create({ email: view.email, password, name: view.name });
-    afterResponse(deps, 'verification email', async () => {
-      const token = await deps.accounts.issueEmailToken('verify-email', account.id);
-      await deps.mailer.send(
-        verificationMessage(account.email, linkTo(deps.config, '/verify-email', { token })),
-      );
-    });
+    afterResponse(deps, 'verification email', () => sendVerificationLink(deps, account));
   } catch (err) {
     if (!(err instanceof AccountError)) throw err;
     if (err.code === 'email_taken') {
@@ -134,7 +130,7 @@ async function submitRegister(ctx: Context, deps: PageContext): Promise<void> {
   respondWithPage(ctx, 200, {
     title: 'Check your email',
     notice: `We sent a message to ${view.email}. Open the link in it to confirm your address.`,
-    body: html`<p class="lead">The link works for 24 hours. You can sign in already.</p>${backToSignIn(interaction)}`,
+    body: html`<p class="lead">The link works for 24 hours. You can sign in already. Nothing arrived? <a href="/verify-email/resend${interaction ? `?interaction=${interaction}` : ''}">Send a new link</a>.</p>${backToSignIn(interaction)}`,
   });
 }
 

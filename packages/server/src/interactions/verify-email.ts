@@ -1,7 +1,10 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type PageContext, respondCsrfFailure, respondWithPage } from './context.ts';
+import { VERIFICATION_RESENDS_PER_EMAIL, VERIFICATION_RESENDS_PER_IP } from '../security/login-throttle.ts';
+import { linkTo, type PageContext, respondCsrfFailure, respondWithPage } from './context.ts';
 import { CSRF_FIELD } from './csrf.ts';
+import { type EmailLinkRequest, emailLinkRequestRoutes } from './email-link-request.ts';
+import { verificationMessage } from './email-messages.ts';
 import { readForm } from './form-body.ts';
 import { html } from './html.ts';
 
@@ -11,7 +14,7 @@ function respondLinkInvalid(ctx: Context): void {
   respondWithPage(ctx, 400, {
     title: 'This link has expired',
     error: 'The confirmation link is no longer valid: it was already used, or it is older than 24 hours.',
-    body: html`<p class="lead">If your address is not confirmed yet, sign in and ask for a new link, or contact your administrator.</p>`,
+    body: html`<p class="lead">If your address is not confirmed yet, <a href="/verify-email/resend">ask for a new link</a>.</p>`,
   });
 }
 
@@ -48,10 +51,35 @@ async function submitVerify(ctx: Context, deps: PageContext): Promise<void> {
   });
 }
 
+/** Issues a single-use confirmation token for `account` and mails the link (24 hours, one use). */
+export async function sendVerificationLink(
+  deps: PageContext,
+  account: { readonly id: string; readonly email: string },
+): Promise<void> {
+  const token = await deps.accounts.issueEmailToken('verify-email', account.id);
+  await deps.mailer.send(verificationMessage(account.email, linkTo(deps.config, '/verify-email', { token })));
+}
+
+/** `GET|POST /verify-email/resend`: a new confirmation link for an address not confirmed yet. */
+const resendConfirmation: EmailLinkRequest = {
+  path: '/verify-email/resend',
+  title: 'Confirm your email address',
+  lead: 'Enter the email address of your account and we will send you a new link to confirm it.',
+  button: 'Send a new link',
+  counter: 'verify-resend',
+  perIp: VERIFICATION_RESENDS_PER_IP,
+  perEmail: VERIFICATION_RESENDS_PER_EMAIL,
+  sentNotice: 'If an account with an unconfirmed address exists for it, we have sent it a new link.',
+  sentLead:
+    'The link works once, for 24 hours. Nothing arrived? Check your spam folder, or try again in a few minutes.',
+  send: (deps, account) => (account.emailVerified ? Promise.resolve() : sendVerificationLink(deps, account)),
+};
+
 export function verifyEmailRoutes(router: Router, deps: PageContext): void {
   router.get('/verify-email', function getVerifyEmail(ctx) {
     return showVerify(ctx, deps);
   });
+  emailLinkRequestRoutes(router, deps, resendConfirmation);
   router.post('/verify-email', function postVerifyEmail(ctx) {
     return submitVerify(ctx, deps);
   });

@@ -14,6 +14,8 @@ export {
   PASSWORD_RESETS_PER_EMAIL,
   PASSWORD_RESETS_PER_IP,
   REGISTRATIONS_PER_IP,
+  VERIFICATION_RESENDS_PER_EMAIL,
+  VERIFICATION_RESENDS_PER_IP,
 } from './login-throttle.ts';
 export {
   createRateLimiter,

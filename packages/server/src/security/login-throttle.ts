@@ -8,6 +8,9 @@ export const LOGIN_FAILURES_PER_IP: RateLimit = { limit: 20, windowSeconds: 15 *
 
 /** Registrations per IP address (sign-up spam). */
 export const REGISTRATIONS_PER_IP: RateLimit = { limit: 10, windowSeconds: 60 * 60 };
+/** New confirmation links per IP address and per email address (mail bombing). */
+export const VERIFICATION_RESENDS_PER_IP: RateLimit = { limit: 20, windowSeconds: 15 * 60 };
+export const VERIFICATION_RESENDS_PER_EMAIL: RateLimit = { limit: 5, windowSeconds: 60 * 60 };
 /** Reset emails per IP address and per email address (mail bombing). */
 export const PASSWORD_RESETS_PER_IP: RateLimit = { limit: 20, windowSeconds: 15 * 60 };
 export const PASSWORD_RESETS_PER_EMAIL: RateLimit = { limit: 5, windowSeconds: 60 * 60 };

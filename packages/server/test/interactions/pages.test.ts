@@ -115,6 +115,37 @@ describe('sign-up and email confirmation', () => {
     await context.close();
   });
 
+  it('sends a new confirmation link on request, and the new link confirms the address', async () => {
+    const { context, page, documents, cspViolations } = await recordingContext();
+    const email = uniqueEmail('Lost.Mail');
+    await page.goto(`${server.issuer}/register`);
+    await page.getByLabel('Name').fill('Lost Mail');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    const first = linkIn(await smtp.waitFor(email, /Confirm your email address/));
+
+    // The first message went missing: the page after sign-up offers a new one.
+    await page.getByRole('link', { name: 'Send a new link' }).click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Send a new link' }).click();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Check your email');
+    await expect.poll(() => smtp.messages.filter((m) => m.to.includes(email.toLowerCase())).length).toBe(2);
+    const second = linkIn(smtp.messages.filter((m) => m.to.includes(email.toLowerCase()))[1]!);
+    expect(second).not.toBe(first);
+
+    await page.goto(second);
+    await page.getByRole('button', { name: 'Confirm email address' }).click();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+      'Email address confirmed',
+    );
+    expect((await server.accounts.findByEmail(email))?.emailVerified).toBe(true);
+
+    for (const response of documents) expectStrictHeaders(response);
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
   it('answers an already-registered email like a new one and tells the owner by mail', async () => {
     const email = uniqueEmail('taken');
     await server.accounts.create({ email, password: PASSWORD });
