@@ -65,6 +65,14 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
   afterAll(() => {
     for (const auth of opened) auth.close();
   });
+  /** Another tab rotates `auth`'s refresh token at the server and stores the new one; no broadcast is sent. */
+  const rotateInAnotherTab = async (auth: GatehouseClient, persistent: ReturnType<typeof memoryStorage>) => {
+    const rotated = await refreshElsewhere((await auth.getTokens())?.refreshToken ?? '');
+    const sessionKey = `${prefix()}:session`;
+    const session = JSON.parse((await persistent.get(sessionKey)) ?? '{}') as Record<string, unknown>;
+    await persistent.set(sessionKey, JSON.stringify({ ...session, refreshToken: rotated.refresh_token }));
+    return rotated;
+  };
 
   it('a token expiring in both tabs at once is refreshed once, and both use the new one', async () => {
     const persistent = memoryStorage();
@@ -125,12 +133,8 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
     const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent) });
     seed.close();
     const auth = tab(persistent, clock);
-    const before = await auth.getTokens();
     // Another tab rotated the refresh token and stored it; its broadcast is still on the way.
-    const rotated = await refreshElsewhere(before?.refreshToken ?? '');
-    const sessionKey = `${prefix()}:session`;
-    const session = JSON.parse((await persistent.get(sessionKey)) ?? '{}') as Record<string, unknown>;
-    await persistent.set(sessionKey, JSON.stringify({ ...session, refreshToken: rotated.refresh_token }));
+    const rotated = await rotateInAnotherTab(auth, persistent);
     const refreshesBefore = server.tokenRequests('refresh_token');
     const otherTab = new BroadcastChannel(prefix());
     setTimeout(() => {
@@ -171,10 +175,7 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
     };
     const auth = spaClient(server, { storage: hybridStorage(slowReads), clock, crossTab: true });
     opened.push(auth);
-    const before = await auth.getTokens();
-    const rotated = await refreshElsewhere(before?.refreshToken ?? '');
-    const session = JSON.parse((await persistent.get(sessionKey)) ?? '{}') as Record<string, unknown>;
-    await persistent.set(sessionKey, JSON.stringify({ ...session, refreshToken: rotated.refresh_token }));
+    const rotated = await rotateInAnotherTab(auth, persistent);
     arrivesDuringRead = {
       accessToken: rotated.access_token,
       expiresAt: clock.now() + 60_000,
@@ -196,11 +197,7 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
     const auth = tab(persistent, clock);
     const expired: unknown[] = [];
     auth.on('sessionExpired', (error) => expired.push(error));
-    const before = await auth.getTokens();
-    const rotated = await refreshElsewhere(before?.refreshToken ?? '');
-    const sessionKey = `${prefix()}:session`;
-    const session = JSON.parse((await persistent.get(sessionKey)) ?? '{}') as Record<string, unknown>;
-    await persistent.set(sessionKey, JSON.stringify({ ...session, refreshToken: rotated.refresh_token }));
+    const rotated = await rotateInAnotherTab(auth, persistent);
 
     const token = await auth.getAccessToken();
     expect(token).not.toBe(rotated.access_token);

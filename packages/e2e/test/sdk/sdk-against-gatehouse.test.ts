@@ -1,20 +1,19 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGatehouseClient, InteractionRequiredError, memoryStorage } from '@gatehouse/client';
+import { type Clock, InteractionRequiredError, memoryStorage } from '@gatehouse/client';
 import { createGatehouseClient as createNodeClient } from '@gatehouse/client/node';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorize } from '../../../server/test/support/browser.ts';
 import {
-  REDIRECT_URI,
   SERVICE_SECRET,
   type StartedGatehouse,
   startGatehouse,
 } from '../../../server/test/support/gatehouse.ts';
 import { postForm } from '../../../server/test/support/oauth-client.ts';
+import { signInWithSdk } from './support/gatehouse-behind-proxy.ts';
 
 const AUDIENCE = 'http://localhost:4001';
 
@@ -54,27 +53,11 @@ describe('@gatehouse/client against Gatehouse', () => {
     await redis?.cleanup();
   });
 
-  async function signedInClient(clock: { now(): number; sleep(ms: number): Promise<void> }) {
-    const auth = createGatehouseClient({
-      issuer: gh.issuer,
-      clientId: 'spa',
-      redirectUri: REDIRECT_URI,
-      scope: 'openid offline_access recipes:read recipes:write',
-      resource: AUDIENCE,
-      storage: memoryStorage(),
-      transactionStorage: memoryStorage(),
-      clock,
-    });
-    let authorizationUrl = '';
-    await auth.signInRedirect({
-      navigate: (url) => {
-        authorizationUrl = url;
-      },
-    });
-    const callback = await authorize(gh.server, authorizationUrl, 'sdk-user');
-    await auth.handleRedirectCallback(callback.href);
-    return auth;
-  }
+  const signedInClient = (clock: Clock) =>
+    signInWithSdk(
+      { issuer: gh.issuer, gatehouse: gh },
+      { clock, storage: memoryStorage(), user: 'sdk-user' },
+    );
 
   it('signs in with the code flow and calls the API', async () => {
     const auth = await signedInClient({ now: () => Date.now(), sleep: async () => {} });

@@ -140,7 +140,7 @@ export function keyRecordingStorage(inner: TokenStorage): {
  * the SDK redeems the callback.
  */
 export async function signInWithSdk(
-  gh: GatehouseBehindProxy,
+  gh: { readonly issuer: string; readonly gatehouse: Pick<StartedGatehouse, 'server'> },
   options: Pick<GatehouseClientOptions, 'storage' | 'clock'> & { user?: string },
 ): Promise<GatehouseClient> {
   const auth = createGatehouseClient({
