@@ -65,6 +65,22 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
   afterAll(() => {
     for (const auth of opened) auth.close();
   });
+  /** Storage in which a tab that has since closed signed in: the refresh token only, as hybridStorage keeps it. */
+  const signedInElsewhere = async () => {
+    const persistent = memoryStorage();
+    (await signedInSpaClient(server, { storage: hybridStorage(persistent) })).close();
+    return persistent;
+  };
+  /** The tokens the tab that rotated would broadcast, valid for a minute. */
+  const asBroadcast = (
+    rotated: { access_token: string; refresh_token: string },
+    clock: TestClock,
+  ): TokenSet => ({
+    accessToken: rotated.access_token,
+    expiresAt: clock.now() + 60_000,
+    issuedAt: clock.now(),
+    refreshToken: rotated.refresh_token,
+  });
   /** Another tab rotates `auth`'s refresh token at the server and stores the new one; no broadcast is sent. */
   const rotateInAnotherTab = async (auth: GatehouseClient, persistent: ReturnType<typeof memoryStorage>) => {
     const rotated = await refreshElsewhere((await auth.getTokens())?.refreshToken ?? '');
@@ -128,23 +144,15 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
   });
 
   it('under the lock, takes the tokens another tab broadcast for the refresh token it finds rotated', async () => {
-    const persistent = memoryStorage();
+    const persistent = await signedInElsewhere();
     const clock = new TestClock();
-    const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent) });
-    seed.close();
     const auth = tab(persistent, clock);
     // Another tab rotated the refresh token and stored it; its broadcast is still on the way.
     const rotated = await rotateInAnotherTab(auth, persistent);
     const refreshesBefore = server.tokenRequests('refresh_token');
     const otherTab = new BroadcastChannel(prefix());
     setTimeout(() => {
-      const tokens: TokenSet = {
-        accessToken: rotated.access_token,
-        expiresAt: clock.now() + 60_000,
-        issuedAt: clock.now(),
-        refreshToken: rotated.refresh_token,
-      };
-      otherTab.postMessage({ type: 'tokens', tokens });
+      otherTab.postMessage({ type: 'tokens', tokens: asBroadcast(rotated, clock) });
     }, 100);
 
     expect(await auth.getAccessToken()).toBe(rotated.access_token);
@@ -153,10 +161,8 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
   });
 
   it('takes the other tab’s tokens also when they arrive while it reads storage under the lock', async () => {
-    const persistent = memoryStorage();
+    const persistent = await signedInElsewhere();
     const clock = new TestClock();
-    const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent) });
-    seed.close();
     const sessionKey = `${prefix()}:session`;
     const otherTab = new BroadcastChannel(prefix());
     let arrivesDuringRead: TokenSet | undefined;
@@ -176,12 +182,7 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
     const auth = spaClient(server, { storage: hybridStorage(slowReads), clock, crossTab: true });
     opened.push(auth);
     const rotated = await rotateInAnotherTab(auth, persistent);
-    arrivesDuringRead = {
-      accessToken: rotated.access_token,
-      expiresAt: clock.now() + 60_000,
-      issuedAt: clock.now(),
-      refreshToken: rotated.refresh_token,
-    };
+    arrivesDuringRead = asBroadcast(rotated, clock);
     const refreshesBefore = server.tokenRequests('refresh_token');
 
     expect(await auth.getAccessToken()).toBe(rotated.access_token);
@@ -190,10 +191,8 @@ describe('between tabs with hybridStorage (access token only in each tab’s mem
   });
 
   it('when no broadcast comes, renews with the rotated refresh token from storage, never the old one', async () => {
-    const persistent = memoryStorage();
+    const persistent = await signedInElsewhere();
     const clock = new TestClock();
-    const seed = await signedInSpaClient(server, { storage: hybridStorage(persistent) });
-    seed.close();
     const auth = tab(persistent, clock);
     const expired: unknown[] = [];
     auth.on('sessionExpired', (error) => expired.push(error));
