@@ -8,9 +8,8 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, startRedis } from '../packages/testkit/src/index.ts';
-import { API_AUDIENCE } from './support/audience.ts';
 import { BENCH_DIR, spawnNode, waitForHttp } from './support/child.ts';
-import { basicAuth, SERVICE_SECRET } from './support/clients.ts';
+import { serviceTokenRequest } from './support/clients.ts';
 import { summarizeProfile } from './support/cpu-profile.ts';
 import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process.ts';
 import { type LoadSpec, runLoad } from './support/load.ts';
@@ -19,18 +18,7 @@ const target = process.argv[2] ?? 'client-credentials';
 const seconds = Number(process.argv[3] ?? 10);
 const out = join(BENCH_DIR, 'results');
 await mkdir(out, { recursive: true });
-const tokenRequest = {
-  method: 'POST' as const,
-  headers: {
-    'content-type': 'application/x-www-form-urlencoded',
-    authorization: basicAuth('service', SERVICE_SECRET),
-  },
-  body: new URLSearchParams({
-    grant_type: 'client_credentials',
-    scope: 'recipes:read',
-    resource: API_AUDIENCE,
-  }).toString(),
-};
+const tokenRequest = serviceTokenRequest;
 
 type Load = Omit<LoadSpec, 'url' | 'connections' | 'durationSeconds'> & { path: string };
 type Started = { url: string; stop(): Promise<void> };

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { freePort } from '../../packages/testkit/src/index.ts';
-import { API_AUDIENCE } from '../support/audience.ts';
 import { BENCH_DIR, spawnNode, waitForHttp } from '../support/child.ts';
-import { basicAuth, SERVICE_SECRET } from '../support/clients.ts';
+import { serviceTokenRequest } from '../support/clients.ts';
 import { compareLoad } from '../support/compare.ts';
 import type { BenchContext } from '../support/context.ts';
 import { type Figure, ratioFigure } from '../support/figure.ts';
@@ -24,18 +23,7 @@ export async function clientCredentials(ctx: BenchContext): Promise<Figure[]> {
   try {
     const bareUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(`${bareUrl}/.well-known/openid-configuration`, bare);
-    const request = {
-      method: 'POST' as const,
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: basicAuth('service', SERVICE_SECRET),
-      },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        scope: 'recipes:read',
-        resource: API_AUDIENCE,
-      }).toString(),
-    };
+    const request = serviceTokenRequest;
     // Both must answer with an ES256 JWT for the same audience, or the comparison is meaningless.
     for (const base of [ctx.gatehouse.url, bareUrl]) {
       const response = await fetch(`${base}/token`, request);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { freePort } from '../../packages/testkit/src/index.ts';
 import { API_AUDIENCE } from '../support/audience.ts';
 import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from '../support/child.ts';
-import { basicAuth, SERVICE_SECRET } from '../support/clients.ts';
+import { serviceTokenRequest } from '../support/clients.ts';
 import { compareLoad } from '../support/compare.ts';
 import type { BenchContext } from '../support/context.ts';
 import { type Figure, ratioFigure } from '../support/figure.ts';
@@ -12,18 +12,7 @@ import type { VerifierInput, VerifierResult } from '../workers/verifier.ts';
 const SCENARIO = '4 demo API / verifier';
 
 async function serviceAccessToken(ctx: BenchContext): Promise<string> {
-  const response = await fetch(`${ctx.gatehouse.url}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: basicAuth('service', SERVICE_SECRET),
-    },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      scope: 'recipes:read',
-      resource: API_AUDIENCE,
-    }),
-  });
+  const response = await fetch(`${ctx.gatehouse.url}/token`, serviceTokenRequest);
   const body = (await response.json()) as { access_token?: string };
   if (!body.access_token) throw new Error(`no access token: ${response.status} ${JSON.stringify(body)}`);
   return body.access_token;

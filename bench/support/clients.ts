@@ -1,3 +1,4 @@
+import { API_AUDIENCE } from './audience.ts';
 /** The OAuth clients every bench server knows (RFC 7591 metadata, the clients-file format). */
 export const REDIRECT_URI = 'http://localhost:5173/callback';
 export const SERVICE_SECRET = 'bench-service-secret-0123456789abcdef0123';
@@ -33,3 +34,20 @@ export const BENCH_CLIENTS = [
 export function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
+
+/**
+ * The client-credentials token request every scenario sends as the `service` client: a JWT access token for
+ * the demo API with `recipes:read`. Usable as `fetch` init and as an autocannon request.
+ */
+export const serviceTokenRequest = {
+  method: 'POST' as const,
+  headers: {
+    'content-type': 'application/x-www-form-urlencoded',
+    authorization: basicAuth('service', SERVICE_SECRET),
+  },
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    scope: 'recipes:read',
+    resource: API_AUDIENCE,
+  }).toString(),
+};

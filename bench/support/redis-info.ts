@@ -13,6 +13,16 @@ export async function redisMemory(url: string): Promise<{ usedMemory: number; ke
   }
 }
 
+/** Every key of the database, in SCAN batches (COUNT 1000). */
+async function* scanBatches(redis: Redis): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = nextCursor;
+    yield keys;
+  } while (cursor !== '0');
+}
+
 /**
  * Average `MEMORY USAGE` (bytes, key and value with Redis' overhead) of up to `sample` keys per
  * `gatehouse:<Model>` prefix, with the key count of each prefix.
@@ -25,10 +35,7 @@ export async function bytesByPrefix(
   const seen: Record<string, { keys: number; sampled: number; bytes: number }> = {};
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'COUNT', 1000);
-      cursor = nextCursor;
+    for await (const keys of scanBatches(redis)) {
       for (const key of keys) {
         const prefix = key.split(':').slice(0, 2).join(':');
         const entry = seen[prefix] ?? { keys: 0, sampled: 0, bytes: 0 };
@@ -42,7 +49,7 @@ export async function bytesByPrefix(
           }
         }
       }
-    } while (cursor !== '0');
+    }
     return Object.fromEntries(
       Object.entries(seen).map(([prefix, e]) => [
         prefix,
@@ -60,13 +67,10 @@ export async function deleteKeys(url: string, drop: (key: string) => boolean): P
   let deleted = 0;
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'COUNT', 1000);
-      cursor = nextCursor;
+    for await (const keys of scanBatches(redis)) {
       const doomed = keys.filter(drop);
       if (doomed.length > 0) deleted += await redis.del(...doomed);
-    } while (cursor !== '0');
+    }
     return deleted;
   } finally {
     redis.disconnect();
