@@ -20,8 +20,12 @@ const pageOfRecipes = {
 };
 const auth = (scopes: string[]) => [{ gatehouse: scopes }];
 const unauthorized = error('missing, invalid, expired or revoked access token (RFC 6750)');
-const forbiddenScope = error('insufficient_scope, or not the owner of the recipe');
-const owned = { 401: unauthorized, 403: forbiddenScope, 404: error('no such recipe') };
+const forbiddenScope = error('insufficient_scope');
+const owned = {
+  401: unauthorized,
+  403: error('insufficient_scope, or a published recipe of someone else'),
+  404: error('no such recipe, or a draft of someone else'),
+};
 
 /**
  * The OpenAPI 3.1 description of the demo API, served at `/openapi.json`. Request and response

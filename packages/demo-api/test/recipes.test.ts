@@ -99,13 +99,14 @@ describe.each(['memory', 'redis'] as const)('recipes API on the %s store', (stor
     expect((await call('GET', '/recipes?q=pancakes')).body.total).toBe(0);
   });
 
-  it('lets only the owner update, publish and delete (403 for others, 404 for unknown)', async () => {
+  it('lets only the owner update, publish and delete (404 for unknown, 403 on a published recipe of someone else)', async () => {
     const { id } = await createRecipe(alice, 'Soup');
+    expect((await call('PUT', `/recipes/${id}/publish`, { token: alice })).status).toBe(204);
     expect(await call('PATCH', `/recipes/${id}`, { token: bob, body: { name: 'Mine' } })).toMatchObject({
       status: 403,
       body: { error: 'forbidden' },
     });
-    expect((await call('PUT', `/recipes/${id}/publish`, { token: bob })).status).toBe(403);
+    expect((await call('DELETE', `/recipes/${id}/publish`, { token: bob })).status).toBe(403);
     expect((await call('DELETE', `/recipes/${id}`, { token: bob })).status).toBe(403);
     const patched = await call('PATCH', `/recipes/${id}`, { token: alice, body: { cook_time: 45 } });
     expect(patched.status).toBe(200);
@@ -117,6 +118,35 @@ describe.each(['memory', 'redis'] as const)('recipes API on the %s store', (stor
     });
     expect((await call('DELETE', `/recipes/${id}`, { token: alice })).status).toBe(404);
     expect((await call('GET', '/recipes/no-such-id')).status).toBe(404);
+  });
+
+  it('answers every write on a draft of someone else exactly like an unknown id, so drafts do not leak', async () => {
+    const { id } = await createRecipe(alice, 'Secret stew');
+    const probes = [
+      ['GET', `/recipes/${id}`, undefined],
+      ['PATCH', `/recipes/${id}`, { name: 'Mine' }],
+      ['DELETE', `/recipes/${id}`, undefined],
+      ['PUT', `/recipes/${id}/publish`, undefined],
+      ['DELETE', `/recipes/${id}/publish`, undefined],
+    ] as const;
+    const [onDraft, onUnknown] = await Promise.all([
+      Promise.all(probes.map(([method, path, body]) => call(method, path, { token: bob, body }))),
+      Promise.all(
+        probes.map(([method, path, body]) =>
+          call(method, path.replace(id, 'no-such-id'), { token: bob, body }),
+        ),
+      ),
+    ]);
+    for (const [i, answer] of onDraft.entries()) {
+      expect(answer.status, `${probes[i]?.[0]} ${probes[i]?.[1]}`).toBe(404);
+      expect(answer.body).toEqual(onUnknown[i]?.body);
+    }
+    // Nothing changed: the draft is still alice's, unpublished and under its name.
+    expect((await call('GET', `/recipes/${id}`, { token: alice })).body).toMatchObject({
+      name: 'Secret stew',
+      user_id: 'alice',
+      is_publish: false,
+    });
   });
 
   it('validates input: 422 naming the field, 400 for malformed JSON or no body, 413 over 64 KiB, 415 not JSON', async () => {

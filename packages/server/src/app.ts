@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import type { Config } from './config.ts';
+import { trustedForwardedHeaders, trustedProxySettings } from './security/trusted-proxy.ts';
 import { StoreUnavailableError } from './store/index.ts';
 
 export interface AppParts {
@@ -56,10 +57,13 @@ function errorHandler(onError: AppParts['onError']): Koa.Middleware {
 
 /** The Koa composition of the server: errors, health, pages, then the protocol. */
 export function createApp(parts: AppParts): Koa {
-  const app = new Koa({ proxy: parts.config.trustProxy });
+  const hops = parts.config.trustedProxyHops;
+  const app = new Koa(trustedProxySettings(hops));
   // Koa would print every error to stderr; the error middleware reports what matters.
   app.silent = true;
   app.keys = [...parts.cookieKeys];
+  // First, so that logs and metrics see the scheme the trusted proxy saw, too.
+  if (hops > 0) app.use(trustedForwardedHeaders(hops));
   for (const middleware of parts.outer ?? []) app.use(middleware);
   app.use(errorHandler(parts.onError));
   if (parts.securityHeaders) app.use(parts.securityHeaders);

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       refreshTokenTTL: 1_209_600,
       refreshTokenReuseInterval: 0,
       shutdownDelay: 0,
+      trustedProxyHops: 0,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -38,7 +39,9 @@ describe('loadConfig', () => {
     [{ SHUTDOWN_DELAY: '5s' }, /^SHUTDOWN_DELAY must be a whole number of seconds/],
     [{ PORT: '70000' }, /^PORT must be a port number/],
     [{ REDIS_URL: 'http://x' }, /^REDIS_URL must start with redis:\/\//],
-    [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY must be 0 or 1/],
+    [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY must be the number of trusted proxy hops/],
+    [{ TRUST_PROXY: '-1' }, /^TRUST_PROXY must be the number of trusted proxy hops/],
+    [{ TRUST_PROXY: '1.5' }, /^TRUST_PROXY must be the number of trusted proxy hops/],
     [{ GATEHOUSE_SECRET: 'short' }, /^GATEHOUSE_SECRET must be at least 32 characters/],
     [
       { ACCESS_TOKEN_TTL: '900', REFRESH_TOKEN_TTL: '60' },
@@ -70,6 +73,30 @@ describe('loadConfig', () => {
         ISSUER: 'https://auth.example.com/',
       }).issuer,
     ).toBe('https://auth.example.com');
+  });
+
+  it('reads TRUST_PROXY as a hop count, accepting the 0 and 1 of earlier versions', () => {
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustedProxyHops).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustedProxyHops).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustedProxyHops).toBe(2);
+  });
+
+  it('derives the longest access token lifetime once, from ACCESS_TOKEN_TTL and every resource', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+    const file = join(dir, 'resources.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { uri: 'https://short.example.com', scopes: ['a:read'], accessTokenTTL: 300 },
+        { uri: 'https://long.example.com', scopes: ['b:read'], accessTokenTTL: 7200 },
+        { uri: 'https://default.example.com', scopes: ['c:read'] },
+      ]),
+    );
+    expect(loadConfig({ GATEHOUSE_RESOURCES_FILE: file, ACCESS_TOKEN_TTL: '900' })).toMatchObject({
+      accessTokenTTL: 900,
+      longestAccessTokenTTL: 7200,
+    });
+    expect(loadConfig({ ACCESS_TOKEN_TTL: '600' }).longestAccessTokenTTL).toBe(600);
   });
 
   it('reads resources from GATEHOUSE_RESOURCES_FILE and names the bad field', () => {

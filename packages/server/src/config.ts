@@ -26,9 +26,20 @@ export interface Config {
   readonly resources: readonly ResourceServerConfig[];
   readonly registrationToken: string | undefined;
   readonly accessTokenTTL: number;
+  /**
+   * The longest lifetime of any access token this server issues: `accessTokenTTL` or a resource's
+   * own `accessTokenTTL`, whichever is longer. A revocation event must outlive every token it
+   * matches, so the server and the CLI size revocation events (and key retirement) with this.
+   */
+  readonly longestAccessTokenTTL: number;
   readonly refreshTokenTTL: number;
   readonly refreshTokenReuseInterval: number;
-  readonly trustProxy: boolean;
+  /**
+   * Proxies in front of the server that append to `X-Forwarded-For` (0: none, X-Forwarded-* are ignored).
+   * The client address is the entry the outermost of them appended, this many from the right: the
+   * entries left of it are whatever the client sent.
+   */
+  readonly trustedProxyHops: number;
   readonly smtpUrl: string | undefined;
   readonly selfRegistration: 'open' | 'closed';
   readonly metricsPort: number | undefined;
@@ -110,7 +121,13 @@ const envSchema = z.object({
   ACCESS_TOKEN_TTL: seconds('ACCESS_TOKEN_TTL', 900),
   REFRESH_TOKEN_TTL: seconds('REFRESH_TOKEN_TTL', 1_209_600),
   REFRESH_TOKEN_REUSE_INTERVAL: seconds('REFRESH_TOKEN_REUSE_INTERVAL', 0),
-  TRUST_PROXY: z.enum(['0', '1'], { message: 'TRUST_PROXY must be 0 or 1' }).optional(),
+  TRUST_PROXY: z
+    .string()
+    .regex(
+      /^\d{1,2}$/,
+      'TRUST_PROXY must be the number of trusted proxy hops (0 for none, 1 behind one proxy)',
+    )
+    .optional(),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'SMTP_URL must start with smtp:// or smtps://')
@@ -225,9 +242,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resources: Object.freeze(resources),
     registrationToken: e.GATEHOUSE_REGISTRATION_TOKEN,
     accessTokenTTL: e.ACCESS_TOKEN_TTL,
+    longestAccessTokenTTL: Math.max(e.ACCESS_TOKEN_TTL, ...resources.map((r) => r.accessTokenTTL ?? 0)),
     refreshTokenTTL: e.REFRESH_TOKEN_TTL,
     refreshTokenReuseInterval: e.REFRESH_TOKEN_REUSE_INTERVAL,
-    trustProxy: e.TRUST_PROXY === '1',
+    trustedProxyHops: Number(e.TRUST_PROXY ?? 0),
     smtpUrl: e.SMTP_URL,
     selfRegistration: e.GATEHOUSE_REGISTRATION ?? 'open',
     metricsPort: e.METRICS_PORT,

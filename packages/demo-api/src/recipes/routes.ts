@@ -58,10 +58,16 @@ export function recipeRoutes(options: RecipeRoutesOptions): Router {
     ctx.body = { data: page.items, page: query.page, per_page: query.per_page, total: page.total };
   };
 
-  /** Loads the recipe named in the path and requires the caller to own it. */
+  /**
+   * Loads the recipe named in the path and requires the caller to own it. Someone else's draft
+   * answers exactly like an unknown id, as `GET` does, so writes cannot probe which drafts exist;
+   * someone else's published recipe is public anyway and answers 403.
+   */
   const ownRecipe = async (ctx: Context, sub: string): Promise<Recipe> => {
     const recipe = await store.get(String(ctx.params.id));
-    if (!recipe) throw new ApiError('not_found', 404, 'recipe not found');
+    if (!recipe || (!recipe.is_publish && recipe.user_id !== sub)) {
+      throw new ApiError('not_found', 404, 'recipe not found');
+    }
     if (recipe.user_id !== sub) throw new ApiError('forbidden', 403, 'only the owner may change this recipe');
     return recipe;
   };

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { Adapter } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import { RedisKeyRepository } from '../keys/redis-key-repository.ts';
 import { createRedisAdapterClass } from '../store/redis-adapter.ts';
@@ -14,6 +15,8 @@ export interface AdminStore {
   readonly conn: Redis | Cluster;
   readonly keys: RedisKeyRepository;
   readonly clients: ClientRegistry;
+  /** Grants, sized like the server's: a revocation event outlives every access token of the grant. */
+  readonly grants: Adapter;
   close(): Promise<void>;
 }
 
@@ -72,7 +75,7 @@ export async function openAdminStore(config: Config): Promise<AdminStore> {
   }
   const Adapter = createRedisAdapterClass(conn, {
     revokedTTL: config.refreshTokenTTL,
-    accessTokenTTL: config.accessTokenTTL,
+    accessTokenTTL: config.longestAccessTokenTTL,
   });
   const adapter = new Adapter('Client');
   const clientStore: ClientStore = {
@@ -85,6 +88,7 @@ export async function openAdminStore(config: Config): Promise<AdminStore> {
     conn,
     keys: new RedisKeyRepository(conn),
     clients: new ClientRegistry(clientStore, conn),
+    grants: new Adapter('Grant'),
     close: () => closeRedisConnection(conn),
   };
 }

@@ -10,11 +10,7 @@ import { formatTable, isoTime } from './format-table.ts';
 
 /** The longest-lived token the signing keys sign: how long a superseded key stays published. */
 export function longestSignedTokenTTL(config: Config): number {
-  return Math.max(
-    config.accessTokenTTL,
-    ID_TOKEN_TTL,
-    ...config.resources.map((resource) => resource.accessTokenTTL ?? 0),
-  );
+  return Math.max(config.longestAccessTokenTTL, ID_TOKEN_TTL);
 }
 
 function requireSecret(config: Config): string {

@@ -40,7 +40,7 @@ export async function runCommand(command: Command, config: Config): Promise<stri
           case 'users add':
           case 'users disable':
           case 'users revoke':
-            return await runUsersCommand(command, store, config);
+            return await runUsersCommand(command, store);
         }
       } finally {
         await store.close();

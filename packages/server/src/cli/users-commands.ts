@@ -1,6 +1,4 @@
 import { AccountError, createAccountStore, revokeAccountAccess } from '../accounts/index.ts';
-import type { Config } from '../config.ts';
-import { createRedisAdapterClass } from '../store/redis-adapter.ts';
 import type { AdminStore } from './admin-store.ts';
 import { CliError } from './cli-error.ts';
 import type { Command } from './parse-command.ts';
@@ -12,11 +10,7 @@ type UsersCommand = Extract<Command, { name: 'users add' | 'users disable' | 'us
  * working at once (the provider's account lookup answers "no such account"); `revoke`
  * additionally destroys every grant, which reaches resource servers as revocation events.
  */
-export async function runUsersCommand(
-  command: UsersCommand,
-  store: AdminStore,
-  config: Config,
-): Promise<string> {
+export async function runUsersCommand(command: UsersCommand, store: AdminStore): Promise<string> {
   const accounts = createAccountStore({ kind: 'redis', conn: store.conn });
   try {
     switch (command.name) {
@@ -37,13 +31,8 @@ export async function runUsersCommand(
         await accounts.setDisabled(command.email, true);
         return `disabled ${command.email}`;
       case 'users revoke': {
-        const Adapter = createRedisAdapterClass(store.conn, {
-          revokedTTL: config.refreshTokenTTL,
-          accessTokenTTL: config.accessTokenTTL,
-        });
-        const grants = new Adapter('Grant');
         const { grantIds } = await revokeAccountAccess(accounts, command.email, (grantId) =>
-          grants.revokeByGrantId(grantId),
+          store.grants.revokeByGrantId(grantId),
         );
         return `revoked every session and ${grantIds.length} grant(s) of ${command.email}`;
       }

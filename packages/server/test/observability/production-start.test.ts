@@ -138,7 +138,7 @@ describe('gatehouse config check', () => {
       env: 'production',
       issuer: 'https://auth.example.com',
       port: 4000,
-      trustProxy: true,
+      trustedProxyHops: 1,
       metricsPort: 9464,
       accessTokenTTL: 900,
       refreshTokenTTL: 1_209_600,
