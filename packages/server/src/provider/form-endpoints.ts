@@ -1,6 +1,8 @@
 import { parse } from 'node:querystring';
 import type Koa from 'koa';
+import compose from 'koa-compose';
 import { readBody, replayBody } from './request-body.ts';
+import { refuseRouteVariants } from './route-variants.ts';
 
 /** The provider's POST endpoints that take `application/x-www-form-urlencoded` bodies. */
 export const FORM_ENDPOINTS = new Set(['/token', '/revoke', '/introspect', '/device/auth', '/par']);
@@ -9,6 +11,7 @@ export type FormParams = Record<string, string | string[] | undefined>;
 
 /** What a form-endpoint guard may do before oidc-provider sees the request. */
 export interface FormRequest {
+  /** The endpoint's exact path: any other spelling oidc-provider would route is refused before. */
   readonly path: string;
   readonly params: Readonly<FormParams>;
   /** Replaces a parameter in what oidc-provider will read. */
@@ -25,8 +28,19 @@ function oauthError(ctx: Koa.Context, status: number, error: string, description
  * Reads form bodies of the provider's POST endpoints before oidc-provider does, so that
  * oversized and non-form bodies get an RFC 6749 §5.2 JSON error (never a reset or 500), and so
  * that `inspect` can look at (and adjust) the parameters. The bytes are then replayed.
+ *
+ * The guard and `inspect` know endpoints by their exact path, while oidc-provider also routes
+ * `/TOKEN` or `/token/` to the token endpoint; such spellings of any provider route are
+ * answered 404 first ({@link refuseRouteVariants}), so every request the provider serves has
+ * passed the policies of the endpoint it resolves to.
  */
 export function formEndpointGuard(
+  inspect: (ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) => Promise<void>,
+): Koa.Middleware {
+  return compose([refuseRouteVariants, guardFormEndpoint(inspect)]);
+}
+
+function guardFormEndpoint(
   inspect: (ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) => Promise<void>,
 ): Koa.Middleware {
   return async function guardFormEndpoint(ctx, next) {

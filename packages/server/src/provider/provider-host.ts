@@ -2,7 +2,10 @@ import type { JWK } from 'jose';
 import type Koa from 'koa';
 import compose from 'koa-compose';
 import Provider from 'oidc-provider';
+import { trustedProxySettings } from '../security/trusted-proxy.ts';
 import { buildProviderConfiguration, type ProviderDeps } from './configuration.ts';
+import { withholdCorsFromUnknownClients } from './cors-policy.ts';
+import { buildUrlsFromIssuer } from './issuer-urls.ts';
 import { stateOf } from './token-policies.ts';
 
 /** The signing keys as the provider must see them at one moment. */
@@ -60,10 +63,15 @@ export class ProviderHost {
         skipRotation: (ctx) => stateOf(ctx).reuseSuccessor === true,
       }),
     );
-    provider.proxy = this.#deps.config.trustProxy;
+    // Its middleware runs on the app's context (whose settings apply); kept equal for its own callback().
+    Object.assign(provider, trustedProxySettings(this.#deps.config.trustedProxyHops));
+    buildUrlsFromIssuer(provider);
     this.#onCreate(provider);
     this.#provider = provider;
-    this.#middleware = compose(provider.middleware as Koa.Middleware[]);
+    this.#middleware = compose([
+      withholdCorsFromUnknownClients,
+      ...(provider.middleware as Koa.Middleware[]),
+    ]);
     this.#publicKeys = keys.jwks.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
     this.#version = keys.version;
   }
