@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { clientMetadataProblem, scopeOrDefault } from '../clients/client-metadata-policy.ts';
 import { CliError } from './cli-error.ts';
 
 /** Client metadata as stored for oidc-provider's `Client` model (RFC 7591 §2 field names). */
@@ -8,20 +9,17 @@ export type ClientMetadata = Readonly<Record<string, unknown>> & {
   readonly client_secret?: string;
 };
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 const absoluteUri = z.string().refine((value) => URL.canParse(value), 'must be an absolute URI');
 
-/** RFC 6749 §3.1.2: absolute, no fragment; OAuth 2.1 §1.5: TLS unless loopback or a native app's own scheme. */
+/**
+ * RFC 6749 §3.1.2: absolute, no fragment. Which schemes and hosts are allowed is the shared
+ * client policy's call (`clientMetadataProblem`), the same for every way a client arrives.
+ */
 const redirectUri = absoluteUri.superRefine((value, ctx) => {
   // zod runs this refinement even when the one above failed.
   if (!URL.canParse(value)) return;
-  const url = new URL(value);
-  if (url.hash !== '' || value.includes('#'))
+  if (new URL(value).hash !== '' || value.includes('#'))
     ctx.addIssue({ code: 'custom', message: 'must not contain a fragment' });
-  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
-    ctx.addIssue({ code: 'custom', message: 'http is only allowed for localhost (use https)' });
-  }
 });
 
 // RFC 6749 §3.3 scope tokens (NQCHAR), space-separated.
@@ -66,7 +64,7 @@ const metadataSchema = z
     client_id: z
       .string()
       .regex(/^[\x21-\x7A\x7C\x7E]{1,255}$/, 'must be 1-255 printable ASCII characters without braces'),
-    client_secret: z.string().min(32, 'must be at least 32 characters'),
+    client_secret: z.string(),
     redirect_uris: z.array(redirectUri),
     post_logout_redirect_uris: z.array(redirectUri),
     token_endpoint_auth_method: z.enum(AUTH_METHODS, {
@@ -120,8 +118,9 @@ function fieldOf(path: readonly PropertyKey[]): string {
 /**
  * Validates client metadata (RFC 7591 §2 names) and completes it for storage: a generated
  * `client_id` when absent, a generated `client_secret` for a confidential client that uses a
- * secret, `client_id_issued_at` and `client_secret_expires_at` (RFC 7591 §3.2.1; 0 = never).
- * Throws {@link CliError} with one line naming the offending field.
+ * secret, `client_id_issued_at`, `client_secret_expires_at` (RFC 7591 §3.2.1; 0 = never) and
+ * the default scope when none is given. The client policy is the server's own
+ * (`clientMetadataProblem`). Throws {@link CliError} with one line naming the offending field.
  *
  * @example
  * newClientMetadata({ redirect_uris: ['https://app.example/cb'] }, 1_700_000_000);
@@ -154,15 +153,8 @@ export function newClientMetadata(input: unknown, now: number): ClientMetadata {
   if (grants.includes('refresh_token') && grants.length === 1) {
     fail('grant_types', 'refresh_token needs a grant that issues one (authorization_code or device_code)');
   }
-  if (authMethod === 'none') {
-    if (metadata.client_secret !== undefined)
-      fail('client_secret', 'must be absent for a public client (token_endpoint_auth_method none)');
-    if (grants.includes('client_credentials')) {
-      fail(
-        'grant_types',
-        'client_credentials needs a confidential client (token_endpoint_auth_method other than none)',
-      );
-    }
+  if (authMethod === 'none' && metadata.client_secret !== undefined) {
+    fail('client_secret', 'must be absent for a public client (token_endpoint_auth_method none)');
   }
   if (authMethod === 'private_key_jwt' && metadata.jwks === undefined && metadata.jwks_uri === undefined) {
     fail('jwks', 'or jwks_uri is required for private_key_jwt');
@@ -173,6 +165,12 @@ export function newClientMetadata(input: unknown, now: number): ClientMetadata {
   if (metadata.client_secret !== undefined && !SECRET_AUTH_METHODS.has(authMethod)) {
     fail('client_secret', `is not used with token_endpoint_auth_method ${authMethod}`);
   }
+  const refused = clientMetadataProblem({
+    ...metadata,
+    grant_types: grants,
+    token_endpoint_auth_method: authMethod,
+  });
+  if (refused) fail(refused.field, refused.problem);
 
   const secret = SECRET_AUTH_METHODS.has(authMethod)
     ? (metadata.client_secret ?? randomBytes(32).toString('base64url'))
@@ -182,6 +180,8 @@ export function newClientMetadata(input: unknown, now: number): ClientMetadata {
     ...rest,
     client_id: metadata.client_id ?? randomUUID(),
     client_id_issued_at: now,
+    // A client added without a scope may not ask for every scope, API scopes included.
+    scope: scopeOrDefault(metadata.scope),
     // A client without the authorization_code grant must say so, or the provider's default
     // response_types ["code"] would make it invalid when loaded.
     ...(usesCode || metadata.response_types !== undefined ? {} : { response_types: [] }),

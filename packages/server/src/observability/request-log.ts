@@ -38,6 +38,14 @@ export interface RequestLogLine {
   readonly ip: string;
 }
 
+function clientAddress(ctx: Koa.Context): string {
+  try {
+    return ctx.ip;
+  } catch {
+    return '';
+  }
+}
+
 /** The request id {@link requestLogger} assigned, for other middleware's log lines. */
 export function requestIdOf(ctx: Koa.Context): string | undefined {
   const id = (ctx.state as { requestId?: unknown }).requestId;
@@ -58,6 +66,9 @@ export function requestLogger(log: Logger, options: RequestLogOptions = {}): Koa
   const probes = new Set(options.probePaths ?? ['/healthz', '/readyz', '/metrics']);
   return async function logRequest(ctx, next) {
     const started = performance.now();
+    // Read while the socket is certainly open: a request destroyed mid-body (a client that
+    // hangs up) has no address left to read when the line is written.
+    const ip = clientAddress(ctx);
     const incoming = ctx.get(REQUEST_ID_HEADER);
     const requestId = accept && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     (ctx.state as { requestId?: string }).requestId = requestId;
@@ -79,7 +90,7 @@ export function requestLogger(log: Logger, options: RequestLogOptions = {}): Koa
         status,
         ms: Math.round((performance.now() - started) * 10) / 10,
         ...(clientId === undefined ? {} : { clientId }),
-        ip: ctx.ip,
+        ip,
       };
       if (status >= 500) log.error(line, 'request');
       else if (status < 400 && probes.has(ctx.path)) log.debug(line, 'request');

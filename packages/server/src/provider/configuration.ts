@@ -6,7 +6,10 @@ import type {
   FindAccount,
   KoaContextWithOIDC,
 } from 'oidc-provider';
+import { clientMetadataPolicy } from '../clients/client-metadata-policy.ts';
 import type { Config } from '../config.ts';
+import { allowClientOrigin } from './cors-policy.ts';
+import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { createResourceIndicators } from './resources.ts';
 
 /** Page renderers oidc-provider calls for its own screens (device code, logout, errors). */
@@ -43,6 +46,22 @@ export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as c
 /** Seconds an ID token lives; signing keys must stay published at least this long after retiring. */
 export const ID_TOKEN_TTL = 3600;
 
+/** Seconds a sign-in (oidc-provider interaction) may take. */
+export const INTERACTION_TTL = 3600;
+
+/**
+ * Seconds a session without an account lives: long enough for the device code page's form (a
+ * device code lives as long), short enough that anonymous page views cannot fill the store.
+ */
+export const ANONYMOUS_SESSION_TTL = 600;
+
+/** A signed-in session lives as long as a refresh token family; an anonymous one minutes. */
+export function sessionTTL(session: { accountId?: unknown }, refreshTokenTTL: number): number {
+  return typeof session.accountId === 'string' && session.accountId !== ''
+    ? refreshTokenTTL
+    : ANONYMOUS_SESSION_TTL;
+}
+
 /** The oidc-provider configuration of Gatehouse's OAuth 2.1 profile. */
 export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
   const { config, signingAlg } = deps;
@@ -74,6 +93,7 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
     // RFC 9700 §4.14.2: rotate on every use for every client.
     rotateRefreshToken: (ctx) => !deps.skipRotation(ctx),
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    extraClientMetadata: clientMetadataPolicy(),
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -92,7 +112,7 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
       AuthorizationCode: 60,
       DeviceCode: 600,
       IdToken: ID_TOKEN_TTL,
-      Interaction: 3600,
+      Interaction: INTERACTION_TTL,
       // REFRESH_TOKEN_TTL is the absolute lifetime of a token family: a rotated token
       // inherits what is left of it (iiat = issued-at of the family's first token).
       RefreshToken: (_ctx, token) => {
@@ -101,7 +121,7 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
         return Math.max(1, started + config.refreshTokenTTL - now);
       },
       Grant: config.refreshTokenTTL,
-      Session: config.refreshTokenTTL,
+      Session: (_ctx, session) => sessionTTL(session, config.refreshTokenTTL),
     },
     features: {
       devInteractions: { enabled: false },
@@ -147,19 +167,9 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
     // issued; Gatehouse's access tokens are for APIs, so the claims ride in the ID token.
     conformIdTokenClaims: false,
     ...(deps.pages?.renderError ? { renderError: deps.pages.renderError } : {}),
-    routes: {
-      authorization: '/authorize',
-      token: '/token',
-      revocation: '/revoke',
-      introspection: '/introspect',
-      device_authorization: '/device/auth',
-      code_verification: '/device',
-      end_session: '/session/end',
-      jwks: '/jwks',
-      registration: '/register/client',
-      userinfo: '/userinfo',
-      pushed_authorization_request: '/par',
-    },
+    // Browsers read token, revocation and userinfo responses only from the client's own origin.
+    clientBasedCORS: allowClientOrigin,
+    routes: { ...PROVIDER_ROUTES },
   };
 }
 
@@ -174,11 +184,12 @@ type UserCodeInputSource = NonNullable<ProviderPages['userCodeInputSource']>;
 function persistingSession(
   render: UserCodeInputSource,
   sessionCookie: object,
-  sessionTTL: number,
+  refreshTokenTTL: number,
 ): UserCodeInputSource {
   return async (ctx, form, out, err) => {
     const session = ctx.oidc.session as
       | {
+          accountId?: unknown;
           exp?: unknown;
           touched?: boolean;
           destroyed?: boolean;
@@ -188,7 +199,7 @@ function persistingSession(
       | undefined;
     if (session && typeof session.exp !== 'number' && session.touched && !session.destroyed) {
       ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.id, sessionCookie);
-      await session.save(sessionTTL);
+      await session.save(sessionTTL(session, refreshTokenTTL));
     }
     return render(ctx, form, out, err);
   };

@@ -1,0 +1,42 @@
+import type { Middleware } from 'koa';
+import { readBody, replayBody } from '../provider/request-body.ts';
+import { respondWithPage } from './context.ts';
+import { PAGE_FORM_LIMIT } from './form-body.ts';
+import { html } from './html.ts';
+
+/** oidc-provider's own page forms: the device code form and the sign-out confirmation. */
+const PROVIDER_PAGE_FORMS: ReadonlySet<string> = new Set(['/device', '/session/end/confirm']);
+
+/**
+ * Holds oidc-provider's page forms to the limit of Gatehouse's own pages: a body over
+ * {@link PAGE_FORM_LIMIT} gets the 413 page (with the pages' headers and a request-log line,
+ * like any other answer), not the provider's parse of a form no browser would send. Smaller
+ * bodies are replayed to the provider unchanged.
+ *
+ * @example
+ * app.use(providerFormLimit());
+ * app.use(providerHost.middleware);
+ */
+export function providerFormLimit(): Middleware {
+  return async function limitProviderPageForms(ctx, next) {
+    if (
+      ctx.method !== 'POST' ||
+      !PROVIDER_PAGE_FORMS.has(ctx.path) ||
+      !ctx.is('application/x-www-form-urlencoded')
+    ) {
+      return next();
+    }
+    const read = await readBody(ctx.req, PAGE_FORM_LIMIT);
+    if (read.kind === 'too_large') {
+      if (!read.drained) ctx.set('Connection', 'close');
+      respondWithPage(ctx, 413, {
+        title: 'This request cannot be completed',
+        error: 'This form is too large. Go back and try again.',
+        body: html``,
+      });
+      return;
+    }
+    replayBody(ctx.req, read.body);
+    await next();
+  };
+}
