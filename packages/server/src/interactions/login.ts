@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import type { PasswordCheck } from '../accounts/index.ts';
 import { type PageContext, respondCsrfFailure, respondWithPage, waitInWords } from './context.ts';
 import { CSRF_FIELD } from './csrf.ts';
 import { readForm } from './form-body.ts';
@@ -63,8 +64,9 @@ export async function showLogin(ctx: Context, deps: PageContext, details: Intera
 }
 
 /**
- * POST /interaction/:uid/login. Lockout is checked before the password, so a locked account
- * costs no argon2 work; unknown emails are counted like known ones.
+ * POST /interaction/:uid/login. The attempt is admitted (counted as in flight) before the
+ * password is verified, so a locked account costs no argon2 work and a parallel burst verifies
+ * at most as many passwords as the limit; unknown emails are counted like known ones.
  */
 export async function submitLogin(ctx: Context, deps: PageContext): Promise<void> {
   const form = await readForm(ctx);
@@ -80,33 +82,48 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
   if (!email || !password) {
     return renderLogin(ctx, deps, details, 400, { email, error: 'Enter your email and password.' });
   }
-  const gate = await deps.throttle.check(email, ctx.ip);
-  if (!gate.allowed) {
-    deps.onSecurityEvent?.({
-      type: 'lockout',
-      scope: 'account',
-      ip: ctx.ip,
-      retryAfterSeconds: gate.retryAfter,
-    });
-    ctx.set('Retry-After', String(gate.retryAfter));
+  const attempt = await deps.throttle.admit(email, ctx.ip);
+  if (!attempt.allowed) {
+    ctx.set('Retry-After', String(attempt.retryAfter));
     return renderLogin(ctx, deps, details, 429, {
       email,
-      error: `Too many failed sign-in attempts. Try again in ${waitInWords(gate.retryAfter)}, or reset your password.`,
+      error:
+        attempt.cause === 'locked'
+          ? `Too many failed sign-in attempts. Try again in ${waitInWords(attempt.retryAfter)}, or reset your password.`
+          : 'Too many sign-in attempts at once. Try again in a moment.',
     });
   }
-  const check = await deps.accounts.verifyPassword(email, password);
+  let check: PasswordCheck;
+  try {
+    check = await deps.accounts.verifyPassword(email, password);
+  } catch (err) {
+    await attempt.release().catch(() => {});
+    throw err;
+  }
   if (!check.ok) {
     deps.onSecurityEvent?.({ type: 'login_failed', reason: check.reason, ip: ctx.ip });
     if (check.reason === 'disabled') {
+      // The password was right: no guess to count.
+      await attempt.release();
       return renderLogin(ctx, deps, details, 403, {
         email,
         error: 'This account is disabled. Contact your administrator.',
       });
     }
-    await deps.throttle.recordFailure(email, ctx.ip);
+    for (const { scope, retryAfter } of await attempt.failed()) {
+      // Once per window, so naming the account (when the email is one) costs one lookup per lockout.
+      const account = scope === 'account' ? await deps.accounts.findByEmail(email) : undefined;
+      deps.onSecurityEvent?.({
+        type: 'lockout',
+        scope,
+        ip: ctx.ip,
+        retryAfterSeconds: retryAfter,
+        ...(account ? { accountId: account.id } : {}),
+      });
+    }
     return renderLogin(ctx, deps, details, 401, { email, error: INVALID_CREDENTIALS_MESSAGE });
   }
-  await deps.throttle.recordSuccess(email);
+  await attempt.succeeded();
   // RFC 8176 §2: "pwd" — password-based authentication.
   await deps
     .provider()

@@ -1,18 +1,17 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { PasswordCheck } from '../accounts/account-store.ts';
 import { TokenAlreadyConsumedError } from '../store/errors.ts';
 import type { Logger } from './logger.ts';
 import type { GatehouseMetrics } from './metrics.ts';
 
-/** Why a sign-in attempt was refused. */
-/** `invalid_credentials`: unknown email or wrong password (the account store does not say which). */
-export type LoginFailureReason =
-  | 'invalid_credentials'
-  | 'unknown_account'
-  | 'bad_password'
-  | 'disabled'
-  | 'unverified'
-  | 'throttled';
+/**
+ * Why a verified sign-in attempt was refused, exactly as the account store answers:
+ * `invalid_credentials` (unknown email or wrong password; the store does not say which) or
+ * `disabled` (right password, disabled account). An attempt refused by the lockout is no
+ * `login_failed`: its password is never checked, and the lockout itself is one `lockout` event.
+ */
+export type LoginFailureReason = Extract<PasswordCheck, { ok: false }>['reason'];
 
 /**
  * The events an operator (or a SIEM) watches for, one log line each, `event` naming the type.
@@ -23,13 +22,20 @@ export type SecurityEvent =
   | {
       readonly type: 'login_failed';
       readonly reason: LoginFailureReason;
-      /** Present when the submitted email matched an account. */
+      /**
+       * The account, when the caller knows it. The sign-in page does not set it: a refused
+       * password does not tell whether the email belongs to an account.
+       */
       readonly accountId?: string;
       readonly ip?: string;
     }
   | {
       readonly type: 'lockout';
-      /** What the limiter counts: attempts on one account, from one address, or by one client. */
+      /**
+       * The limit that tripped: sign-in failures on one account (`account`), or from one address
+       * (`ip`, sign-in or client authentication), or one client's failures from one address
+       * (`client`). Logged once, when the limit is first reached, not for each refused request.
+       */
       readonly scope: 'account' | 'ip' | 'client';
       readonly accountId?: string;
       readonly ip?: string;
@@ -90,7 +96,7 @@ export interface SecurityEventContext {
  * `metrics` is given.
  *
  * @example
- * logSecurityEvent(log, { type: 'login_failed', reason: 'bad_password', accountId, ip: ctx.ip, requestId: requestIdOf(ctx) }, metrics);
+ * logSecurityEvent(log, { type: 'login_failed', reason: 'invalid_credentials', ip: ctx.ip, requestId: requestIdOf(ctx) }, metrics);
  */
 export function logSecurityEvent(
   log: Logger,

@@ -1,25 +1,31 @@
+import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import { mostRestrictive } from './login-throttle.ts';
-import type { RateLimit, RateLimiter } from './rate-limiter.ts';
+import type { SecurityEvent } from '../observability/security-events.ts';
+import { admitWhenFree } from './admit-when-free.ts';
+import { ExpiringMap } from './expiring-map.ts';
+import type { AttemptCheck, RateLimit, RateLimiter } from './rate-limiter.ts';
 
-/**
- * Client authentication failures allowed for one client_id from one IP address in 15
- * minutes (issue 3: "the same" as sign-in, 5 per account).
- */
+/** Client authentication failures allowed for one client_id from one IP address in 15 minutes, as for sign-in. */
 export const CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP: RateLimit = { limit: 5, windowSeconds: 15 * 60 };
 /** …per IP address, whatever the clients. */
 export const CLIENT_AUTH_FAILURES_PER_IP: RateLimit = { limit: 20, windowSeconds: 15 * 60 };
-/**
- * …and per client_id from everywhere. Higher than per-IP on purpose: anyone can send five bad
- * requests naming a client, and a limit of 5 per client would let them lock a whole
- * application (every user's refresh) out for 15 minutes. This one still stops a distributed
- * guess at a weak secret.
- */
-export const CLIENT_AUTH_FAILURES_PER_CLIENT: RateLimit = { limit: 100, windowSeconds: 15 * 60 };
+
+/** How long a credential that authenticated stays known, and how many are remembered. */
+const KNOWN_CREDENTIAL_MS = 10 * 60 * 1000;
+const KNOWN_CREDENTIALS = 10_000;
+/** How many lockouts this instance remembers for requests it lets through without Redis. */
+const REMEMBERED_LOCKOUTS = 10_000;
+/** How long a request with an unknown credential waits for attempts in flight (ms). */
+const CLIENT_AUTH_WAIT_MS = 2000;
 
 /** The parsed form of a request to one of the provider's endpoints (the lead's form guard shape). */
 export interface ClientAuthRequest {
   readonly params: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface ClientAuthThrottleOptions {
+  /** Receives a `lockout` event (scope `client` or `ip`) when a limit first trips. */
+  readonly onSecurityEvent?: ((event: SecurityEvent) => void) | undefined;
 }
 
 /** RFC 6749 §2.3.1: the Basic credentials are form-urlencoded before base64. */
@@ -36,61 +42,155 @@ export function basicClientId(authorization: string): string | undefined {
   }
 }
 
+/** A secret or assertion the request presents, and whom it claims to be. */
+interface PresentedCredential {
+  readonly clientId: string | undefined;
+  /** A hash of client id and secret; absent for assertions, which are new on every request. */
+  readonly fingerprint: string | undefined;
+}
+
+const single = (value: string | string[] | undefined) => (typeof value === 'string' ? value : undefined);
+
+function fingerprint(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('base64url');
+}
+
+/** The `sub` of an RFC 7523 client assertion (unverified: only to name the counter). */
+function assertionSubject(assertion: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return typeof payload?.sub === 'string' ? payload.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the request presents to authenticate, the way oidc-provider reads it (one mechanism:
+ * a `client_secret`, a Basic header, or a `client_assertion`). `undefined` when it presents
+ * none: a public client (RFC 6749 §2.1, `token_endpoint_auth_method: none`) has no secret to
+ * guess, so its requests are neither gated nor counted.
+ */
+function presentedCredential(ctx: Context, request: ClientAuthRequest): PresentedCredential | undefined {
+  const clientIdParam = single(request.params.client_id);
+  const secret = single(request.params.client_secret);
+  if (secret) {
+    return { clientId: clientIdParam, fingerprint: fingerprint('post', clientIdParam ?? '', secret) };
+  }
+  const authorization = ctx.get('authorization');
+  if (authorization) {
+    // The header as sent: another encoding of the same secret is merely not recognised.
+    return {
+      clientId: basicClientId(authorization),
+      fingerprint: fingerprint('basic', authorization.trim()),
+    };
+  }
+  const assertion = single(request.params.client_assertion);
+  if (assertion) return { clientId: clientIdParam ?? assertionSubject(assertion), fingerprint: undefined };
+  return undefined;
+}
+
+/** A claimed client id is caller input: keep it short and printable in the log. */
+function printable(clientId: string): string {
+  return /^[\x21-\x7E]{1,128}$/.test(clientId) ? clientId : '[unprintable]';
+}
+
+function refuse(ctx: Context, retryAfter: number): void {
+  ctx.status = 429;
+  ctx.set('Retry-After', String(retryAfter));
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = {
+    error: 'invalid_client',
+    error_description: 'too many failed client authentication attempts, retry later',
+  };
+}
+
 /**
  * Client-authentication lockout for the provider's form endpoints (`/token`, `/revoke`,
- * `/introspect`, `/device/auth`, `/par`): a request whose client_id+IP, IP or client_id has
- * too many recent failures is answered `429` + `Retry-After` before the client is
- * authenticated; each `401 invalid_client` the provider answers counts one failure for each. Counters live in the
- * shared limiter (Redis), so every instance sees them.
+ * `/introspect`, `/device/auth`, `/par`). Failures count per client_id+IP and per IP — never
+ * per client from everywhere, which would let anyone lock an application out for all its
+ * users — and only for requests that present a secret or assertion.
+ *
+ * An unknown credential is admitted atomically before the provider evaluates it
+ * ({@link RateLimiter.admit}), so a parallel burst evaluates at most 5 secrets per client and
+ * address; the rest get `429` + `Retry-After`. A credential that authenticated recently on this
+ * instance (remembered as a hash of client id and secret, never the secret) skips Redis
+ * entirely: it will authenticate again, nothing is being guessed, and a busy service is never
+ * throttled by its own concurrency. Lockouts this instance saw still refuse it, so a locked
+ * address cannot use the shortcut to confirm a guess.
  *
  * The returned function has the shape of an `inspect` callback of the form-endpoint guard,
  * which has already parsed the body: `(ctx, request, next) => Promise<void>`.
  *
  * @example
- * const throttle = clientAuthThrottle(limiter);
+ * const throttle = clientAuthThrottle(limiter, { onSecurityEvent });
  * formEndpointGuard((ctx, request, next) => throttle(ctx, request, next));
  */
-export function clientAuthThrottle(limiter: RateLimiter) {
-  const clientKey = (id: string) => `client-auth:client:${id}`;
+export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThrottleOptions = {}) {
   const clientIpKey = (id: string, ip: string) => `client-auth:client-ip:${id}:${ip}`;
   const ipKey = (ip: string) => `client-auth:ip:${ip}`;
+  const known = new ExpiringMap<true>(KNOWN_CREDENTIALS);
+  const lockouts = new ExpiringMap<true>(REMEMBERED_LOCKOUTS);
+  const lockedFor = (checks: readonly AttemptCheck[]) =>
+    Math.max(0, ...checks.map(({ key }) => lockouts.remaining(key)));
+
   return async function throttleClientAuthentication(
     ctx: Context,
     request: ClientAuthRequest,
     next: () => Promise<void>,
   ): Promise<void> {
-    const fromBody = request.params.client_id;
-    const clientId =
-      basicClientId(ctx.get('authorization')) ?? (typeof fromBody === 'string' ? fromBody : undefined);
-    const checks = [{ key: ipKey(ctx.ip), limit: CLIENT_AUTH_FAILURES_PER_IP }];
+    const credential = presentedCredential(ctx, request);
+    if (!credential) return next();
+    const { clientId, fingerprint } = credential;
+    const checks: AttemptCheck[] = [{ key: ipKey(ctx.ip), limit: CLIENT_AUTH_FAILURES_PER_IP }];
     if (clientId) {
-      checks.push(
-        { key: clientIpKey(clientId, ctx.ip), limit: CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP },
-        { key: clientKey(clientId), limit: CLIENT_AUTH_FAILURES_PER_CLIENT },
-      );
+      checks.unshift({ key: clientIpKey(clientId, ctx.ip), limit: CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP });
     }
-    // Every token request passes here: one MGET on a standalone Redis.
-    const gate = mostRestrictive(await limiter.peekAll(checks));
-    if (!gate.allowed) {
-      ctx.status = 429;
-      ctx.set('Retry-After', String(gate.retryAfter));
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = {
-        error: 'invalid_client',
-        error_description: 'too many failed client authentication attempts, retry later',
-      };
+    const isKnown = () => fingerprint !== undefined && known.get(fingerprint) !== undefined;
+    const scopeOf = (key: string) => (key.startsWith('client-auth:ip:') ? 'ip' : 'client');
+
+    const admission = isKnown()
+      ? undefined
+      : await admitWhenFree(limiter, checks, { maxWaitMs: CLIENT_AUTH_WAIT_MS, needless: isKnown });
+    if (!admission) {
+      const locked = lockedFor(checks);
+      if (locked > 0) return refuse(ctx, Math.ceil(locked / 1000));
+      await next();
+      // The secret changed since (or the client went): ask Redis again next time.
+      if (ctx.status === 401 && fingerprint) known.delete(fingerprint);
       return;
     }
-    await next();
+    if (!admission.allowed) {
+      if (admission.cause === 'locked') lockouts.set(admission.key, true, admission.retryAfter * 1000);
+      return refuse(ctx, admission.retryAfter);
+    }
+
+    try {
+      await next();
+    } catch (err) {
+      await admission.release().catch(() => {});
+      throw err;
+    }
     const error = (ctx.body as { error?: unknown } | undefined)?.error;
     if (ctx.status === 401 && error === 'invalid_client') {
-      await Promise.all([
-        limiter.hit(ipKey(ctx.ip), CLIENT_AUTH_FAILURES_PER_IP),
-        clientId
-          ? limiter.hit(clientIpKey(clientId, ctx.ip), CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP)
-          : undefined,
-        clientId ? limiter.hit(clientKey(clientId), CLIENT_AUTH_FAILURES_PER_CLIENT) : undefined,
-      ]);
+      for (const { key, retryAfter } of await admission.failed()) {
+        lockouts.set(key, true, retryAfter * 1000);
+        options.onSecurityEvent?.({
+          type: 'lockout',
+          scope: scopeOf(key),
+          ip: ctx.ip,
+          retryAfterSeconds: retryAfter,
+          ...(clientId && scopeOf(key) === 'client' ? { clientId: printable(clientId) } : {}),
+        });
+      }
+      return;
+    }
+    // Settling a success must not cost the caller its answer: a slot left behind frees itself.
+    if (ctx.status >= 200 && ctx.status < 300) {
+      if (fingerprint) known.set(fingerprint, true, KNOWN_CREDENTIAL_MS);
+      await admission.succeeded(clientId ? [clientIpKey(clientId, ctx.ip)] : []).catch(() => {});
+    } else {
+      await admission.release().catch(() => {});
     }
   };
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { RateLimit, RateLimiter, RateLimitResult } from './rate-limiter.ts';
+import { admitWhenFree } from './admit-when-free.ts';
+import type { Admission, RateLimit, RateLimiter } from './rate-limiter.ts';
 
-/** Issue 3: after 5 failed sign-ins for one account in 15 minutes, refuse further attempts. */
+/** After 5 failed sign-ins for one account in 15 minutes, refuse further attempts. */
 export const LOGIN_FAILURES_PER_ACCOUNT: RateLimit = { limit: 5, windowSeconds: 15 * 60 };
 /** …and after 20 failures from one IP address, whatever the accounts. */
 export const LOGIN_FAILURES_PER_IP: RateLimit = { limit: 20, windowSeconds: 15 * 60 };
@@ -20,41 +21,74 @@ export function emailCounterId(email: string): string {
   return createHash('sha256').update(email.normalize('NFC').trim().toLowerCase()).digest('base64url');
 }
 
-/** The stricter of several answers: refused if any refuses, retry when the last one allows. */
-export function mostRestrictive(results: readonly RateLimitResult[]): RateLimitResult {
-  const refused = results.filter((r) => !r.allowed);
-  if (refused.length === 0)
-    return { allowed: true, retryAfter: 0, count: Math.max(0, ...results.map((r) => r.count)) };
-  return { allowed: false, retryAfter: Math.max(...refused.map((r) => r.retryAfter)), count: 0 };
+/** What a sign-in lockout counts: attempts on one account, or from one address. */
+export type LoginScope = 'account' | 'ip';
+
+/** A sign-in attempt admitted before its password is verified; settle it once. */
+export interface LoginAttempt {
+  readonly allowed: true;
+  /** A wrong password (or unknown email): counted; returns the scopes this failure locked. */
+  failed(): Promise<readonly { readonly scope: LoginScope; readonly retryAfter: number }[]>;
+  /** Signed in: the account's failures are forgotten (not the address's). */
+  succeeded(): Promise<void>;
+  /** Neither (a disabled account, a broken request): nothing is counted. */
+  release(): Promise<void>;
 }
+
+export interface RefusedLogin {
+  readonly allowed: false;
+  /** `locked`: too many failures; `busy`: other attempts being checked fill the limit. */
+  readonly cause: 'locked' | 'busy';
+  readonly scope: LoginScope;
+  readonly retryAfter: number;
+}
+
+/** How long a sign-in waits for attempts in flight on its account or address (ms). */
+const LOGIN_WAIT_MS = 2000;
 
 /**
  * Sign-in lockout: failures are counted per account (unknown emails too, so lockout says
- * nothing about registration) and per IP; a success forgets the account's failures.
+ * nothing about registration) and per IP; a success forgets the account's failures. Each
+ * attempt is admitted atomically before argon2 runs ({@link RateLimiter.admit}), so a burst of
+ * parallel guesses evaluates at most 5 passwords per account and 20 per address.
  *
  * @example
  * const throttle = createLoginThrottle(limiter);
- * const gate = await throttle.check(email, ctx.ip);
- * if (!gate.allowed) return tooMany(gate.retryAfter);
+ * const attempt = await throttle.admit(email, ctx.ip);
+ * if (!attempt.allowed) return tooMany(attempt.retryAfter);
+ * const check = await accounts.verifyPassword(email, password);
+ * check.ok ? await attempt.succeeded() : await attempt.failed();
  */
 export function createLoginThrottle(limiter: RateLimiter) {
   const accountKey = (email: string) => `login:account:${emailCounterId(email)}`;
   const ipKey = (ip: string) => `login:ip:${ip}`;
   return {
-    async check(email: string, ip: string): Promise<RateLimitResult> {
-      return mostRestrictive(
-        await Promise.all([
-          limiter.peek(accountKey(email), LOGIN_FAILURES_PER_ACCOUNT),
-          limiter.peek(ipKey(ip), LOGIN_FAILURES_PER_IP),
-        ]),
-      );
+    async admit(email: string, ip: string): Promise<LoginAttempt | RefusedLogin> {
+      const account = accountKey(email);
+      const scopeOf = (key: string): LoginScope => (key === account ? 'account' : 'ip');
+      const admission = (await admitWhenFree(
+        limiter,
+        [
+          { key: account, limit: LOGIN_FAILURES_PER_ACCOUNT },
+          { key: ipKey(ip), limit: LOGIN_FAILURES_PER_IP },
+        ],
+        { maxWaitMs: LOGIN_WAIT_MS },
+      )) as Admission;
+      if (!admission.allowed) {
+        const { cause, key, retryAfter } = admission;
+        return { allowed: false, cause, scope: scopeOf(key), retryAfter };
+      }
+      return {
+        allowed: true,
+        async failed() {
+          const locked = await admission.failed();
+          return locked.map(({ key, retryAfter }) => ({ scope: scopeOf(key), retryAfter }));
+        },
+        succeeded: () => admission.succeeded([account]),
+        release: () => admission.release(),
+      };
     },
-    async recordFailure(email: string, ip: string): Promise<void> {
-      await Promise.all([
-        limiter.hit(accountKey(email), LOGIN_FAILURES_PER_ACCOUNT),
-        limiter.hit(ipKey(ip), LOGIN_FAILURES_PER_IP),
-      ]);
-    },
+    /** Forgets the account's failures (a password reset proves the mailbox). */
     async recordSuccess(email: string): Promise<void> {
       await limiter.reset(accountKey(email));
     },

@@ -22,10 +22,10 @@ describe('logSecurityEvent', () => {
     const { log, lines, metrics } = capture();
     logSecurityEvent(
       log,
-      { type: 'login_failed', reason: 'bad_password', accountId: 'acc-1', ip: '203.0.113.9' },
+      { type: 'login_failed', reason: 'invalid_credentials', accountId: 'acc-1', ip: '203.0.113.9' },
       metrics,
     );
-    logSecurityEvent(log, { type: 'login_failed', reason: 'unknown_account', ip: '203.0.113.9' }, metrics);
+    logSecurityEvent(log, { type: 'login_failed', reason: 'disabled', ip: '203.0.113.9' }, metrics);
     logSecurityEvent(
       log,
       { type: 'lockout', scope: 'account', accountId: 'acc-1', retryAfterSeconds: 900 },
@@ -35,13 +35,13 @@ describe('logSecurityEvent', () => {
       level: 40,
       security: true,
       event: 'login_failed',
-      reason: 'bad_password',
+      reason: 'invalid_credentials',
       accountId: 'acc-1',
       msg: 'security: login_failed',
     });
     expect(lines[2]).toMatchObject({ event: 'lockout', scope: 'account', retryAfterSeconds: 900 });
-    expect(await value(metrics, 'gatehouse_login_failures_total{reason="bad_password"}')).toBe(1);
-    expect(await value(metrics, 'gatehouse_login_failures_total{reason="unknown_account"}')).toBe(1);
+    expect(await value(metrics, 'gatehouse_login_failures_total{reason="invalid_credentials"}')).toBe(1);
+    expect(await value(metrics, 'gatehouse_login_failures_total{reason="disabled"}')).toBe(1);
     expect(await value(metrics, 'gatehouse_lockouts_total{scope="account"}')).toBe(1);
   });
 

@@ -1,0 +1,138 @@
+import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SecurityEvent } from '../../src/observability/security-events.ts';
+import { signIn } from '../support/flows.ts';
+import { SERVICE_SECRET, type StartedGatehouse, startGatehouse, WEB_SECRET } from '../support/gatehouse.ts';
+import { basic } from '../support/oauth-client.ts';
+import { loopback, postFormFrom } from './support/from-address.ts';
+
+const clientCredentials = { grant_type: 'client_credentials' };
+
+describe('client authentication lockout (real server, real Redis)', () => {
+  let redis: RedisProcess;
+  let inspect: Redis;
+  let gh: StartedGatehouse;
+  const events: SecurityEvent[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    inspect = new Redis(redis.url);
+    gh = await startGatehouse({ redis, gatehouse: { onSecurityEvent: (event) => events.push(event) } });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    inspect?.disconnect();
+    await redis?.cleanup();
+  });
+
+  const token = (from: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
+    postFormFrom(from, `${gh.issuer}/token`, form, headers);
+
+  it('evaluates at most 5 of 60 parallel wrong secrets; the rest get 429 + Retry-After, the right one too', async () => {
+    const attacker = loopback(10);
+    const before = events.length;
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        token(attacker, clientCredentials, basic('service', `guess-${i}`)),
+      ),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    for (const refused of burst.filter((r) => r.status === 429)) {
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(refused.body.error).toBe('invalid_client');
+    }
+
+    // The address stays locked for this client, even with the right secret…
+    const locked = await token(attacker, clientCredentials, basic('service', SERVICE_SECRET));
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(60);
+    // …while the service itself, elsewhere, is not refused.
+    expect((await token(loopback(11), clientCredentials, basic('service', SERVICE_SECRET))).status).toBe(200);
+
+    // One event when the limit trips, naming the client, not one per refused request.
+    expect(events.slice(before).filter((e) => e.type === 'lockout')).toEqual([
+      expect.objectContaining({ scope: 'client', clientId: 'service', ip: attacker }),
+    ]);
+  });
+
+  it('1,000 failures from 50 addresses lock out neither a confidential nor a public client elsewhere', async () => {
+    const { refreshToken } = await signIn(gh.server, gh.issuer, 'noise-victim');
+    const addresses = Array.from({ length: 50 }, (_, i) => loopback(100 + i));
+    const noise = await Promise.all(
+      addresses.flatMap((from) => [
+        // Wrong secrets for a confidential client…
+        ...Array.from({ length: 10 }, (_, i) =>
+          token(from, clientCredentials, basic('service', `noise-${i}`)),
+        ),
+        // …and any secret at all for public clients, which have none to guess.
+        ...Array.from({ length: 5 }, (_, i) =>
+          token(from, {
+            grant_type: 'refresh_token',
+            refresh_token: refreshToken,
+            client_id: 'spa',
+            client_secret: `x${i}`,
+          }),
+        ),
+        ...Array.from({ length: 5 }, (_, i) =>
+          token(from, { grant_type: 'refresh_token', refresh_token: 'bogus' }, basic('spa', `y${i}`)),
+        ),
+      ]),
+    );
+    expect(noise).toHaveLength(1000);
+    expect(noise.every((r) => r.status === 401 || r.status === 429)).toBe(true);
+
+    const refreshed = await token(loopback(200), {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: 'spa',
+    });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.access_token).toEqual(expect.any(String));
+    const service = await token(loopback(201), clientCredentials, basic('service', SERVICE_SECRET));
+    expect(service.status).toBe(200);
+    // A public client's own requests (no secret) are never gated, even from a noisy address.
+    const fromNoise = await token(addresses[0] as string, {
+      grant_type: 'refresh_token',
+      refresh_token: String(refreshed.body.refresh_token),
+      client_id: 'spa',
+    });
+    expect(fromNoise.status).toBe(200);
+  });
+
+  it('never throttles a service by its own concurrency, and a known credential costs no Redis round trip', async () => {
+    const from = loopback(30);
+    // A credential this instance has not seen yet: the burst queues behind the first attempts, none is refused.
+    const cold = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        postFormFrom(
+          from,
+          `${gh.issuer}/revoke`,
+          { token: 'not-a-token' },
+          basic('other-web', `${WEB_SECRET}-other`),
+        ),
+      ),
+    );
+    expect(cold.map((r) => r.status)).toEqual(Array(30).fill(200));
+
+    const warm = async () =>
+      (
+        await Promise.all(
+          Array.from({ length: 50 }, () => token(from, clientCredentials, basic('service', SERVICE_SECRET))),
+        )
+      ).map((r) => r.status);
+    await warm();
+    const scripts = async () => {
+      const stats = await inspect.info('commandstats');
+      return [...stats.matchAll(/^cmdstat_(eval|evalsha|mget|get):calls=(\d+)/gm)].reduce(
+        (sum, [, , calls]) => sum + Number(calls),
+        0,
+      );
+    };
+    const before = await scripts();
+    expect(await warm()).toEqual(Array(50).fill(200));
+    expect(await scripts()).toBe(before);
+  });
+});

@@ -1,0 +1,104 @@
+import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SecurityEvent } from '../../src/observability/security-events.ts';
+import { CookieJar, get } from '../support/browser.ts';
+import { REDIRECT_URI, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
+import { pkce } from '../support/oauth-client.ts';
+
+const PASSWORD = 'the-right-password-0123456789';
+
+// The attack: one interaction, one CSRF token, a burst of parallel password guesses. Before,
+// the limiter only peeked before argon2 and counted afterwards, so the whole burst passed the
+// peek and the right password (the 97th of 100) signed in.
+describe('sign-in lockout under parallel guesses (real server, real Redis)', () => {
+  let redis: RedisProcess;
+  let gh: StartedGatehouse;
+  const events: SecurityEvent[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    gh = await startGatehouse({ redis, gatehouse: { onSecurityEvent: (event) => events.push(event) } });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await redis?.cleanup();
+  });
+
+  async function openLogin() {
+    const jar = new CookieJar();
+    const url = new URL(`${gh.issuer}/authorize`);
+    url.search = new URLSearchParams({
+      client_id: 'spa',
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      state: 'state-1',
+      code_challenge: (await pkce()).challenge,
+      code_challenge_method: 'S256',
+    }).toString();
+    const response = await get(String(url), jar);
+    const interaction = new URL(String(response.headers.get('location')), gh.issuer).href;
+    const page = await get(interaction, jar);
+    const csrf = (await page.text()).match(/name="csrf" value="([^"]+)"/)?.[1];
+    const action = `${interaction}/login`;
+    return (email: string, password: string) =>
+      fetch(action, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+        body: new URLSearchParams({ csrf: String(csrf), email, password }),
+      });
+  }
+
+  const failuresFor = (since: number) => events.slice(since).filter((e) => e.type === 'login_failed').length;
+
+  it('evaluates at most 5 of 100 parallel guesses and refuses the right password with 429', async () => {
+    const email = `burst.${Date.now()}@example.test`;
+    await gh.server.accounts.create({ email, password: PASSWORD, emailVerified: true });
+    const login = await openLogin();
+    const before = events.length;
+
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => login(email, i === 96 ? PASSWORD : `wrong-guess-${i}`)),
+    );
+    const statuses = responses.map((r) => r.status);
+
+    // Each 401 is one argon2 evaluation; so is each login_failed event.
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(failuresFor(before)).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    const right = responses[96];
+    expect(right?.status).toBe(429);
+    expect(Number(right?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    // Afterwards the account is locked for what is left of the 15-minute window.
+    const later = await login(email, PASSWORD);
+    expect(later.status).toBe(429);
+    expect(Number(later.headers.get('retry-after'))).toBeGreaterThan(60);
+    expect(await later.text()).toMatch(/Too many failed sign-in attempts\. Try again in \d+ minutes/);
+
+    // The lockout is reported once, with its own scope, not once per refused request.
+    const lockouts = events.slice(before).filter((e) => e.type === 'lockout');
+    expect(lockouts).toEqual([
+      expect.objectContaining({ type: 'lockout', scope: 'account', retryAfterSeconds: expect.any(Number) }),
+    ]);
+    const account = await gh.server.accounts.findByEmail(email);
+    expect(lockouts[0]).toMatchObject({ accountId: account?.id });
+  });
+
+  it('a sign-in forgets the account’s failures', async () => {
+    const email = `reset.${Date.now()}@example.test`;
+    await gh.server.accounts.create({ email, password: PASSWORD, emailVerified: true });
+    const first = await openLogin();
+    const failed = await Promise.all(Array.from({ length: 4 }, (_, i) => first(email, `wrong-${i}`)));
+    expect(failed.map((r) => r.status)).toEqual([401, 401, 401, 401]);
+    expect((await first(email, PASSWORD)).status).toBe(303);
+
+    // Had the 4 failures stayed, the fifth below would lock the account and refuse the sixth.
+    const second = await openLogin();
+    const again = await Promise.all(Array.from({ length: 4 }, (_, i) => second(email, `wrong-again-${i}`)));
+    expect(again.map((r) => r.status)).toEqual([401, 401, 401, 401]);
+    expect((await second(email, 'wrong-fifth')).status).toBe(401);
+    expect((await second(email, PASSWORD)).status).toBe(429);
+  });
+});
