@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { type AccountStore, createAccountStore, createMailer, type Mailer } from './accounts/index.ts';
@@ -9,6 +10,7 @@ import type { MailLog } from './accounts/mailer.ts';
 import { createApp } from './app.ts';
 import { validateClients } from './clients/clients-file.ts';
 import type { Config } from './config.ts';
+import { anonymousSessionLimit } from './interactions/anonymous-session-limit.ts';
 import {
   createInteractionPolicy,
   createInteractionRoutes,
@@ -18,6 +20,7 @@ import {
   type PageLog,
   securityHeaders,
 } from './interactions/index.ts';
+import { providerFormLimit } from './interactions/provider-form-limit.ts';
 import { deriveCookieKeys, MemoryKeyRepository, RedisKeyRepository } from './keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './keys/signing-key-watcher.ts';
 import { OIDC_SCOPES } from './provider/configuration.ts';
@@ -81,13 +84,9 @@ export async function createGatehouseServer(
   options: GatehouseOptions = {},
 ): Promise<GatehouseServer> {
   const secret = await resolveSecret(config);
-  const longestAccessTokenTTL = Math.max(
-    config.accessTokenTTL,
-    ...config.resources.map((r) => r.accessTokenTTL ?? 0),
-  );
   const store = await createStore(config, {
     revokedTTL: config.refreshTokenTTL,
-    accessTokenTTL: longestAccessTokenTTL,
+    accessTokenTTL: config.longestAccessTokenTTL,
     ...(options.onError ? { onConnectionError: options.onError } : {}),
   });
   try {
@@ -166,7 +165,7 @@ async function assemble(
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,
   });
-  const throttleClientAuth = clientAuthThrottle(limiter);
+  const throttleClientAuth = clientAuthThrottle(limiter, { onSecurityEvent: options.onSecurityEvent });
   const structuredTokens = createStructuredTokenPolicies({
     issuer: config.issuer,
     publicJwks: () => providerHost.publicJwks(),
@@ -187,6 +186,7 @@ async function assemble(
       config,
       mailer,
       limiter,
+      revokeGrant,
       log,
       onSecurityEvent: options.onSecurityEvent,
     }),
@@ -195,7 +195,12 @@ async function assemble(
         structuredTokens(ctx, request, () => tokenPolicies(ctx, request, next)),
       ),
     ),
-    provider: providerHost.middleware,
+    // The provider's own pages: their forms held to the pages' size limit, anonymous sessions rate-limited.
+    provider: compose([
+      providerFormLimit(),
+      anonymousSessionLimit({ provider: () => providerHost.provider, limiter }),
+      providerHost.middleware,
+    ]),
     onError: (err) => options.onError?.(err),
     ...(options.outerMiddleware ? { outer: options.outerMiddleware } : {}),
   });

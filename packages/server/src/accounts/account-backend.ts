@@ -24,6 +24,11 @@ export interface AccountBackend {
   insert(emailKey: string, fields: StoredAccount): Promise<boolean>;
   /** Updates fields of an existing record; false when there is none. */
   update(emailKey: string, fields: StoredAccount): Promise<boolean>;
+  /**
+   * Compare-and-set: updates `fields` only while the record's `field` still equals `expected`,
+   * in one step; false otherwise (or when there is no record).
+   */
+  updateIf(emailKey: string, field: string, expected: string, fields: StoredAccount): Promise<boolean>;
   emailKeyForId(sub: string): Promise<string | undefined>;
   linkId(sub: string, emailKey: string): Promise<void>;
   unlinkId(sub: string): Promise<void>;
@@ -47,6 +52,11 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1`;
 
+const UPDATE_IF_FIELD_EQUALS = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+return 1`;
+
 function flatten(fields: StoredAccount): string[] {
   return Object.entries(fields).flat();
 }
@@ -62,6 +72,17 @@ function redisBackend(conn: Redis | Cluster): AccountBackend {
     },
     async update(emailKey, fields) {
       return (await conn.eval(UPDATE_IF_EXISTS, 1, accountKey(emailKey), ...flatten(fields))) === 1;
+    },
+    async updateIf(emailKey, field, expected, fields) {
+      const reply = await conn.eval(
+        UPDATE_IF_FIELD_EQUALS,
+        1,
+        accountKey(emailKey),
+        field,
+        expected,
+        ...flatten(fields),
+      );
+      return reply === 1;
     },
     async emailKeyForId(sub) {
       return (await conn.get(accountIdKey(sub))) ?? undefined;
@@ -129,6 +150,12 @@ function memoryBackend(): AccountBackend {
     async update(emailKey, fields) {
       const record = records.get(emailKey);
       if (record === undefined) return false;
+      Object.assign(record, fields);
+      return true;
+    },
+    async updateIf(emailKey, field, expected, fields) {
+      const record = records.get(emailKey);
+      if (record === undefined || record[field] !== expected) return false;
       Object.assign(record, fields);
       return true;
     },

@@ -18,7 +18,9 @@ import { createHash } from 'node:crypto';
  * unique email index, so "create unless the email is taken" is one atomic single-key script,
  * and an email with `{` or `}` in it cannot break the hash tag. The `id` key is written once
  * at creation and never changes (emails cannot be changed), so reading it and then the record
- * needs no transaction. Email tokens are stored as the SHA-256 of the token sent by mail.
+ * needs no transaction. Email tokens are stored as the SHA-256 of the token sent by mail; a
+ * reset token's JSON also holds a digest of the password hash it was issued for, and a reset
+ * replaces the hash only while it is still that one (one compare-and-set script on the record).
  *
  * @see ./account-store.ts for the record fields.
  */

@@ -1,9 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from 'oidc-provider';
 import { type AccountBackendTarget, createAccountBackend, type StoredAccount } from './account-backend.ts';
 import { AccountError } from './account-error.ts';
 import { emailKeyOf, tokenHashOf } from './account-keys.ts';
-import { hashPassword, needsRehash, passwordProblem, verifyPasswordHash } from './password.ts';
+import { hashPassword, needsRehash, verifyPasswordHash } from './password.ts';
+import { passwordProblem } from './password-policy.ts';
 
 /** An account as the rest of the server sees it (never the password hash). */
 export interface Account {
@@ -53,9 +54,25 @@ export interface AccountStore {
   verifyPassword(email: string, password: string): Promise<PasswordCheck>;
   /** Throws {@link AccountError} `not_found`. Disabling also ends the account's sessions. */
   setDisabled(email: string, disabled: boolean): Promise<Account>;
-  /** Throws {@link AccountError} `not_found` or `weak_password`. */
+  /**
+   * Throws {@link AccountError} `not_found` or `weak_password`. Every outstanding reset link
+   * of the account stops working (links are bound to the password hash they were issued for).
+   */
   setPassword(email: string, password: string): Promise<Account>;
-  /** Throws {@link AccountError} `not_found`. */
+  /**
+   * The password reset behind a reset link, in one compare-and-set: the link is used up, the
+   * password replaced only while it is still the one the link was issued for, the address
+   * marked verified (the link arrived in its mailbox) and every session and token issued
+   * until now ended (see {@link revokeSessions}). `undefined` when the link is not valid (any
+   * more); throws {@link AccountError} `weak_password` before using the link up, so the person
+   * can try another password with it.
+   */
+  resetPassword(token: string, password: string): Promise<Account | undefined>;
+  /**
+   * Throws {@link AccountError} `not_found`. The first confirmation of the address also ends
+   * every session and token issued until then, in the same write: until now the address was
+   * only claimed, and whoever signed in on that claim must not stay signed in.
+   */
   markEmailVerified(email: string): Promise<Account>;
   /**
    * Marks every session and token of the account issued until now as ended: `findAccount`
@@ -74,7 +91,11 @@ export interface AccountStore {
   /** The latest grant id recorded for the account at `clientId`. */
   grantIdForClient(accountId: string, clientId: string): Promise<string | undefined>;
   forgetGrants(accountId: string, grantIds: readonly string[]): Promise<void>;
-  /** A new single-use token for an email link; only its hash is stored. */
+  /**
+   * A new single-use token for an email link; only its hash is stored. A reset token is bound
+   * to the account's current password hash: once the password changes, by any path, every
+   * reset link issued before stops working. Throws {@link AccountError} `not_found`.
+   */
   issueEmailToken(purpose: EmailTokenPurpose, accountId: string): Promise<string>;
   /** The account a still-valid token belongs to, without using the token up. */
   peekEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
@@ -126,6 +147,17 @@ interface StoredToken {
   accountId: string;
   /** Epoch milliseconds; checked against the clock, so tests can freeze time. */
   exp: number;
+  /** Reset tokens: {@link credentialOf} the password hash when the link was sent. */
+  credential?: string;
+}
+
+/**
+ * What a reset link is bound to: a digest of the stored password hash. Every new hash has a
+ * new salt, so any password change (even to the same password) gives a new value; the hash
+ * itself is not copied into the token record.
+ */
+function credentialOf(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('base64url');
 }
 
 function parseToken(value: string | undefined, purpose: EmailTokenPurpose): StoredToken | undefined {
@@ -164,13 +196,34 @@ export function createAccountStore(target: AccountBackendTarget): AccountStore {
     return { account, passwordHash: fields.passwordHash ?? '' };
   }
 
-  async function findById(id: string): Promise<Account | undefined> {
+  async function readById(id: string): Promise<{ account: Account; passwordHash: string } | undefined> {
     const emailKey = await backend.emailKeyForId(id);
     if (emailKey === undefined) return undefined;
     const fields = await backend.read(emailKey);
     const account = fields && fromStored(fields);
     // A creation that lost the race for its email leaves an id key pointing at someone else.
-    return account?.id === id ? account : undefined;
+    return fields && account?.id === id ? { account, passwordHash: fields.passwordHash ?? '' } : undefined;
+  }
+
+  async function findById(id: string): Promise<Account | undefined> {
+    return (await readById(id))?.account;
+  }
+
+  /**
+   * The account behind a stored email token, with its password hash; `undefined` when the
+   * token is unknown, expired, of another purpose or, for a reset, issued for another password.
+   */
+  async function accountOfToken(
+    purpose: EmailTokenPurpose,
+    value: string | undefined,
+  ): Promise<{ account: Account; passwordHash: string } | undefined> {
+    const stored = parseToken(value, purpose);
+    const found = stored && (await readById(stored.accountId));
+    if (!stored || !found) return undefined;
+    if (purpose === 'reset-password' && stored.credential !== credentialOf(found.passwordHash)) {
+      return undefined;
+    }
+    return found;
   }
 
   async function change(email: string, fields: Record<string, string>): Promise<Account> {
@@ -188,7 +241,7 @@ export function createAccountStore(target: AccountBackendTarget): AccountStore {
       if (trimmed.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(trimmed)) {
         throw new AccountError('invalid_email', 'Enter an email address like name@example.com.');
       }
-      const problem = passwordProblem(password);
+      const problem = await passwordProblem(password, { email: trimmed });
       if (problem) throw new AccountError('weak_password', problem);
       const cleanName = name?.trim().slice(0, MAX_NAME_LENGTH);
       const now = Date.now();
@@ -232,7 +285,12 @@ export function createAccountStore(target: AccountBackendTarget): AccountStore {
       }
       if (found.account.disabled) return { ok: false, reason: 'disabled' };
       if (needsRehash(found.passwordHash)) {
-        await backend.update(emailKeyOf(email), { passwordHash: await hashPassword(password) });
+        // Only over the hash just verified: a reset that landed meanwhile must not be undone
+        // by a hash of the old password. (The new hash also ends pending reset links.)
+        const rehashed = await hashPassword(password);
+        await backend.updateIf(emailKeyOf(email), 'passwordHash', found.passwordHash, {
+          passwordHash: rehashed,
+        });
       }
       return { ok: true, account: found.account };
     },
@@ -245,15 +303,43 @@ export function createAccountStore(target: AccountBackendTarget): AccountStore {
     },
 
     async setPassword(email, password) {
-      const problem = passwordProblem(password);
+      const problem = await passwordProblem(password, { email });
       if (problem) throw new AccountError('weak_password', problem);
-      // Sessions stay: revocation has one-second granularity, and a person who just reset
-      // their password signs in again at once. `users revoke` ends them when that is wanted.
+      // Sessions stay: this is a change by someone already trusted with the account. The
+      // reset link path is `resetPassword`, which ends them.
       return change(email, { passwordHash: await hashPassword(password) });
     },
 
-    markEmailVerified(email) {
-      return change(email, { emailVerified: '1' });
+    async resetPassword(token, password) {
+      const pending = await accountOfToken('reset-password', await backend.peekToken(tokenHashOf(token)));
+      if (!pending) return undefined;
+      const problem = await passwordProblem(password, { email: pending.account.email });
+      if (problem) throw new AccountError('weak_password', problem);
+      const taken = await accountOfToken('reset-password', await backend.takeToken(tokenHashOf(token)));
+      if (!taken) return undefined;
+      const passwordHash = await hashPassword(password);
+      const replaced = await backend.updateIf(
+        emailKeyOf(taken.account.email),
+        'passwordHash',
+        taken.passwordHash,
+        {
+          passwordHash,
+          emailVerified: '1',
+          sessionsRevokedAt: String(nowSeconds()),
+          updatedAt: String(Date.now()),
+        },
+      );
+      return replaced ? findById(taken.account.id) : undefined;
+    },
+
+    async markEmailVerified(email) {
+      const first = await backend.updateIf(emailKeyOf(email), 'emailVerified', '0', {
+        emailVerified: '1',
+        sessionsRevokedAt: String(nowSeconds()),
+        updatedAt: String(Date.now()),
+      });
+      const account = first ? (await readByEmail(email))?.account : undefined;
+      return account ?? change(email, { emailVerified: '1' });
     },
 
     revokeSessions(email) {
@@ -277,21 +363,26 @@ export function createAccountStore(target: AccountBackendTarget): AccountStore {
     },
 
     async issueEmailToken(purpose, accountId) {
+      const found = await readById(accountId);
+      if (!found) throw new AccountError('not_found', 'No account has this id.');
       const token = randomBytes(32).toString('base64url');
       const ttl = EMAIL_TOKEN_TTL_SECONDS[purpose];
-      const value: StoredToken = { purpose, accountId, exp: Date.now() + ttl * 1000 };
+      const value: StoredToken = {
+        purpose,
+        accountId,
+        exp: Date.now() + ttl * 1000,
+        ...(purpose === 'reset-password' ? { credential: credentialOf(found.passwordHash) } : {}),
+      };
       await backend.putToken(tokenHashOf(token), JSON.stringify(value), ttl);
       return token;
     },
 
     async peekEmailToken(purpose, token) {
-      const stored = parseToken(await backend.peekToken(tokenHashOf(token)), purpose);
-      return stored && (await findById(stored.accountId));
+      return (await accountOfToken(purpose, await backend.peekToken(tokenHashOf(token))))?.account;
     },
 
     async consumeEmailToken(purpose, token) {
-      const stored = parseToken(await backend.takeToken(tokenHashOf(token)), purpose);
-      return stored && (await findById(stored.accountId));
+      return (await accountOfToken(purpose, await backend.takeToken(tokenHashOf(token))))?.account;
     },
 
     async findAccount(ctx, sub, token) {

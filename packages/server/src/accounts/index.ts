@@ -17,11 +17,12 @@ export {
   type NewAccount,
   type PasswordCheck,
 } from './account-store.ts';
+export { isCommonPassword } from './common-passwords.ts';
 export { createMailer, type Mailer, type MailMessage } from './mailer.ts';
+export { PASSWORD_HASH_PARAMETERS, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password.ts';
+export { type PasswordOwner, passwordProblem } from './password-policy.ts';
 export {
-  PASSWORD_HASH_PARAMETERS,
-  PASSWORD_MAX_LENGTH,
-  PASSWORD_MIN_LENGTH,
-  passwordProblem,
-} from './password.ts';
-export { type RevokedAccountAccess, revokeAccountAccess } from './revoke-account.ts';
+  type RevokedAccountAccess,
+  revokeAccountAccess,
+  untilRevocationHasPassed,
+} from './revoke-account.ts';

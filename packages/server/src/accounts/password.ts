@@ -1,6 +1,10 @@
 import { type Algorithm, hash, parseOptions, verify } from '@node-rs/argon2';
 
-/** Shortest and longest password accepted, checked on the server whatever the form says. */
+/**
+ * Shortest and longest password accepted, checked on the server whatever the form says.
+ * NIST SP 800-63B §5.1.1.2 asks for at least 8 and allows at least 64; the rest of the
+ * policy is in `password-policy.ts`.
+ */
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
 
@@ -24,20 +28,6 @@ export const PASSWORD_HASH_PARAMETERS: PasswordHashParameters = Object.freeze({
   timeCost: 2,
   parallelism: 1,
 });
-
-/**
- * Why a password is refused, in words a person can act on; `undefined` when it is acceptable.
- * Length counts Unicode code points, so an emoji is one character as a person sees it.
- *
- * @example
- * passwordProblem('short') // 'Use at least 12 characters.'
- */
-export function passwordProblem(password: string): string | undefined {
-  const length = [...password].length;
-  if (length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`;
-  if (length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters.`;
-  return undefined;
-}
 
 /** Hashes a password with argon2id into a PHC string (`$argon2id$v=19$m=…`). */
 export function hashPassword(

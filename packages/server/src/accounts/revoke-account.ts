@@ -30,3 +30,19 @@ export async function revokeAccountAccess(
   await accounts.forgetGrants(account.id, grantIds);
   return { account, grantIds };
 }
+
+/**
+ * Resolves once the clock has left the second in which the account's sessions were revoked.
+ * Revocation compares whole seconds (`iat`, `loginTs`) and counts its own second as revoked,
+ * so a person who signs in again within it would be asked to sign in once more; a page that
+ * ends every session waits here (under a second) before it answers.
+ *
+ * @example
+ * const { account } = await revokeAccountAccess(accounts, email, revokeGrant);
+ * await untilRevocationHasPassed(account);
+ */
+export async function untilRevocationHasPassed(account: Account): Promise<void> {
+  if (account.sessionsRevokedAt === undefined) return;
+  const wait = (account.sessionsRevokedAt + 1) * 1000 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}

@@ -24,6 +24,11 @@ export interface InteractionDeps {
   readonly config: Config;
   readonly mailer: Mailer;
   readonly limiter: RateLimiter;
+  /**
+   * The server's grant revocation (the grant and every token of it; resource servers are
+   * told), used when a password reset or the first email confirmation ends an account's access.
+   */
+  readonly revokeGrant: (grantId: string) => Promise<void>;
   /** Defaults to the console. */
   readonly log?: PageLog | undefined;
   /** Sign-in failures and lockouts, for the security log and metrics. */

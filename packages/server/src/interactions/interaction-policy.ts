@@ -15,8 +15,13 @@ export function createInteractionPolicy(): interactionPolicy.DefaultPolicy {
   const login = policy.get('login');
   if (!login) throw new Error('oidc-provider base policy has no login prompt');
   login.checks.add(
-    new Check('account_unavailable', 'the account of this session cannot sign in any more', (ctx) =>
-      ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+    // OIDC Core §3.1.2.6: with prompt=none the client learns `login_required`, as for no session.
+    new Check(
+      'account_unavailable',
+      'the account of this session cannot sign in any more',
+      'login_required',
+      (ctx) =>
+        ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
     ),
     // Right after `no_session` (checks[0] is the requestable `login_prompt` one).
     2,

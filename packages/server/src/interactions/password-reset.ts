@@ -1,11 +1,14 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from '../accounts/password.ts';
+import { AccountError } from '../accounts/account-error.ts';
+import type { Account } from '../accounts/account-store.ts';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../accounts/password.ts';
 import { PASSWORD_RESETS_PER_EMAIL, PASSWORD_RESETS_PER_IP } from '../security/login-throttle.ts';
 import { linkTo, type PageContext, respondCsrfFailure, respondWithPage } from './context.ts';
 import { CSRF_FIELD } from './csrf.ts';
 import { type EmailLinkRequest, emailLinkRequestRoutes } from './email-link-request.ts';
 import { resetMessage } from './email-messages.ts';
+import { endAccountAccess } from './end-account-access.ts';
 import { readForm } from './form-body.ts';
 import { html, type SafeHtml } from './html.ts';
 
@@ -32,7 +35,8 @@ const forgotPassword: EmailLinkRequest = {
 function respondResetLinkInvalid(ctx: Context): void {
   respondWithPage(ctx, 400, {
     title: 'This link has expired',
-    error: 'The reset link is no longer valid: it was already used, or it is older than 1 hour.',
+    error:
+      'The reset link is no longer valid: your password was changed since it was sent, it was already used, or it is older than 1 hour.',
     body: html`<p class="lead"><a href="/forgot-password">Ask for a new link</a>.</p>`,
   });
 }
@@ -46,7 +50,7 @@ ${deps.csrf.field(ctx, RESET)}
 <div class="field">
 <label for="password">New password</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN_LENGTH}" maxlength="${PASSWORD_MAX_LENGTH}" aria-describedby="password-hint" autofocus>
-<span class="hint" id="password-hint">${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters.</span>
+<span class="hint" id="password-hint">${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, not a common password and not your email address.</span>
 </div>
 <div class="actions"><button type="submit">Set new password</button></div>
 </form>`;
@@ -62,32 +66,39 @@ async function showReset(ctx: Context, deps: PageContext): Promise<void> {
   });
 }
 
-/** POST /reset-password: a weak password keeps the link usable; a good one uses it up. */
+/**
+ * POST /reset-password: a refused password keeps the link usable; a good one uses it up.
+ * The link proves the mailbox, so whoever was signed in before, with the old password or on
+ * an address they never confirmed, is signed out everywhere and their grants end (account
+ * pre-hijacking: a squatter who registered the address first keeps nothing).
+ */
 async function submitReset(ctx: Context, deps: PageContext): Promise<void> {
   const form = await readForm(ctx);
   if (!deps.csrf.verify(ctx, RESET, form.get(CSRF_FIELD))) return respondCsrfFailure(ctx);
   const token = form.get('token') ?? '';
   const password = form.get('password') ?? '';
-  const problem = passwordProblem(password);
-  if (problem) {
-    const account = token ? await deps.accounts.peekEmailToken('reset-password', token) : undefined;
-    if (!account) return respondResetLinkInvalid(ctx);
+  if (!token) return respondResetLinkInvalid(ctx);
+  let account: Account | undefined;
+  try {
+    account = await deps.accounts.resetPassword(token, password);
+  } catch (err) {
+    if (!(err instanceof AccountError && err.code === 'weak_password')) throw err;
+    const pending = await deps.accounts.peekEmailToken('reset-password', token);
+    if (!pending) return respondResetLinkInvalid(ctx);
     return respondWithPage(ctx, 400, {
       title: 'Choose a new password',
-      error: `Choose another password: ${problem}`,
-      body: resetForm(ctx, deps, token, account.email),
+      error: `Choose another password: ${err.message}`,
+      body: resetForm(ctx, deps, token, pending.email),
     });
   }
-  const account = token ? await deps.accounts.consumeEmailToken('reset-password', token) : undefined;
   if (!account) return respondResetLinkInvalid(ctx);
-  await deps.accounts.setPassword(account.email, password);
-  // The link arrived in the mailbox, which proves the address; and the lockout is over.
-  if (!account.emailVerified) await deps.accounts.markEmailVerified(account.email);
+  await endAccountAccess(deps, account.email, 'password reset');
+  // The lockout is over for the person who proved the mailbox.
   await deps.throttle.recordSuccess(account.email);
   respondWithPage(ctx, 200, {
     title: 'Password changed',
     notice: 'Your new password is set.',
-    body: html`<p class="lead">Go back to the application and sign in with it.</p>`,
+    body: html`<p class="lead">For your security, every device signed in to your account was signed out. Go back to the application and sign in with your new password.</p>`,
   });
 }
 

@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { AccountError } from '../accounts/account-error.ts';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from '../accounts/password.ts';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../accounts/password.ts';
+import { passwordProblem } from '../accounts/password-policy.ts';
 import { REGISTRATIONS_PER_IP } from '../security/login-throttle.ts';
 import {
   interactionUidOrUndefined,
@@ -50,7 +51,7 @@ ${view.emailError ? html`<span class="hint" id="email-error">${view.emailError}<
 <div class="field">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN_LENGTH}" maxlength="${PASSWORD_MAX_LENGTH}" aria-describedby="password-hint" aria-invalid="${view.passwordError ? 'true' : 'false'}">
-<span class="hint" id="password-hint">${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters. A few unrelated words make a good one.</span>
+<span class="hint" id="password-hint">${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, not a common password and not your email address. A few unrelated words make a good one.</span>
 </div>
 <div class="actions"><button type="submit">Create account</button></div>
 </form>
@@ -94,7 +95,7 @@ async function submitRegister(ctx: Context, deps: PageContext): Promise<void> {
     });
   }
   const password = form.get('password') ?? '';
-  const passwordError = passwordProblem(password);
+  const passwordError = await passwordProblem(password, { email: view.email });
   if (passwordError) {
     return respondWithPage(ctx, 400, {
       title: 'Create your account',

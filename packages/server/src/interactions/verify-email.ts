@@ -5,6 +5,7 @@ import { linkTo, type PageContext, respondCsrfFailure, respondWithPage } from '.
 import { CSRF_FIELD } from './csrf.ts';
 import { type EmailLinkRequest, emailLinkRequestRoutes } from './email-link-request.ts';
 import { verificationMessage } from './email-messages.ts';
+import { endAccountAccess } from './end-account-access.ts';
 import { readForm } from './form-body.ts';
 import { html } from './html.ts';
 
@@ -37,17 +38,26 @@ ${deps.csrf.field(ctx, PURPOSE)}
   });
 }
 
+/**
+ * POST /verify-email. Until the first confirmation the address was only claimed: whoever
+ * signed in on that claim may be someone else than the mailbox owner (account pre-hijacking),
+ * so the first confirmation signs every device out and ends every grant.
+ */
 async function submitVerify(ctx: Context, deps: PageContext): Promise<void> {
   const form = await readForm(ctx);
   if (!deps.csrf.verify(ctx, PURPOSE, form.get(CSRF_FIELD))) return respondCsrfFailure(ctx);
   const token = form.get('token') ?? '';
   const account = token ? await deps.accounts.consumeEmailToken('verify-email', token) : undefined;
   if (!account) return respondLinkInvalid(ctx);
+  const first = !account.emailVerified;
   await deps.accounts.markEmailVerified(account.email);
+  if (first) await endAccountAccess(deps, account.email, 'email confirmation');
   respondWithPage(ctx, 200, {
     title: 'Email address confirmed',
     notice: `${account.email} is confirmed.`,
-    body: html`<p class="lead">You can close this page and go back to the application.</p>`,
+    body: first
+      ? html`<p class="lead">For your security, every device that was signed in to this account was signed out. Go back to the application and sign in again.</p>`
+      : html`<p class="lead">You can close this page and go back to the application.</p>`,
   });
 }
 

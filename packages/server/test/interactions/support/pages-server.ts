@@ -63,6 +63,7 @@ export async function startPagesServer(accounts: AccountStore): Promise<PagesSer
       config,
       mailer,
       limiter: createRateLimiter({ kind: 'memory' }),
+      revokeGrant: () => Promise.reject(new Error('these pages have no grants to revoke')),
     }),
   );
   const server = createServer(app.callback());
