@@ -174,6 +174,14 @@ await server.close();
     expect(JSON.parse(stdout)).toEqual({ sub: 'reports', clientId: 'reports', scopes: ['recipes:read'] });
   });
 
+  it("installs the server's admin CLI as the `gatehouse` command", async () => {
+    const { stdout } = await run(join(app, 'node_modules/.bin/gatehouse'), ['config', 'check'], {
+      cwd: app,
+      env: { ...process.env, NODE_ENV: 'development', ACCESS_TOKEN_TTL: '600' },
+    });
+    expect(JSON.parse(stdout)).toMatchObject({ accessTokenTTL: 600 });
+  });
+
   it('bundles the browser SDK with esbuild for the browser, without Node built-ins', async () => {
     await writeFile(
       join(app, 'app.js'),
