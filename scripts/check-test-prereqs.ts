@@ -3,10 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const [major] = process.versions.node.split('.').map(Number);
+// The Node.js version was checked by check-node.mjs just before.
 const problems: string[] = [];
-if ((major ?? 0) < 22)
-  problems.push(`Node.js ${process.versions.node} is too old (need >= 22.12, 24 LTS recommended)`);
 
 function onPath(command: string): boolean {
   try {

@@ -11,19 +11,28 @@
 // Ctrl-C (SIGINT) or SIGTERM stops both cleanly.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
-  console.error(`Gatehouse needs Node.js >= 22.12 (24 LTS recommended); this is ${process.versions.node}.`);
-  process.exit(1);
-}
+// (The Node.js version was checked by scripts/check-node.mjs before this file was loaded.)
 
-const SERVER_PORT = 4000;
-const API_PORT = 4001;
+/** `PORT` and `API_PORT` move the two services (defaults 4000 and 4001). */
+function portFrom(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`gatehouse: ${name} must be a port number (1-65535), got "${value}"`);
+    process.exit(1);
+  }
+  return port;
+}
+const SERVER_PORT = portFrom('PORT', 4000);
+const API_PORT = portFrom('API_PORT', 4001);
 const issuer = `http://localhost:${SERVER_PORT}`;
 const apiUrl = `http://localhost:${API_PORT}`;
 
@@ -155,10 +164,21 @@ async function seedDemoUser(): Promise<string> {
 }
 
 async function runTwoProcesses(): Promise<void> {
+  // The server's default resource is the demo API at :4001; on another port, tell it where.
+  const resources: Record<string, string> = {};
+  if (API_PORT !== 4001 && !process.env.GATEHOUSE_RESOURCES_FILE) {
+    const file = join(await mkdtemp(join(tmpdir(), 'gatehouse-start-')), 'resources.json');
+    await writeFile(file, JSON.stringify([{ uri: apiUrl, scopes: ['recipes:read', 'recipes:write'] }]));
+    resources.GATEHOUSE_RESOURCES_FILE = file;
+  }
   const clients = await seedDemoSpa();
   const user = await seedDemoUser();
   const services = [
-    { name: 'server', entry: 'packages/server/src/main.ts', env: { PORT: String(SERVER_PORT) } },
+    {
+      name: 'server',
+      entry: 'packages/server/src/main.ts',
+      env: { PORT: String(SERVER_PORT), ...resources },
+    },
     {
       name: 'demo-api',
       entry: 'packages/demo-api/src/main.ts',

@@ -225,15 +225,18 @@ export async function signInThroughPages(options: {
   readonly password: string;
   readonly tokenUrl?: string;
   readonly observe?: PageObserver;
+  /** The public client signing in (default: the test server's `spa`). */
+  readonly client?: { readonly id: string; readonly redirectUri: string };
 }): Promise<{ token?: TokenResponse; stoppedAt?: { status: number; headers: Headers; body: string } }> {
   const { issuer, observe } = options;
+  const client = options.client ?? { id: 'spa', redirectUri: REDIRECT_URI };
   const jar = new CookieJar();
   const verifier = oidc.randomPKCECodeVerifier();
   const url = new URL(`${issuer}/authorize`);
   url.search = new URLSearchParams({
-    client_id: 'spa',
+    client_id: client.id,
     response_type: 'code',
-    redirect_uri: REDIRECT_URI,
+    redirect_uri: client.redirectUri,
     scope: 'openid offline_access recipes:read',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
@@ -259,16 +262,16 @@ export async function signInThroughPages(options: {
     const location = response.headers.get('location');
     if (response.status === 303 || response.status === 302) {
       const target = new URL(String(location), issuer);
-      if (!target.href.startsWith(issuer)) {
+      if (target.origin !== new URL(issuer).origin) {
         const code = target.searchParams.get('code');
         if (!code)
           return { stoppedAt: { status: response.status, headers: response.headers, body: target.href } };
         const token = await postForm(options.tokenUrl ?? `${issuer}/token`, {
           grant_type: 'authorization_code',
           code,
-          redirect_uri: REDIRECT_URI,
+          redirect_uri: client.redirectUri,
           code_verifier: verifier,
-          client_id: 'spa',
+          client_id: client.id,
         });
         observe?.('token', token);
         return { token };

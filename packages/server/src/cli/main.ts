@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { ConfigError, loadConfig } from '../config.ts';
 import { SigningKeyError } from '../keys/signing-key-error.ts';
 import { CliError } from './cli-error.ts';
