@@ -25,8 +25,8 @@ import {
   type GatehouseNodeClient,
 } from '../src/node/index.ts';
 
-/** A caught value, as TypeScript types it in `catch (err)`. */
-declare const caught: unknown;
+/** A caught value, typed as TypeScript types it in `catch (err)`. */
+const caught = ((): unknown => new OAuthError({ error: 'invalid_grant', status: 400 }))();
 
 describe('errors: "all extend GatehouseError and carry a code"', () => {
   it('each class carries its own code literal; a plain GatehouseError one of the base codes', () => {
