@@ -51,8 +51,8 @@ export function readmeBlocks(file: string): ReadmeBlock[] {
     const body: string[] = [];
     let j = i + 1;
     for (; j < lines.length; j++) {
-      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(lines[j] ?? '');
-      if (close?.[1]?.[0] === fence[0] && (close[1]?.length ?? 0) >= fence.length) break;
+      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(lines[j] ?? '')?.[1];
+      if (close && close[0] === fence[0] && close.length >= fence.length) break;
       body.push(lines[j] ?? '');
     }
     blocks.push({ file, line: i + 1, lang: open[2] ?? '', code: body.join('\n'), heading });
