@@ -166,12 +166,12 @@ export async function discover(
   issuer: string,
   endpoints: Pick<Endpoints, 'fetch' | 'timeoutMs'>,
 ): Promise<AuthorizationServerMetadata> {
-  const trim = (value: unknown) => String(value).replace(/\/$/, '');
-  const metadata = await okBody(await send(endpoints, `${trim(issuer)}/.well-known/openid-configuration`));
-  if (trim(metadata.issuer) !== trim(issuer)) {
-    fail(`discovery names the issuer ${metadata.issuer}, not ${issuer}`, 'ERR_ISSUER_MISMATCH');
+  const base = issuer.replace(/\/$/, '');
+  const metadata = await okBody(await send(endpoints, `${base}/.well-known/openid-configuration`));
+  if (String(metadata.issuer).replace(/\/$/, '') !== base) {
+    fail(`discovery is from ${metadata.issuer}, not ${issuer}`, 'ERR_ISSUER_MISMATCH');
   }
-  return check(metadata, { issuer: 's', token_endpoint: 's', end_session_endpoint: 's?' });
+  return check(metadata, { token_endpoint: 's', end_session_endpoint: 's?' });
 }
 
 /** The URL of one of the server's endpoints, from discovery. */
