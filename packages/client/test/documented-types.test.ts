@@ -5,6 +5,7 @@ import {
   createGatehouseClient,
   type GatehouseClient,
   type GatehouseClientError,
+  type GatehouseClientOptions,
   GatehouseError,
   type GatehouseErrorBaseCode,
   type GatehouseErrorCode,
@@ -14,6 +15,8 @@ import {
   OAuthError,
   type RedirectCallbackResult,
   SessionExpiredError,
+  type SignInRedirectOptions,
+  type SignOutOptions,
   type SignOutResult,
   type TimeoutError,
   type TokenSet,
@@ -21,6 +24,7 @@ import {
 } from '../src/index.ts';
 import {
   createGatehouseClient as createNodeClient,
+  type DeviceSignInOptions,
   type DeviceUserCode,
   type GatehouseNodeClient,
 } from '../src/node/index.ts';
@@ -147,6 +151,39 @@ describe('the client: the README API table', () => {
     expectTypeOf(node.signInWithClientCredentials).toBeFunction();
     auth.close();
     node.close();
+  });
+
+  it('the options and parameters the API table lists', () => {
+    expectTypeOf<keyof GatehouseClientOptions>().toEqualTypeOf<
+      // the contract
+      | 'issuer'
+      | 'clientId'
+      | 'redirectUri'
+      | 'scope'
+      | 'resource'
+      | 'storage'
+      | 'clientSecret'
+      // "options beyond the contract"
+      | 'postLogoutRedirectUri'
+      | 'transactionStorage'
+      | 'lock'
+      | 'crossTab'
+      | 'autoRefresh'
+      | 'apiOrigins'
+      | 'http'
+      | 'requestTimeoutMs'
+      | 'storageKey'
+      | 'fetch'
+      | 'clock'
+    >();
+    expectTypeOf<keyof SignInRedirectOptions>().toEqualTypeOf<
+      'returnTo' | 'prompt' | 'loginHint' | 'scope' | 'extraParams' | 'navigate'
+    >();
+    expectTypeOf<keyof SignOutOptions>().toEqualTypeOf<'endSession' | 'postLogoutRedirectUri' | 'navigate'>();
+    expectTypeOf<keyof DeviceSignInOptions>().toEqualTypeOf<'onUserCode' | 'signal' | 'scope'>();
+    expectTypeOf<
+      keyof NonNullable<Parameters<GatehouseNodeClient['signInWithClientCredentials']>[0]>
+    >().toEqualTypeOf<'scope'>();
   });
 
   it('storage is any { get, set, remove } of strings returning promises', () => {
