@@ -1,6 +1,7 @@
 // Every fenced block of README.md and packages/*/README.md is checked, so a doc example cannot go stale
 // unnoticed: TypeScript and JavaScript are type-checked against the workspace packages (the browser SDK
-// snippet also runs in Chromium: readme-sdk-snippet.test.ts), shell commands must name pnpm scripts and
+// snippet also runs in Chromium, readme-sdk-snippet.test.ts, and the Node service snippet in Node,
+// readme-node-snippets.test.ts), shell commands must name pnpm scripts and
 // `gatehouse` subcommands that exist, JSON must parse (client metadata must pass the CLI's validation),
 // and a block that is deliberately not code says so with ```text. Any other block fails here.
 import { execFile } from 'node:child_process';
