@@ -57,8 +57,11 @@ export interface GatehouseClientOptions {
    * @default browserStorage('session') in browsers, else `storage`
    */
   transactionStorage?: TokenStorage;
-  /** Confidential clients only (Node services, CLIs you trust): authenticates with `client_secret_basic`. */
-  clientSecret?: string;
+  /**
+   * Confidential clients only (Node services, CLIs you trust): authenticates with `client_secret_basic`.
+   * `undefined` (an unset environment variable) means a public client.
+   */
+  clientSecret?: string | undefined;
   /** Serialises renewals across clients sharing `storage`. @default webLock() where available */
   lock?: RefreshLock;
   /** Share tokens and sign-outs between tabs over BroadcastChannel. @default true in browsers */

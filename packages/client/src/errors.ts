@@ -1,6 +1,7 @@
 /**
- * Every error the SDK throws is a {@link GatehouseError} with a string `code`, so one `switch (err.code)`
- * narrows to the concrete class.
+ * Every error the SDK throws is a {@link GatehouseError} with a string `code`. `err instanceof GatehouseError`
+ * narrows a caught `unknown` to {@link GatehouseClientError}, so one `switch (err.code)` narrows to the
+ * concrete class.
  *
  * @example
  * ```ts
@@ -15,6 +16,8 @@
  *       case 'ERR_NETWORK':
  *       case 'ERR_TIMEOUT':
  *         return showOfflineBanner();
+ *       case 'ERR_OAUTH':
+ *         console.error(err.error, err.status); // err is an OAuthError here
  *     }
  *   }
  *   throw err;
@@ -31,6 +34,37 @@ export type GatehouseErrorCode =
   | 'ERR_STATE_MISMATCH'
   | 'ERR_ISSUER_MISMATCH'
   | 'ERR_CONFIGURATION';
+
+/**
+ * Every error the SDK throws, as a union discriminated by `code`: each subclass has its own literal code, and
+ * a plain {@link GatehouseError} one of {@link GatehouseErrorBaseCode}. `instanceof GatehouseError` narrows to
+ * it; `switch (err.code)` then narrows to the class.
+ *
+ * @example
+ * ```ts
+ * auth.on('refreshFailed', (err: GatehouseClientError) => {
+ *   if (err.code === 'ERR_OAUTH') console.warn(err.error); // an OAuthError
+ * });
+ * ```
+ */
+export type GatehouseClientError =
+  | OAuthError
+  | SessionExpiredError
+  | InteractionRequiredError
+  | NetworkError
+  | TimeoutError
+  | (GatehouseError & { readonly code: GatehouseErrorBaseCode });
+
+/**
+ * The type of `GatehouseError[Symbol.hasInstance]`: `x instanceof GatehouseError` narrows `x` to
+ * {@link GatehouseClientError}, `x instanceof OAuthError` (any subclass) to that class. Type-only; at runtime the
+ * default `Function.prototype[Symbol.hasInstance]` answers, so `instanceof` behaves as for any class. TypeScript
+ * 5.3+ narrows with it; older compilers ignore it and narrow to the class as before.
+ */
+type GatehouseErrorInstanceCheck = <C extends abstract new (...args: never) => unknown>(
+  this: C,
+  value: unknown,
+) => value is typeof GatehouseError extends C ? GatehouseClientError : InstanceType<C>;
 
 /**
  * Codes carried by a plain {@link GatehouseError} (the subclasses carry their own).
@@ -65,6 +99,7 @@ export class GatehouseError extends Error {
   /** Set explicitly: bundlers rename classes, so a constructor's own name would not survive minification. */
   override readonly name: string = 'GatehouseError';
   declare readonly code: GatehouseErrorCode;
+  declare static [Symbol.hasInstance]: GatehouseErrorInstanceCheck;
 
   constructor(message: string, options: { code?: GatehouseErrorBaseCode; cause?: unknown } = {}) {
     // Error reads only `cause` from the options, and sets it only when present.

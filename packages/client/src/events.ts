@@ -1,4 +1,4 @@
-import type { GatehouseError, SessionExpiredError } from './errors.ts';
+import type { GatehouseClientError, SessionExpiredError } from './errors.ts';
 import type { TokenSet } from './token-set.ts';
 
 /**
@@ -17,7 +17,7 @@ export interface GatehouseEvents {
   /** The server refused the refresh token (`invalid_grant`); emitted once per session. */
   sessionExpired: SessionExpiredError;
   /** A renewal failed without ending the session (network, timeout, server error); the next call retries. */
-  refreshFailed: GatehouseError;
+  refreshFailed: GatehouseClientError;
   /** `signOut()` finished here or in another tab. */
   signedOut: undefined;
 }

@@ -1,6 +1,7 @@
 export { createGatehouseClient, type GatehouseClient, type GatehouseClientOptions } from './client.ts';
 export { type Clock, systemClock } from './clock.ts';
 export {
+  type GatehouseClientError,
   GatehouseError,
   type GatehouseErrorBaseCode,
   type GatehouseErrorCode,

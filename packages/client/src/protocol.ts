@@ -157,15 +157,19 @@ export function check<T>(body: Json, spec: Record<string, string>): T {
   return body as T;
 }
 
-/** Discovery: the metadata document must name exactly this issuer (RFC 8414 §3.3). */
+/**
+ * Discovery: the metadata document must name this issuer (RFC 8414 §3.3), up to a trailing slash, which the
+ * Gatehouse server also drops from its `ISSUER`. Later checks (RFC 9207 `iss`, ID token `iss`) compare with the
+ * document's `issuer` exactly.
+ */
 export async function discover(
   issuer: string,
   endpoints: Pick<Endpoints, 'fetch' | 'timeoutMs'>,
 ): Promise<AuthorizationServerMetadata> {
-  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-  const metadata = await okBody(await send(endpoints, url));
-  if (metadata.issuer !== issuer) {
-    fail(`discovery is for another issuer than ${issuer}`, 'ERR_ISSUER_MISMATCH');
+  const base = issuer.replace(/\/$/, '');
+  const metadata = await okBody(await send(endpoints, `${base}/.well-known/openid-configuration`));
+  if (String(metadata.issuer).replace(/\/$/, '') !== base) {
+    fail(`discovery is from ${metadata.issuer}, not ${issuer}`, 'ERR_ISSUER_MISMATCH');
   }
   return check(metadata, { token_endpoint: 's', end_session_endpoint: 's?' });
 }

@@ -1,5 +1,5 @@
 import type { ClientContext } from './context.ts';
-import type { GatehouseError } from './errors.ts';
+import type { GatehouseClientError } from './errors.ts';
 import { fill, post } from './protocol.ts';
 
 /**
@@ -33,7 +33,7 @@ export interface SignOutOptions {
  */
 export interface SignOutResult {
   revoked: boolean;
-  revocationError: GatehouseError | undefined;
+  revocationError: GatehouseClientError | undefined;
 }
 
 /**
@@ -54,7 +54,7 @@ export async function signOutSession(
   // The newest refresh token: tokens() waits for a renewal in flight, which would replace it.
   const tokens = await session.tokens();
   let revoked = false;
-  let revocationError: GatehouseError | undefined;
+  let revocationError: GatehouseClientError | undefined;
   if (tokens?.refreshToken) {
     try {
       await post(context, 'revocation_endpoint', {
@@ -63,7 +63,7 @@ export async function signOutSession(
       });
       revoked = true;
     } catch (error) {
-      revocationError = error as GatehouseError;
+      revocationError = error as GatehouseClientError; // post() throws only SDK errors
     }
   }
   await session.clear('signedOut');

@@ -94,8 +94,19 @@ describe('authorization code flow with PKCE', () => {
     });
   });
 
-  it('refuses discovery metadata that names a different issuer', async () => {
+  it('signs in with the issuer given with a trailing slash, as the server accepts it in ISSUER', async () => {
     const auth = spaClient(server, { issuer: `${server.issuer}/`, storage: memoryStorage() });
-    await expect(startSignIn(auth)).rejects.toMatchObject({ code: 'ERR_ISSUER_MISMATCH' });
+    const { tokens } = await auth.handleRedirectCallback(await server.approve(await startSignIn(auth)));
+    expect(await auth.getAccessToken()).toBe(tokens.accessToken);
+  });
+
+  it('refuses discovery metadata that names a different issuer, naming both', async () => {
+    // The same server under another host name: its metadata names the issuer it was configured with.
+    const other = server.issuer.replace('127.0.0.1', 'localhost');
+    const auth = spaClient(server, { issuer: other, storage: memoryStorage() });
+    const error = await startSignIn(auth).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_ISSUER_MISMATCH' });
+    expect((error as Error).message).toContain(server.issuer);
+    expect((error as Error).message).toContain(other);
   });
 });

@@ -114,11 +114,17 @@ b.close();
   it('type-checks a consumer against the published declarations (skipLibCheck off)', async () => {
     await writeFile(
       join(scratch, 'consumer.ts'),
-      `import { createGatehouseClient, type GatehouseError, hybridStorage } from '@gatehouse/client';
+      `import { createGatehouseClient, GatehouseError, hybridStorage } from '@gatehouse/client';
 import { createGatehouseClient as createNodeClient, fileStorage } from '@gatehouse/client/node';
 
 const spa = createGatehouseClient({ issuer: 'https://id.example.com', clientId: 'spa', storage: hybridStorage() });
 spa.on('sessionExpired', (error) => console.log(error.code satisfies GatehouseError['code']));
+try {
+  await spa.getAccessToken();
+} catch (err) {
+  // instanceof narrows to the union of the SDK's errors, the code to the class
+  if (err instanceof GatehouseError && err.code === 'ERR_OAUTH') console.log(err.error, err.status);
+}
 const cli = createNodeClient({ issuer: 'https://id.example.com', clientId: 'cli', storage: fileStorage('t.json') });
 await cli.signInWithDeviceCode({ onUserCode: ({ userCode }) => console.log(userCode) });
 // @ts-expect-error the browser entry's client has no device flow
