@@ -24,7 +24,7 @@ async function serve(
   published: JWK[],
   /** `null`: the resource names no alg. */
   alg: SigningAlgorithm | null = 'ES256',
-  idTokenAlg = 'ES256',
+  idTokenAlg: SigningAlgorithm | 'RS256' = 'ES256',
 ): Promise<string> {
   const provider = new Provider('http://localhost', {
     jwks: { keys: published },
