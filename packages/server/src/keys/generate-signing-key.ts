@@ -15,8 +15,9 @@ export interface SigningKeySchedule {
 
 /**
  * RSA modulus of the RS256 keys. 2048 bits is what RFC 7518 §3.3 requires at least and what
- * relying parties expect; the key rotates and signs only hour-long ID tokens, and 3072 bits
- * would cost about three times the signing time for every ID token.
+ * relying parties expect; the key rotates with its generation and signs only hour-long ID
+ * tokens, while 3072 bits would more than double the signing time of every ID token and
+ * triple the key generation time.
  */
 export const RSA_MODULUS_LENGTH = 2048;
 
