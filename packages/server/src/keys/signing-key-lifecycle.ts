@@ -69,8 +69,10 @@ export function lacksRsaKey(records: readonly SigningKeyRecord[], now: number): 
  * keys unchanged. Safe to call from every instance at start: compare-and-set lets exactly one of
  * them write.
  *
- * An RS256 key added to a stored generation is published and signs at once: no token was ever
- * signed with RS256 before, and verifiers refetch a JWKS on an unknown `kid`.
+ * An RS256 key added to a stored generation is published and signs at once, without
+ * pre-publication: that generation never signed RS256 before, so nothing can be left
+ * unverifiable, and a relying party's cached JWKS lacks the key for at most `JWKS_MAX_AGE`
+ * (JWKS clients such as jose's refetch on an unknown `kid` sooner).
  *
  * @example
  * const records = await ensureSigningKeys(repo, config.secret);
