@@ -15,9 +15,10 @@ describe('discovery, JWKS and health', () => {
     const { keys } = (await response.json()) as { keys: Record<string, unknown>[] };
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
-      expect(key.alg).toMatch(/^(ES256|EdDSA)$/);
+      // The main key (access tokens) and the RS256 key (ID tokens on the OIDC default).
+      expect(key.alg).toMatch(/^(ES256|EdDSA|RS256)$/);
       expect(key.kid).toBeTypeOf('string');
-      expect(key.d).toBeUndefined();
+      for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key[secret]).toBeUndefined();
     }
   });
 

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { KeyRepository } from '../keys/key-repository.ts';
 import { listKeys } from '../keys/list-keys.ts';
 import { rotateSigningKey } from '../keys/signing-key-lifecycle.ts';
-import type { SigningAlgorithm } from '../keys/signing-key-record.ts';
+import { ID_TOKEN_DEFAULT_ALGORITHM, type SigningAlgorithm } from '../keys/signing-key-record.ts';
 import { DEFAULT_KEY_POLL_SECONDS } from '../keys/signing-key-watcher.ts';
 import { ID_TOKEN_TTL } from '../provider/configuration.ts';
 import { CliError } from './cli-error.ts';
@@ -23,7 +23,8 @@ function requireSecret(config: Config): string {
 }
 
 /**
- * `gatehouse keys list`: every stored key, its state and dates; never private material.
+ * `gatehouse keys list`: every stored key (a generation's main and RS256 key), its state and
+ * dates; never private material.
  *
  * @example
  * console.log(await keysList(store.keys, config, { json: false, now: epochSeconds() }));
@@ -36,23 +37,30 @@ export async function keysList(
   const keys = await listKeys(repo, requireSecret(config), options.now);
   if (options.json) return JSON.stringify(keys, null, 2);
   if (keys.length === 0) return 'no signing keys yet (the server creates the first one when it starts)';
+  // One row per key, so every kid of the JWKS (or of a token header) is found here; a
+  // generation's RS256 key shares its dates.
   return formatTable([
     ['KID', 'ALG', 'STATE', 'PUBLISHED', 'SIGNS FROM', 'RETIRES'],
-    ...keys.map((key) => [
-      key.kid,
-      key.alg,
-      key.state,
-      isoTime(key.publishAt),
-      isoTime(key.activateAt),
-      key.retireAt === undefined ? '-' : isoTime(key.retireAt),
-    ]),
+    ...keys.flatMap((key) => {
+      const dates = [
+        key.state,
+        isoTime(key.publishAt),
+        isoTime(key.activateAt),
+        key.retireAt === undefined ? '-' : isoTime(key.retireAt),
+      ];
+      return [
+        [key.kid, key.alg, ...dates],
+        ...(key.rsaKid === undefined ? [] : [[key.rsaKid, ID_TOKEN_DEFAULT_ALGORITHM, ...dates]]),
+      ];
+    }),
   ]);
 }
 
 /**
- * `gatehouse keys rotate`: adds a key that is published now and signs once every instance has
- * picked it up and every cached JWKS has expired (`JWKS_MAX_AGE` + the key poll interval);
- * the current key stays published until the tokens it signed expire.
+ * `gatehouse keys rotate`: adds a generation of keys (the main key and an RS256 key for ID
+ * tokens) that is published now and signs once every instance has picked it up and every
+ * cached JWKS has expired (`JWKS_MAX_AGE` + the key poll interval); the current keys stay
+ * published until the tokens they signed expire.
  *
  * @example
  * console.log(await keysRotate(store.keys, config, { alg: undefined, now: epochSeconds() }));
@@ -71,6 +79,11 @@ export async function keysRotate(
   });
   const lines = [
     `added ${added.alg} key ${added.kid}: published now, signs from ${isoTime(added.activateAt)}`,
+    ...(added.rsa === undefined
+      ? []
+      : [
+          `added ${ID_TOKEN_DEFAULT_ALGORITHM} key ${added.rsa.kid} (ID tokens): published now, signs from ${isoTime(added.activateAt)}`,
+        ]),
   ];
   for (const record of records) {
     if (record !== added && record.retireAt !== undefined && record.retireAt > options.now) {

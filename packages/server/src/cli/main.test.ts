@@ -118,7 +118,7 @@ describe('gatehouse clients', () => {
         'clients',
         'add',
         '--json',
-        '{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"RS256"}',
+        '{"redirect_uris":["https://a.example/cb"],"id_token_signed_response_alg":"PS256"}',
       ]),
       'invalid client metadata: id_token_signed_response_alg must be',
     );
@@ -138,7 +138,7 @@ describe('gatehouse clients', () => {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
-        id_token_signed_response_alg: 'ES256',
+        id_token_signed_response_alg: 'RS256',
       },
       features: {
         devInteractions: { enabled: false },
@@ -177,12 +177,16 @@ describe('gatehouse keys', () => {
     const rotated = await gatehouse(['keys', 'rotate'], { JWKS_MAX_AGE: '120' });
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toMatch(/^added ES256 key [\w-]{43}: published now, signs from \S+Z\n/);
+    expect(rotated.stdout).toMatch(
+      /\nadded RS256 key [\w-]{43} \(ID tokens\): published now, signs from \S+Z\n/,
+    );
     expect(rotated.stdout).toMatch(/stays published until/);
 
     const listed = await gatehouse(['keys', 'list', '--json']);
     expect(listed.code).toBe(0);
     const keys = JSON.parse(listed.stdout);
     expect(keys.map((key: { state: string }) => key.state)).toEqual(['active', 'next']);
+    for (const key of keys) expect(key.rsaKid).toMatch(/^[\w-]{43}$/);
     // JWKS_MAX_AGE plus the servers' key poll interval (5 s).
     expect(keys[1].activateAt - keys[1].publishAt).toBe(125);
     // ID tokens (1 h) outlive access tokens (15 min): the old key stays until they expire.
@@ -190,6 +194,19 @@ describe('gatehouse keys', () => {
     expect(listed.stdout).not.toMatch(/"d"|jwk/);
     const table = await gatehouse(['keys', 'list']);
     expect(table.stdout).toMatch(/^KID\s+ALG\s+STATE/);
+    // One row per key: each generation's RS256 key under its main key, same state and dates.
+    expect(
+      table.stdout
+        .trim()
+        .split('\n')
+        .map((row) => row.split(/\s+/).slice(1, 3)),
+    ).toEqual([
+      ['ALG', 'STATE'],
+      ['ES256', 'active'],
+      ['RS256', 'active'],
+      ['ES256', 'next'],
+      ['RS256', 'next'],
+    ]);
 
     const eddsa = await gatehouse(['keys', 'rotate', '--alg', 'EdDSA']);
     expect(eddsa.stdout).toMatch(/^added EdDSA key/);

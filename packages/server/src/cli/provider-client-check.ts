@@ -5,7 +5,7 @@ import { buildProviderConfiguration } from '../provider/configuration.ts';
 import { CliError } from './cli-error.ts';
 import type { ClientMetadata } from './new-client-metadata.ts';
 
-async function throwawayKey(alg: 'ES256' | 'EdDSA'): Promise<JWK> {
+async function throwawayKey(alg: 'ES256' | 'EdDSA' | 'RS256'): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
   return { ...(await exportJWK(privateKey)), alg, use: 'sig' };
 }
@@ -13,7 +13,7 @@ async function throwawayKey(alg: 'ES256' | 'EdDSA'): Promise<JWK> {
 /**
  * Runs oidc-provider's own client validation under the server's configuration, so a client the
  * CLI stores is one the server can load (the server checks GATEHOUSE_CLIENTS_FILE the same way).
- * Throwaway keys of both algorithms stand in for the real ones, which need the secret to read.
+ * Throwaway keys of every algorithm stand in for the real ones, which need the secret to read.
  *
  * @example
  * await checkWithProvider(config, newClientMetadata(input, now));
@@ -40,7 +40,7 @@ export async function checkWithProvider(config: Config, metadata: ClientMetadata
     buildProviderConfiguration({
       config,
       adapter: NoStore,
-      jwks: [await throwawayKey('ES256'), await throwawayKey('EdDSA')],
+      jwks: await Promise.all([throwawayKey('ES256'), throwawayKey('EdDSA'), throwawayKey('RS256')]),
       signingAlg: 'ES256',
       cookieKeys: ['unused-by-client-validation'],
       staticClients: [],

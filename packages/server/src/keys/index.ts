@@ -1,4 +1,9 @@
-export { generateSigningKey, type SigningKeySchedule } from './generate-signing-key.ts';
+export {
+  generateRsaSigningKey,
+  generateSigningKey,
+  RSA_MODULUS_LENGTH,
+  type SigningKeySchedule,
+} from './generate-signing-key.ts';
 export { decryptKeyRecords, encryptKeyRecords } from './key-encryption.ts';
 export { type KeyRepository, MemoryKeyRepository } from './key-repository.ts';
 export { activeKeyAt, isPublishedAt, type KeySet, keySetAt } from './key-set.ts';
@@ -8,6 +13,7 @@ export { deriveCookieKeys, deriveKeyEncryptionKey } from './secret-derivation.ts
 export { SigningKeyError, type SigningKeyErrorCode } from './signing-key-error.ts';
 export {
   ensureSigningKeys,
+  lacksRsaKey,
   loadKeys,
   type RotationOptions,
   type RotationResult,
@@ -15,6 +21,9 @@ export {
 } from './signing-key-lifecycle.ts';
 export {
   epochSeconds,
+  ID_TOKEN_DEFAULT_ALGORITHM,
+  type PublishedAlgorithm,
+  type RsaSigningKey,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
   type SigningKeyRecord,

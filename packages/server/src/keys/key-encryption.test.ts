@@ -14,6 +14,8 @@ describe('encryptKeyRecords / decryptKeyRecords', () => {
     ];
     const stored = encryptKeyRecords(records, secret);
     expect(stored).not.toContain(String(records[0]?.jwk.d));
+    expect(stored).not.toContain(String(records[0]?.rsa?.jwk.d));
+    expect(records[0]?.rsa).toBeDefined();
     expect(stored).not.toContain(String(records[0]?.kid));
     expect(decryptKeyRecords(stored, secret)).toEqual(records);
   });

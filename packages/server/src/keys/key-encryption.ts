@@ -2,7 +2,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { deriveKeyEncryptionKey } from './secret-derivation.ts';
 import { SigningKeyError } from './signing-key-error.ts';
-import { SIGNING_ALGORITHMS, type SigningKeyRecord } from './signing-key-record.ts';
+import {
+  ID_TOKEN_DEFAULT_ALGORITHM,
+  SIGNING_ALGORITHMS,
+  type SigningKeyRecord,
+} from './signing-key-record.ts';
 
 // The whole key set is one AES-256-GCM message, so the lifecycle dates are authenticated
 // along with the private keys: whoever can write to Redis but lacks the secret cannot
@@ -21,6 +25,19 @@ const recordSchema = z.object({
   kid: z.string().min(1),
   alg: z.enum(SIGNING_ALGORITHMS),
   jwk: z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.literal('sig') }),
+  // Optional: key sets stored before Gatehouse had RS256 keys lack it. A release without it
+  // drops the field when it reads (zod strips unknown keys), so rolling back still starts.
+  rsa: z
+    .object({
+      kid: z.string().min(1),
+      jwk: z.looseObject({
+        kty: z.literal('RSA'),
+        kid: z.string(),
+        alg: z.literal(ID_TOKEN_DEFAULT_ALGORITHM),
+        use: z.literal('sig'),
+      }),
+    })
+    .optional(),
   createdAt: z.number().int(),
   publishAt: z.number().int(),
   activateAt: z.number().int(),
@@ -93,7 +110,9 @@ export function decryptKeyRecords(stored: string, secret: string): SigningKeyRec
       cause: parsed.error,
     });
   }
-  return parsed.data.keys.map(({ retireAt, ...rest }) =>
-    retireAt === undefined ? rest : { ...rest, retireAt },
-  );
+  return parsed.data.keys.map(({ retireAt, rsa, ...rest }) => ({
+    ...rest,
+    ...(rsa === undefined ? {} : { rsa }),
+    ...(retireAt === undefined ? {} : { retireAt }),
+  }));
 }

@@ -2,12 +2,17 @@ import type { JWK } from 'jose';
 import { SigningKeyError } from './signing-key-error.ts';
 import type { SigningKeyRecord } from './signing-key-record.ts';
 
-/** What the provider needs at one moment: the key to sign with and the keys to publish. */
+/** What the provider needs at one moment: the keys to sign with and the keys to publish. */
 export interface KeySet {
-  /** Private JWK of the active key: the newest whose `activateAt` has come. */
+  /** Private JWK of the active main key (ES256 or EdDSA): the newest whose `activateAt` has come. */
   readonly signing: JWK;
   /**
-   * Private JWKs for oidc-provider's `jwks` option: the signing key first (oidc-provider
+   * Private JWK of the active RS256 key, for ID tokens of clients on the OpenID Connect
+   * default; `undefined` only for a key set stored before Gatehouse had RS256 keys.
+   */
+  readonly rsaSigning: JWK | undefined;
+  /**
+   * Private JWKs for oidc-provider's `jwks` option: the signing keys first (oidc-provider
    * signs with the first key matching the algorithm), then every other key that is
    * published and not yet retired. oidc-provider serves only their public parts.
    */
@@ -44,7 +49,7 @@ export function isPublishedAt(record: SigningKeyRecord, now: number): boolean {
 }
 
 /**
- * The signing key and published keys at `now` (epoch seconds). Throws
+ * The signing keys and published keys at `now` (epoch seconds). Throws
  * {@link SigningKeyError} `no_keys` for an empty set.
  *
  * @example
@@ -54,6 +59,12 @@ export function isPublishedAt(record: SigningKeyRecord, now: number): boolean {
 export function keySetAt(records: readonly SigningKeyRecord[], now: number): KeySet {
   const active = activeKeyAt(records, now);
   if (active === undefined) throw new SigningKeyError('no_keys', 'there are no signing keys');
+  // The RS256 key of the newest activated generation that has one: the active generation's,
+  // unless the key set was stored by a release that did not write RS256 keys.
+  const rsaSigning = activeKeyAt(
+    records.filter((record) => record.rsa !== undefined),
+    now,
+  )?.rsa;
   const others = records
     .filter((record) => record !== active && isPublishedAt(record, now))
     // Newest first, so the JWKS reads as a timeline; only the first position matters to oidc-provider.
@@ -65,9 +76,18 @@ export function keySetAt(records: readonly SigningKeyRecord[], now: number): Key
         nextChangeAt = at;
     }
   }
+  const published = [
+    active.jwk,
+    ...(rsaSigning === undefined ? [] : [rsaSigning.jwk]),
+    ...others.flatMap((record) => [
+      record.jwk,
+      ...(record.rsa === undefined || record.rsa === rsaSigning ? [] : [record.rsa.jwk]),
+    ]),
+  ];
   return {
     signing: { ...active.jwk },
-    published: [active, ...others].map((record) => ({ ...record.jwk })),
+    rsaSigning: rsaSigning === undefined ? undefined : { ...rsaSigning.jwk },
+    published: published.map((jwk) => ({ ...jwk })),
     nextChangeAt,
   };
 }

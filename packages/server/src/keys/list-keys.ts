@@ -11,10 +11,13 @@ import { epochSeconds, type SigningAlgorithm } from './signing-key-record.ts';
  */
 export type SigningKeyState = 'next' | 'active' | 'retiring' | 'retired';
 
-/** A signing key as an operator sees it: no private material. Times are epoch seconds. */
+/** A generation of signing keys as an operator sees it: no private material. Times are epoch seconds. */
 export interface SigningKeySummary {
+  /** The main key, which signs access tokens. */
   readonly kid: string;
   readonly alg: SigningAlgorithm;
+  /** The generation's RS256 key (ID tokens); absent when stored before Gatehouse had them. */
+  readonly rsaKid?: string;
   readonly state: SigningKeyState;
   readonly createdAt: number;
   readonly publishAt: number;
@@ -23,7 +26,7 @@ export interface SigningKeySummary {
 }
 
 /**
- * The stored keys and their state at `now`, oldest activation first.
+ * The stored generations of keys and their state at `now`, oldest activation first.
  *
  * @example
  * for (const key of await listKeys(repo, secret)) console.log(key.kid, key.state);
@@ -49,6 +52,7 @@ export async function listKeys(
       return {
         kid: record.kid,
         alg: record.alg,
+        ...(record.rsa === undefined ? {} : { rsaKid: record.rsa.kid }),
         state,
         createdAt: record.createdAt,
         publishAt: record.publishAt,

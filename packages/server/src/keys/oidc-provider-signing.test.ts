@@ -6,7 +6,7 @@ import { Provider } from 'oidc-provider';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryKeyRepository } from './key-repository.ts';
 import { keySetAt } from './key-set.ts';
-import { ensureSigningKeys, rotateSigningKey } from './signing-key-lifecycle.ts';
+import { ensureSigningKeys, loadKeys, rotateSigningKey } from './signing-key-lifecycle.ts';
 import type { SigningAlgorithm } from './signing-key-record.ts';
 
 // Pins down what this module relies on in oidc-provider: every key of the `jwks` option is
@@ -20,7 +20,12 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-async function serve(published: JWK[], alg: SigningAlgorithm = 'ES256'): Promise<string> {
+async function serve(
+  published: JWK[],
+  /** `null`: the resource names no alg. */
+  alg: SigningAlgorithm | null = 'ES256',
+  idTokenAlg: SigningAlgorithm | 'RS256' = 'ES256',
+): Promise<string> {
   const provider = new Provider('http://localhost', {
     jwks: { keys: published },
     clients: [
@@ -32,7 +37,7 @@ async function serve(published: JWK[], alg: SigningAlgorithm = 'ES256'): Promise
         redirect_uris: [],
       },
     ],
-    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    clientDefaults: { id_token_signed_response_alg: idTokenAlg },
     ttl: { ClientCredentials: 900 },
     features: {
       devInteractions: { enabled: false },
@@ -44,7 +49,7 @@ async function serve(published: JWK[], alg: SigningAlgorithm = 'ES256'): Promise
         getResourceServerInfo: () => ({
           scope: 'read',
           accessTokenFormat: 'jwt',
-          jwt: { sign: { alg } },
+          jwt: alg === null ? {} : { sign: { alg } },
         }),
       },
     },
@@ -86,15 +91,15 @@ describe('oidc-provider with keySetAt', () => {
     });
 
     const before = await serve(keySetAt(records, 2000).published);
-    expect(await servedKids(before)).toEqual([old?.kid, added.kid]);
+    expect(await servedKids(before)).toEqual([old?.kid, old?.rsa?.kid, added.kid, added.rsa?.kid]);
     expect(await issuedKid(before)).toBe(old?.kid);
 
     const after = await serve(keySetAt(records, added.activateAt).published);
-    expect(await servedKids(after)).toEqual([added.kid, old?.kid]);
+    expect(await servedKids(after)).toEqual([added.kid, added.rsa?.kid, old?.kid, old?.rsa?.kid]);
     expect(await issuedKid(after)).toBe(added.kid);
 
     const retired = await serve(keySetAt(records, added.activateAt + 900).published);
-    expect(await servedKids(retired)).toEqual([added.kid]);
+    expect(await servedKids(retired)).toEqual([added.kid, added.rsa?.kid]);
   });
 
   it('signs with the first key of the requested algorithm, so an algorithm change needs care', async () => {
@@ -107,9 +112,18 @@ describe('oidc-provider with keySetAt', () => {
       alg: 'EdDSA',
     });
     const published = keySetAt(records, added.activateAt).published;
-    expect(published.map((key) => key.kid)).toEqual([added.kid, ecdsa?.kid]);
+    expect(published.map((key) => key.kid)).toEqual([added.kid, added.rsa?.kid, ecdsa?.kid, ecdsa?.rsa?.kid]);
     // The retiring ES256 key is still in the keystore: anything that asks for ES256 gets it.
     expect(await issuedKid(await serve(published, 'ES256'))).toBe(ecdsa?.kid);
     expect(await issuedKid(await serve(published, 'EdDSA'))).toBe(added.kid);
+  });
+
+  it('signs a JWT access token with the ID token default when the resource names no alg', async () => {
+    const repo = new MemoryKeyRepository();
+    const [generation] = await ensureSigningKeys(repo, secret, 1000);
+    const { published } = keySetAt(await loadKeys(repo, secret), 1000);
+    // Why resources.ts names the main key's alg: RS256, the ID token default, must not sign access tokens.
+    expect(await issuedKid(await serve(published, null, 'RS256'))).toBe(generation?.rsa?.kid);
+    expect(await issuedKid(await serve(published, 'ES256', 'RS256'))).toBe(generation?.kid);
   });
 });

@@ -1,13 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { startRedis } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { createLocalJWKSet, type JWK, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RSA_MODULUS_LENGTH } from './generate-signing-key.ts';
+import { decryptKeyRecords, encryptKeyRecords } from './key-encryption.ts';
 import type { KeyRepository } from './key-repository.ts';
 import { keySetAt } from './key-set.ts';
 import { listKeys } from './list-keys.ts';
 import { RedisKeyRepository } from './redis-key-repository.ts';
 import { SigningKeyError } from './signing-key-error.ts';
-import { ensureSigningKeys, loadKeys, rotateSigningKey } from './signing-key-lifecycle.ts';
+import { ensureSigningKeys, lacksRsaKey, loadKeys, rotateSigningKey } from './signing-key-lifecycle.ts';
 
 const secret = 'test-secret-with-at-least-32-characters';
 const jwksMaxAge = 300;
@@ -79,6 +82,15 @@ describe('ensureSigningKeys', () => {
     const [first] = await ensureSigningKeys(repo, secret, 1000);
     expect(first).toMatchObject({ alg: 'ES256', publishAt: 1000, activateAt: 1000 });
     expect(first?.jwk).toMatchObject({ kty: 'EC', crv: 'P-256', use: 'sig', alg: 'ES256', kid: first?.kid });
+    // OIDC Core §15.1: an RS256 key beside it, for ID tokens of clients on the default.
+    expect(first?.rsa?.jwk).toMatchObject({
+      kty: 'RSA',
+      e: 'AQAB',
+      use: 'sig',
+      alg: 'RS256',
+      kid: first?.rsa?.kid,
+    });
+    expect(Buffer.from(String(first?.rsa?.jwk.n), 'base64url')).toHaveLength(RSA_MODULUS_LENGTH / 8);
     expect(await ensureSigningKeys(repo, secret, 2000)).toEqual([first]);
     expect(await loadKeys(repo, secret)).toEqual([first]);
   });
@@ -111,6 +123,66 @@ describe('ensureSigningKeys', () => {
   });
 });
 
+/** `gatehouse:keys` as the release before RS256 keys wrote it (see the fixture's note). */
+const withoutRsa = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/signing-keys-without-rsa.json', import.meta.url), 'utf8'),
+) as { secret: string; stored: string };
+const FIXTURE_ROTATED_AT = 1_700_001_000;
+
+describe('ensureSigningKeys on keys stored without RS256 keys', () => {
+  it('reads them, and adds an RS256 key to the generations that still sign, exactly once across instances', async () => {
+    const conn = connect();
+    await conn.set('gatehouse:keys', withoutRsa.stored);
+    const before = decryptKeyRecords(withoutRsa.stored, withoutRsa.secret);
+    expect(before.map((record) => record.rsa)).toEqual([undefined, undefined]);
+    // Between the fixture's rotation and its activation: one generation active, one pending.
+    const now = FIXTURE_ROTATED_AT + 10;
+    expect(lacksRsaKey(before, now)).toBe(true);
+
+    const gate = { waiting: [] as (() => void)[], parties: 4 };
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        ensureSigningKeys(loadTogether(new RedisKeyRepository(connect()), gate), withoutRsa.secret, now),
+      ),
+    );
+    const stored = await loadKeys(new RedisKeyRepository(conn), withoutRsa.secret);
+    for (const records of results) expect(records).toEqual(stored);
+    // The keys and their dates are kept; each generation gains its own RS256 key.
+    expect(stored.map(({ rsa: _rsa, ...rest }) => rest)).toEqual(before);
+    expect(new Set(stored.map((record) => record.rsa?.kid)).size).toBe(2);
+    for (const record of stored)
+      expect(record.rsa?.jwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    expect(lacksRsaKey(stored, now)).toBe(false);
+
+    const set = keySetAt(stored, now);
+    expect(set.rsaSigning?.kid).toBe(stored[0]?.rsa?.kid);
+    expect(set.published.map((jwk) => jwk.alg)).toEqual(['ES256', 'RS256', 'ES256', 'RS256']);
+    // Written once: later starts change nothing.
+    const written = await conn.get('gatehouse:keys');
+    await ensureSigningKeys(new RedisKeyRepository(conn), withoutRsa.secret, now + 1);
+    expect(await conn.get('gatehouse:keys')).toBe(written);
+  });
+
+  it('leaves a superseded generation without one: it signed no RS256 token to verify', async () => {
+    const repo = new RedisKeyRepository(connect());
+    await repo.save(withoutRsa.stored, null);
+    const [superseded, active] = await ensureSigningKeys(repo, withoutRsa.secret, FIXTURE_ROTATED_AT + 400);
+    expect(superseded?.rsa).toBeUndefined();
+    expect(active?.rsa?.jwk).toMatchObject({ alg: 'RS256' });
+  });
+
+  it('is undone by a release without RS256 keys rotating, and added back by the next call', async () => {
+    const repo = new RedisKeyRepository(connect());
+    await ensureSigningKeys(repo, secret, 1000);
+    await rotateSigningKey(repo, secret, { now: 2000, jwksMaxAge, accessTokenTTL });
+    // What that release writes back: the records it read, the field it does not know dropped.
+    const dropped = (await loadKeys(repo, secret)).map(({ rsa: _rsa, ...rest }) => rest);
+    await repo.save(encryptKeyRecords(dropped, secret), await repo.load());
+    const restored = await ensureSigningKeys(repo, secret, 2001);
+    expect(restored.map((record) => record.rsa === undefined)).toEqual([false, false]);
+  });
+});
+
 describe('rotateSigningKey', () => {
   const t0 = 1_000_000;
   const rotatedAt = t0 + 1000;
@@ -124,6 +196,7 @@ describe('rotateSigningKey', () => {
       accessTokenTTL,
     });
     const oldKid = old?.kid;
+    const [oldRsa, addedRsa] = [old?.rsa?.kid, added.rsa?.kid];
 
     expect(added).toMatchObject({ alg: 'ES256', publishAt: rotatedAt, activateAt: rotatedAt + jwksMaxAge });
     expect(records.find((r) => r.kid === oldKid)?.retireAt).toBe(rotatedAt + jwksMaxAge + accessTokenTTL);
@@ -131,29 +204,39 @@ describe('rotateSigningKey', () => {
 
     const at = (now: number) => {
       const set = keySetAt(records, now);
-      return { signing: set.signing.kid, published: set.published.map((k) => k.kid), next: set.nextChangeAt };
+      return {
+        signing: [set.signing.kid, set.rsaSigning?.kid],
+        published: set.published.map((k) => k.kid),
+        next: set.nextChangeAt,
+      };
     };
+    // The RS256 key of each generation follows it through the same dates.
     expect(at(rotatedAt)).toEqual({
-      signing: oldKid,
-      published: [oldKid, added.kid],
+      signing: [oldKid, oldRsa],
+      published: [oldKid, oldRsa, added.kid, addedRsa],
       next: added.activateAt,
     });
-    expect(at(added.activateAt - 1).signing).toBe(oldKid);
+    expect(at(added.activateAt - 1).signing).toEqual([oldKid, oldRsa]);
     expect(at(added.activateAt)).toEqual({
-      signing: added.kid,
-      published: [added.kid, oldKid],
+      signing: [added.kid, addedRsa],
+      published: [added.kid, addedRsa, oldKid, oldRsa],
       next: added.activateAt + accessTokenTTL,
     });
-    expect(at(added.activateAt + accessTokenTTL - 1).published).toEqual([added.kid, oldKid]);
+    expect(at(added.activateAt + accessTokenTTL - 1).published).toEqual([
+      added.kid,
+      addedRsa,
+      oldKid,
+      oldRsa,
+    ]);
     expect(at(added.activateAt + accessTokenTTL)).toEqual({
-      signing: added.kid,
-      published: [added.kid],
+      signing: [added.kid, addedRsa],
+      published: [added.kid, addedRsa],
       next: undefined,
     });
 
     expect(await listKeys(repo, secret, rotatedAt)).toEqual([
-      expect.objectContaining({ kid: oldKid, state: 'active' }),
-      expect.objectContaining({ kid: added.kid, state: 'next' }),
+      expect.objectContaining({ kid: oldKid, rsaKid: oldRsa, state: 'active' }),
+      expect.objectContaining({ kid: added.kid, rsaKid: addedRsa, state: 'next' }),
     ]);
     expect((await listKeys(repo, secret, added.activateAt)).map((k) => k.state)).toEqual([
       'retiring',
@@ -178,8 +261,9 @@ describe('rotateSigningKey', () => {
     const step = 50;
     const failures: string[] = [];
     for (let issuedAt = t0; issuedAt <= end; issuedAt += step) {
-      // A token signed with whatever key signs at that moment...
-      const token = await sign(keySetAt(records, issuedAt).signing, issuedAt);
+      // A token signed with whatever key signs at that moment (ES256 or RS256)...
+      const { signing, rsaSigning } = keySetAt(records, issuedAt);
+      const token = await sign(issuedAt % 100 === 0 || !rsaSigning ? signing : rsaSigning, issuedAt);
       for (let checkedAt = issuedAt; checkedAt < issuedAt + accessTokenTTL; checkedAt += step) {
         // ...verifies against the JWKS served at any moment until it expires,
         if (!(await verifiesAt(token, keySetAt(records, checkedAt).published, checkedAt))) {

@@ -1,4 +1,4 @@
-import { generateSigningKey } from './generate-signing-key.ts';
+import { generateRsaSigningKey, generateSigningKey } from './generate-signing-key.ts';
 import { decryptKeyRecords, encryptKeyRecords } from './key-encryption.ts';
 import type { KeyRepository } from './key-repository.ts';
 import { activeKeyAt } from './key-set.ts';
@@ -44,9 +44,35 @@ export async function loadKeys(repo: KeyRepository, secret: string): Promise<Sig
 }
 
 /**
- * Creates the first signing key, active at once, when there is none; otherwise returns the
- * stored keys unchanged. Safe to call from every instance at start: compare-and-set lets
- * exactly one of them create the key.
+ * The generations that sign now or will: the active one and any pending one. Retiring ones
+ * only verify tokens signed before they were superseded, never with RS256 if they lack it.
+ */
+function stillSigning(records: readonly SigningKeyRecord[], now: number): SigningKeyRecord[] {
+  const active = activeKeyAt(records, now);
+  return records.filter((record) => record === active || record.retireAt === undefined);
+}
+
+/**
+ * Whether a generation that signs now or will has no RS256 key: the key set was stored by a
+ * release before RS256 keys (or rotated by one since), and {@link ensureSigningKeys} adds them.
+ *
+ * @example
+ * if (lacksRsaKey(await loadKeys(repo, secret), epochSeconds())) await ensureSigningKeys(repo, secret);
+ */
+export function lacksRsaKey(records: readonly SigningKeyRecord[], now: number): boolean {
+  return stillSigning(records, now).some((record) => record.rsa === undefined);
+}
+
+/**
+ * Creates the first generation of keys, active at once, when there is none, and gives every
+ * generation that signs now or will an RS256 key when it lacks one; otherwise returns the stored
+ * keys unchanged. Safe to call from every instance at start: compare-and-set lets exactly one of
+ * them write.
+ *
+ * An RS256 key added to a stored generation is published and signs at once, without
+ * pre-publication: that generation never signed RS256 before, so nothing can be left
+ * unverifiable, and a relying party's cached JWKS lacks the key for at most `JWKS_MAX_AGE`
+ * (JWKS clients such as jose's refetch on an unknown `kid` sooner).
  *
  * @example
  * const records = await ensureSigningKeys(repo, config.secret);
@@ -57,9 +83,16 @@ export function ensureSigningKeys(
   now: number = epochSeconds(),
   alg: SigningAlgorithm = 'ES256',
 ): Promise<SigningKeyRecord[]> {
-  return updateKeyRecords(repo, secret, async (records) =>
-    records.length > 0 ? undefined : [await generateSigningKey(alg, { now, activateAt: now })],
-  );
+  return updateKeyRecords(repo, secret, async (records) => {
+    if (records.length === 0) return [await generateSigningKey(alg, { now, activateAt: now })];
+    if (!lacksRsaKey(records, now)) return undefined;
+    const upgrade = new Set(stillSigning(records, now).filter((record) => record.rsa === undefined));
+    return Promise.all(
+      records.map(async (record) =>
+        upgrade.has(record) ? { ...record, rsa: await generateRsaSigningKey() } : record,
+      ),
+    );
+  });
 }
 
 export interface RotationOptions {
@@ -76,19 +109,20 @@ export interface RotationOptions {
    * ID tokens, logout tokens): how long the previous key stays published after it stops signing.
    */
   readonly accessTokenTTL: number;
-  /** Algorithm of the new key; defaults to the active key's, else ES256. */
+  /** Algorithm of the new main key; defaults to the active key's, else ES256. Always with an RS256 key. */
   readonly alg?: SigningAlgorithm;
 }
 
 export interface RotationResult {
-  /** The key just added (published now, signing from its `activateAt`). */
+  /** The generation just added, RS256 key included (published now, signing from its `activateAt`). */
   readonly added: SigningKeyRecord;
   /** Every stored key after the rotation. */
   readonly records: SigningKeyRecord[];
 }
 
 /**
- * Adds a new key, published now and signing from `now + jwksMaxAge` (pre-publication), sets
+ * Adds a new generation (a main key and an RS256 key), published now and signing from
+ * `now + jwksMaxAge` (pre-publication), sets
  * `retireAt = activateAt + accessTokenTTL` on the keys it supersedes, so a token signed just
  * before the switch still verifies until it expires, and prunes keys past their `retireAt`.
  *

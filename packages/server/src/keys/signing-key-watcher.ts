@@ -1,11 +1,13 @@
 import type { KeyRepository } from './key-repository.ts';
 import { keySetAt } from './key-set.ts';
-import { ensureSigningKeys, loadKeys } from './signing-key-lifecycle.ts';
+import { ensureSigningKeys, lacksRsaKey, loadKeys } from './signing-key-lifecycle.ts';
 import { epochSeconds, type SigningAlgorithm, type SigningKeyRecord } from './signing-key-record.ts';
 
 /** The key material a provider instance is built with. */
 export interface ActiveKeySet {
+  /** Private JWKs, signing keys first: the main key, then the RS256 key. */
   readonly jwks: SigningKeyRecord['jwk'][];
+  /** Algorithm of the active main key: what access tokens are signed with, never RS256. */
   readonly signingAlg: SigningAlgorithm;
   /** Changes whenever the published set or the signing key changes. */
   readonly version: string;
@@ -55,7 +57,10 @@ export class SigningKeyWatcher {
     this.#onChange = onChange;
   }
 
-  /** Creates the first key when there is none (exactly one instance wins) and loads the set. */
+  /**
+   * Creates the first keys when there are none, or the RS256 keys a stored set lacks (exactly
+   * one instance writes), and loads the set.
+   */
   static async start(
     repo: KeyRepository,
     secret: string,
@@ -79,7 +84,11 @@ export class SigningKeyWatcher {
 
   /** Reloads the stored keys; calls `onChange` when what the provider needs changed. */
   async refresh(now: number = epochSeconds()): Promise<void> {
-    const next = toActive(await loadKeys(this.#repo, this.#secret), now);
+    let records = await loadKeys(this.#repo, this.#secret);
+    // A release without RS256 keys (a rollback, or its CLI) may have rotated and dropped them:
+    // add them back rather than leave clients on the OpenID Connect default without a key.
+    if (lacksRsaKey(records, now)) records = await ensureSigningKeys(this.#repo, this.#secret, now);
+    const next = toActive(records, now);
     if (next.version !== this.#current.version) {
       this.#current = next;
       this.#onChange(next);

@@ -26,8 +26,12 @@ export type ProviderPages = Pick<
 export interface ProviderDeps {
   readonly config: Config;
   readonly adapter: AdapterConstructor;
-  /** Private JWKs; the signing key first (oidc-provider signs with the first key of an alg). */
+  /**
+   * Private JWKs; the signing keys first (oidc-provider signs with the first key of an alg): the
+   * main key and the RS256 key for ID tokens.
+   */
   readonly jwks: readonly JWK[];
+  /** Algorithm of the main key: what access tokens are signed with. */
   readonly signingAlg: 'ES256' | 'EdDSA';
   readonly cookieKeys: readonly string[];
   readonly staticClients: readonly ClientMetadata[];
@@ -98,13 +102,18 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-      id_token_signed_response_alg: signingAlg,
+      // OIDC Registration §2: RS256 for a client that registers no ID token algorithm, the one
+      // OIDC Core §15.1 makes every relying party implement. oidc-provider would sign JWT access
+      // tokens with this too, were their alg not set per resource (resources.ts: signingAlg).
+      id_token_signed_response_alg: 'RS256',
     },
+    // oidc-provider advertises (and lets clients register) those of these that a key in `jwks`
+    // can sign: every generation has a main key (ES256 or EdDSA) and an RS256 key.
     enabledJWA: {
-      idTokenSigningAlgValues: ['ES256', 'EdDSA'],
-      userinfoSigningAlgValues: ['ES256', 'EdDSA'],
-      introspectionSigningAlgValues: ['ES256', 'EdDSA'],
-      authorizationSigningAlgValues: ['ES256', 'EdDSA'],
+      idTokenSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      userinfoSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      introspectionSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      authorizationSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
     },
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTTL,

@@ -10,8 +10,9 @@ import { stateOf } from './token-policies.ts';
 
 /** The signing keys as the provider must see them at one moment. */
 export interface ActiveKeys {
-  /** Private JWKs, signing key first. */
+  /** Private JWKs, signing keys (the main key, then the RS256 key) first. */
   readonly jwks: readonly JWK[];
+  /** Algorithm of the main key, which signs access tokens. */
   readonly signingAlg: 'ES256' | 'EdDSA';
   /** Changes whenever the set or the signing key changes. */
   readonly version: string;
