@@ -21,7 +21,7 @@ const JSON_BLOCK = new Set(['json']);
 /** Output, diagrams, file trees: marked as such in the markdown, checked by nobody. */
 const NOT_CODE = new Set(['text']);
 /** Commands other than pnpm a README may tell the reader to run. */
-const KNOWN_COMMANDS = new Set(['redis-server']);
+const KNOWN_COMMANDS = new Set(['redis-server', 'cd']);
 
 const blocks = allReadmeBlocks();
 const kind = (block: ReadmeBlock) =>
@@ -114,6 +114,9 @@ describe('README code blocks', () => {
     expect(check('pnpm gatehouse clients frobnicate')[0]).toMatch(/the gatehouse CLI refuses it/);
     expect(check('pnpm --filter @gatehouse/nope start')[0]).toMatch(/no workspace package/);
     expect(check('curl -s http://localhost:4000/healthz')[0]).toMatch(/not a command the README tests know/);
+    expect(check('npm install ../gatehouse/packed/gatehouse-client-0.1.0.tgz')).toEqual([undefined]);
+    expect(check('npm install ../gatehouse/packed/gatehouse-client-9.9.9.tgz')[0]).toMatch(/not 9\.9\.9/);
+    expect(check('npm install left-pad')[0]).toMatch(/not a tarball/);
   });
 
   it('JSON blocks parse; client metadata passes the validation of `gatehouse clients add`', () => {
@@ -176,6 +179,23 @@ const packageDirs = (): Map<string, string> => {
   return dirs;
 };
 
+/**
+ * `npm install <dir>/packed/gatehouse-<library>-<version>.tgz`: the file `pnpm pack:libraries`
+ * writes for a published library at its current version.
+ */
+function checkTarballInstall(paths: readonly string[]): string | undefined {
+  for (const path of paths) {
+    const match = /(?:^|\/)packed\/gatehouse-(client|resource|server)-(\d+\.\d+\.\d+)\.tgz$/.exec(path);
+    if (!match) return `\`${path}\` is not a tarball \`pnpm pack:libraries\` writes`;
+    const dir = join('packages', match[1] as string);
+    const { version } = JSON.parse(readFileSync(join(REPO_DIR, dir, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    if (version !== match[2]) return `${dir} is at version ${version}, not ${match[2]}`;
+  }
+  return paths.length > 0 ? undefined : 'npm install without a tarball';
+}
+
 /** Why a command from a README would not work as written, or `undefined` when it would. */
 export function checkCommand(words: readonly string[]): string | undefined {
   const [program, ...rest] = words;
@@ -183,7 +203,8 @@ export function checkCommand(words: readonly string[]): string | undefined {
   if (program === 'pnpm') args = rest;
   else if (program === 'npx' && rest.filter((word) => word !== '-y')[0]?.startsWith('pnpm@')) {
     args = rest.filter((word) => word !== '-y').slice(1);
-  } else if (program && KNOWN_COMMANDS.has(program)) return undefined;
+  } else if (program === 'npm' && rest[0] === 'install') return checkTarballInstall(rest.slice(1));
+  else if (program && KNOWN_COMMANDS.has(program)) return undefined;
   else
     return `\`${program}\` is not a command the README tests know (pnpm, ${[...KNOWN_COMMANDS].join(', ')})`;
 
