@@ -1,10 +1,6 @@
-import { request } from 'node:http';
+import { type RawResponse, rawRequest } from './raw-request.ts';
 
-export interface LoopbackResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Record<string, unknown>;
-}
+export type LoopbackResponse = RawResponse;
 
 /**
  * POSTs a form from a chosen loopback address (the whole 127.0.0.0/8 is local on Linux), so
@@ -21,41 +17,12 @@ export function postFormFrom(
   headers: Record<string, string> = {},
 ): Promise<LoopbackResponse> {
   const target = new URL(url);
-  if (!['127.0.0.1', 'localhost'].includes(target.hostname)) throw new Error('loopback targets only');
-  const body = new URLSearchParams(form).toString();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        localAddress,
-        agent: false,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          ...headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: Record<string, unknown>;
-          try {
-            parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-          } catch {
-            parsed = { raw: text };
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+  return rawRequest(target.origin, {
+    method: 'POST',
+    path: `${target.pathname}${target.search}`,
+    from: localAddress,
+    headers,
+    body: new URLSearchParams(form).toString(),
   });
 }
 
