@@ -1,3 +1,4 @@
+import { FAVICON_PATH } from './favicon.ts';
 import { html, type SafeHtml } from './html.ts';
 
 export const STYLESHEET_PATH = '/assets/gatehouse.css';
@@ -28,6 +29,7 @@ export function page(options: PageOptions): string {
 <meta name="referrer" content="no-referrer">
 <title>${options.title} · Gatehouse</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
+<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
 </head>
 <body>
 <main class="card">
