@@ -51,7 +51,10 @@ export async function clientsList(
   registry: ClientRegistry,
   options: { json: boolean; file?: FileClients | undefined },
 ): Promise<string> {
-  const withoutSecret = (client: Readonly<Record<string, unknown>>, source: ClientSource) => {
+  const withoutSecret = (
+    client: Readonly<Record<string, unknown>>,
+    source: ClientSource,
+  ): Record<string, unknown> & { source: ClientSource } => {
     const { client_secret: _secret, ...rest } = client;
     return { ...rest, source };
   };
