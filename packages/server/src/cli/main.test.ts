@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startRedis, startRedisCluster } from '@gatehouse/testkit';
@@ -168,6 +170,77 @@ describe('gatehouse clients', () => {
     }
     expect((await provider.Client.find('service'))?.grantTypes).toEqual(['client_credentials']);
     expect((await provider.Client.find('spa'))?.clientAuthMethod).toBe('none');
+  });
+
+  it('lists the clients of GATEHOUSE_CLIENTS_FILE beside the stored ones, marked, and will not remove them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-clients-'));
+    try {
+      const file = join(dir, 'clients.json');
+      const fileSecret = 'file-client-secret-0123456789abcdefghij';
+      await writeFile(
+        file,
+        JSON.stringify([
+          {
+            client_id: 'from-file',
+            client_name: 'File app',
+            client_secret: fileSecret,
+            redirect_uris: ['https://file.example/callback'],
+          },
+        ]),
+      );
+      const env = { GATEHOUSE_CLIENTS_FILE: file };
+
+      // Only the file: not "no clients".
+      const onlyFile = await gatehouse(['clients', 'list'], env);
+      expect(onlyFile.code).toBe(0);
+      expect(onlyFile.stdout).toMatch(/^CLIENT_ID\s+SOURCE\s+NAME/);
+      expect(onlyFile.stdout).toMatch(/^from-file\s+file\s+File app\s/m);
+
+      const added = await gatehouse(
+        [
+          'clients',
+          'add',
+          '--json',
+          JSON.stringify({ client_id: 'from-cli', grant_types: ['client_credentials'] }),
+        ],
+        env,
+      );
+      expect(added.code, added.stderr).toBe(0);
+      const storedSecret = String(JSON.parse(added.stdout).client_secret);
+
+      const table = await gatehouse(['clients', 'list'], env);
+      expect(table.stdout).toMatch(/^from-file\s+file\s/m);
+      expect(table.stdout).toMatch(/^from-cli\s+redis\s/m);
+      const json = await gatehouse(['clients', 'list', '--json'], env);
+      expect(JSON.parse(json.stdout)).toEqual([
+        expect.objectContaining({ client_id: 'from-file', client_name: 'File app', source: 'file' }),
+        expect.objectContaining({ client_id: 'from-cli', source: 'redis' }),
+      ]);
+      for (const output of [table.stdout, json.stdout]) {
+        expect(output).not.toContain(fileSecret);
+        expect(output).not.toContain(storedSecret);
+      }
+      for (const client of JSON.parse(json.stdout)) expect(client).not.toHaveProperty('client_secret');
+
+      expectOneLineError(
+        await gatehouse(['clients', 'remove', 'from-file'], env),
+        `client "from-file" comes from GATEHOUSE_CLIENTS_FILE (${file}); remove it there`,
+      );
+      expect(JSON.parse((await gatehouse(['clients', 'list', '--json'], env)).stdout)).toHaveLength(2);
+
+      // Without the file, nothing of it is listed.
+      expect(JSON.parse((await gatehouse(['clients', 'list', '--json'])).stdout)).toEqual([
+        expect.objectContaining({ client_id: 'from-cli', source: 'redis' }),
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says there are no clients only when neither the file nor Redis holds one', async () => {
+    const empty = await gatehouse(['clients', 'list']);
+    expect(empty).toMatchObject({ code: 0, stderr: '' });
+    expect(empty.stdout).toMatch(/^no clients: none in GATEHOUSE_CLIENTS_FILE, none registered/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { clientMetadataProblem, scopeOrDefault } from '../clients/client-metadata-policy.ts';
+import { GRANT_TYPES } from '../provider/grant-types.ts';
 import { CliError } from './cli-error.ts';
 
 /** Client metadata as stored for oidc-provider's `Client` model (RFC 7591 §2 field names). */
@@ -27,12 +28,6 @@ const scope = z
   .string()
   .regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be space-separated scope tokens');
 
-const GRANT_TYPES = [
-  'authorization_code',
-  'refresh_token',
-  'client_credentials',
-  'urn:ietf:params:oauth:grant-type:device_code',
-] as const;
 // OAuth 2.1 §10 drops these; naming them beats "invalid option".
 const REMOVED_GRANT_TYPES = new Set(['implicit', 'password']);
 

@@ -26,8 +26,8 @@ export const USAGE = `usage: gatehouse <command>
   keys list [--json]                  signing keys and their state (no private material)
   keys rotate [--alg ES256|EdDSA]     add a key: published now, signing after JWKS caches expire
   clients add --json '<metadata>'     register a client (RFC 7591 metadata); prints it, secret included
-  clients list [--json]               registered clients (no secrets)
-  clients remove <client_id>          delete a client
+  clients list [--json]               clients of GATEHOUSE_CLIENTS_FILE and of Redis, by source (no secrets)
+  clients remove <client_id>          delete a client stored in Redis (file clients: edit the file)
   config check                        the effective configuration, secrets masked
   users add --email E --password P [--verified] [--name N]
                                       create an account (password 12-256 characters)

@@ -1,12 +1,20 @@
+import { readClientsFile } from '../clients/clients-file.ts';
 import type { Config } from '../config.ts';
 import { epochSeconds } from '../keys/signing-key-record.ts';
 import { openAdminStore } from './admin-store.ts';
-import { clientsAdd, clientsList, clientsRemove } from './clients-commands.ts';
+import { clientsAdd, clientsList, clientsRemove, type FileClients } from './clients-commands.ts';
 import { configCheck } from './config-check.ts';
 import { keysList, keysRotate } from './keys-commands.ts';
 import { type Command, USAGE } from './parse-command.ts';
 import { checkWithProvider } from './provider-client-check.ts';
 import { runUsersCommand } from './users-commands.ts';
+
+/** The clients of GATEHOUSE_CLIENTS_FILE, read as the server reads them at start. */
+function fileClients(config: Config): FileClients | undefined {
+  return config.clientsFile
+    ? { path: config.clientsFile, clients: readClientsFile(config.clientsFile) }
+    : undefined;
+}
 
 /**
  * Runs one parsed command and returns what it prints on stdout. Commands that work on the
@@ -34,9 +42,9 @@ export async function runCommand(command: Command, config: Config): Promise<stri
               check: (metadata) => checkWithProvider(config, metadata),
             });
           case 'clients list':
-            return await clientsList(store.clients, { json: command.json });
+            return await clientsList(store.clients, { json: command.json, file: fileClients(config) });
           case 'clients remove':
-            return await clientsRemove(store.clients, command.clientId);
+            return await clientsRemove(store.clients, command.clientId, fileClients(config));
           case 'users add':
           case 'users disable':
           case 'users revoke':

@@ -6,6 +6,7 @@ import { StoreUnavailableError } from '../store/errors.ts';
 import { consentRoutes, showConsent } from './consent.ts';
 import { consoleLog, type InteractionDeps, type PageContext, respondWithPage } from './context.ts';
 import { createCsrfProtection } from './csrf.ts';
+import { FAVICON_CACHE_CONTROL, FAVICON_PATH, FAVICON_SVG } from './favicon.ts';
 import { html } from './html.ts';
 import { loadInteraction } from './interaction.ts';
 import { STYLESHEET_PATH } from './layout.ts';
@@ -83,7 +84,7 @@ async function showInteraction(ctx: Context, deps: PageContext): Promise<void> {
  *
  * Routes: `GET /interaction/:uid`, `POST /interaction/:uid/{login,confirm,abort}`,
  * `GET|POST /register`, `GET|POST /verify-email`, `GET|POST /verify-email/resend`, `GET|POST /forgot-password`,
- * `GET|POST /reset-password`, `GET /assets/gatehouse.css`.
+ * `GET|POST /reset-password`, `GET /assets/gatehouse.css`, `GET /favicon.ico` and `GET /assets/gatehouse.svg`.
  *
  * @example
  * app.use(createInteractionRoutes({ provider: () => provider, accounts, config, mailer, limiter }));
@@ -102,6 +103,11 @@ export function createInteractionRoutes(deps: InteractionDeps): Middleware {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = STYLESHEET;
+  });
+  router.get(['/favicon.ico', FAVICON_PATH], function serveFavicon(ctx) {
+    ctx.type = 'image/svg+xml';
+    ctx.set('Cache-Control', FAVICON_CACHE_CONTROL);
+    ctx.body = FAVICON_SVG;
   });
   router.get('/interaction/:uid', function getInteraction(ctx) {
     return showInteraction(ctx, context);

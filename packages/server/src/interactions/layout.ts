@@ -1,4 +1,5 @@
-import { html, type SafeHtml } from './html.ts';
+import { FAVICON_PATH } from './favicon.ts';
+import { html, SafeHtml } from './html.ts';
 
 export const STYLESHEET_PATH = '/assets/gatehouse.css';
 
@@ -9,6 +10,11 @@ export interface PageOptions {
   readonly error?: string | undefined;
   /** A confirmation, announced politely (`role="status"`). */
   readonly notice?: string | undefined;
+  /**
+   * One inline script, run at the end of the body; the response's CSP must allow exactly this text
+   * (`allowInlineScript`). Pages work without it: it only saves a click.
+   */
+  readonly script?: string | undefined;
 }
 
 /** An error or notice box; `role="alert"` makes screen readers read it when the page loads. */
@@ -18,7 +24,10 @@ export function messageBox(options: Pick<PageOptions, 'error' | 'notice'>): Safe
   }`;
 }
 
-/** The document around every Gatehouse page: one stylesheet, no scripts, no inline styles. */
+/**
+ * The document around every Gatehouse page: one stylesheet, no inline styles, and no script
+ * but the one a page may name in `script` (allowed by its hash).
+ */
 export function page(options: PageOptions): string {
   return html`<!doctype html>
 <html lang="en">
@@ -28,6 +37,7 @@ export function page(options: PageOptions): string {
 <meta name="referrer" content="no-referrer">
 <title>${options.title} · Gatehouse</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
+<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
 </head>
 <body>
 <main class="card">
@@ -36,6 +46,7 @@ export function page(options: PageOptions): string {
 ${messageBox(options)}
 ${options.body}
 </main>
+${options.script ? new SafeHtml(`<script>${options.script}</script>`) : ''}
 </body>
 </html>
 `.value;

@@ -2,11 +2,16 @@ import type { Configuration, ErrorOut, KoaContextWithOIDC } from 'oidc-provider'
 import type { Config } from '../config.ts';
 import { html, type SafeHtml } from './html.ts';
 import { type PageOptions, page } from './layout.ts';
+import { hintMatchesSession } from './logout-hint.ts';
+import { allowInlineScript } from './security-headers.ts';
 
 type DeviceFlowPages = NonNullable<NonNullable<NonNullable<Configuration['features']>['deviceFlow']>>;
 type LogoutPages = NonNullable<NonNullable<NonNullable<Configuration['features']>['rpInitiatedLogout']>>;
 
-/** oidc-provider's page hooks, rendered as Gatehouse pages (no inline script or style). */
+/**
+ * oidc-provider's page hooks, rendered as Gatehouse pages (no inline style; no inline script but
+ * the sign-out page's auto-submit, allowed by its hash).
+ */
 export interface ProviderPages {
   readonly userCodeInputSource: NonNullable<DeviceFlowPages['userCodeInputSource']>;
   readonly userCodeConfirmSource: NonNullable<DeviceFlowPages['userCodeConfirmSource']>;
@@ -21,9 +26,13 @@ export interface ProviderPagesDeps {
 }
 
 function respond(ctx: KoaContextWithOIDC, options: PageOptions): void {
+  if (options.script) allowInlineScript(ctx, options.script);
   ctx.type = 'html';
   ctx.body = page(options);
 }
+
+/** Submits the page's one form as soon as it is parsed; the form's button is the fallback. */
+const SUBMIT_FORM_SCRIPT = 'document.forms[0].submit();';
 
 /**
  * oidc-provider hands each hook its own form markup, whose hidden `xsrf` field is the token
@@ -139,6 +148,23 @@ export function createProviderPages(_deps: ProviderPagesDeps = {}): ProviderPage
     logoutSource(ctx, form) {
       const { action, xsrf } = formParts(form, ctx.oidc.urlFor('end_session_confirm'));
       const name = clientName(ctx);
+      if (hintMatchesSession(ctx)) {
+        // The application proved it is this sign-in's (RP-Initiated Logout §2), so the user is
+        // not asked; the sign-out still takes oidc-provider's own confirm step, as it does for
+        // a session without an account (an auto-submitted form_post), so that step alone ends
+        // the session and revokes what it must. Without JavaScript the button does the same.
+        respond(ctx, {
+          title: 'Signing you out',
+          body: html`<p class="lead">${name ? html`<span class="client">${name}</span> is signing you out. ` : ''}You are being signed out of Gatehouse on this browser.</p>
+<form method="post" action="${action}">
+<input type="hidden" name="xsrf" value="${xsrf}">
+<input type="hidden" name="logout" value="yes">
+<div class="actions"><button type="submit" autofocus>Continue</button></div>
+</form>`,
+          script: SUBMIT_FORM_SCRIPT,
+        });
+        return;
+      }
       respond(ctx, {
         title: 'Sign out?',
         body: html`<p class="lead">${name ? html`<span class="client">${name}</span> asks to sign you out. ` : ''}Do you want to sign out of Gatehouse on this browser?</p>

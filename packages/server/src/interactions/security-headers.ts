@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 
 /**
  * The policy of every page: nothing loads but our own stylesheet and images, no scripts
- * (oidc-provider's form_post page adds the hash of its one auto-submit script itself), forms
- * post only to us, and no site may frame us (clickjacking on Allow).
+ * (oidc-provider's form_post page adds the hash of its one auto-submit script itself, the
+ * sign-out page that needs no question its own with {@link allowInlineScript}), forms post
+ * only to us, and no site may frame us (clickjacking on Allow).
  */
 const BASE_POLICY: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['default-src', ["'none'"]],
@@ -55,6 +57,20 @@ export function allowFormAction(ctx: Context, target: string): void {
   const directives = parse(current);
   const sources = directives.get('form-action') ?? [];
   if (!sources.includes(source)) directives.set('form-action', [...sources, source]);
+  ctx.set('Content-Security-Policy', serialize(directives));
+}
+
+/**
+ * Lets this response run one inline script, exactly `script`, by its hash (CSP 3 §8.4 hash
+ * sources); any other inline script, injected or altered, stays blocked.
+ */
+export function allowInlineScript(ctx: Context, script: string): void {
+  const current = ctx.response.get('content-security-policy');
+  if (!current || ctx.headerSent) return;
+  const directives = parse(current);
+  const source = `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
+  const scripts = directives.get('script-src') ?? [];
+  if (!scripts.includes(source)) directives.set('script-src', [...scripts, source]);
   ctx.set('Content-Security-Policy', serialize(directives));
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
+import { type GrantType, tokenGrantTypeOf } from '../provider/grant-types.ts';
 import type { Logger } from './logger.ts';
 import { clientIdOf, routeLabel } from './route-label.ts';
 
@@ -35,6 +36,11 @@ export interface RequestLogLine {
   readonly ms: number;
   /** The registered client oidc-provider identified, if any. */
   readonly clientId?: string;
+  /**
+   * `POST /token`: the grant type asked for (RFC 6749 §4.1.3, §6; RFC 8628 §3.4), only when it
+   * is one Gatehouse knows, so refreshes and code exchanges can be told apart in the log.
+   */
+  readonly grant_type?: GrantType;
   readonly ip: string;
 }
 
@@ -54,9 +60,9 @@ export function requestIdOf(ctx: Koa.Context): string | undefined {
 
 /**
  * Logs one line per request: request id (also returned as `X-Request-Id`), method,
- * normalized route, status, latency and client id. Deliberately never logs the URL or query
- * (authorization codes, `state` and tokens ride there), bodies, cookies or headers: what
- * is not written cannot leak. Put it first in `outerMiddleware`.
+ * normalized route, status, latency, client id and, for a token request, its grant type.
+ * Deliberately never logs the URL or query (authorization codes, `state` and tokens ride
+ * there), bodies, cookies or headers: what is not written cannot leak. Put it first in `outerMiddleware`.
  *
  * @example
  * createGatehouseServer(config, { outerMiddleware: [requestLogger(log)] });
@@ -83,6 +89,7 @@ export function requestLogger(log: Logger, options: RequestLogOptions = {}): Koa
     } finally {
       const status = failed ? 500 : ctx.status;
       const clientId = clientIdOf(ctx);
+      const grantType = tokenGrantTypeOf(ctx);
       const line: RequestLogLine = {
         requestId,
         method: ctx.method,
@@ -90,6 +97,7 @@ export function requestLogger(log: Logger, options: RequestLogOptions = {}): Koa
         status,
         ms: Math.round((performance.now() - started) * 10) / 10,
         ...(clientId === undefined ? {} : { clientId }),
+        ...(grantType === undefined ? {} : { grant_type: grantType }),
         ip,
       };
       if (status >= 500) log.error(line, 'request');

@@ -1,6 +1,7 @@
 import { parse } from 'node:querystring';
 import type Koa from 'koa';
 import compose from 'koa-compose';
+import { noteTokenGrantType } from './grant-types.ts';
 import { readBody, replayBody } from './request-body.ts';
 import { refuseRouteVariants } from './route-variants.ts';
 
@@ -61,6 +62,8 @@ function guardFormEndpoint(
       return oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
     }
     const params: FormParams = parse(read.body.toString('utf8'));
+    // The request log names the grant of a token request (never any other parameter).
+    if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
     let changed = false;
     const request: FormRequest = {
       path: ctx.path,

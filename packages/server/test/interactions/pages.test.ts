@@ -381,4 +381,19 @@ describe('device flow and provider pages', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/css/);
     expect(await response.text()).toContain(':focus-visible');
   });
+
+  it('answers a browser asking for /favicon.ico with the icon the pages link to, never a 404', async () => {
+    const anyPage = await fetch(`${server.issuer}/forgot-password`);
+    const linked = /<link rel="icon" href="([^"]+)" type="image\/svg\+xml">/.exec(await anyPage.text())?.[1];
+    expect(linked).toBeDefined();
+    for (const path of ['/favicon.ico', linked ?? '']) {
+      const response = await fetch(`${server.issuer}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type')).toBe('image/svg+xml');
+      expect(response.headers.get('cache-control')).toBe('public, max-age=604800');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(await response.text()).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+  });
 });

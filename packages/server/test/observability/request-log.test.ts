@@ -1,10 +1,14 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import { requestLogger } from '../../src/observability/request-log.ts';
+import { authorizationCode } from '../support/flows.ts';
+import { REDIRECT_URI, type StartedGatehouse, startGatehouse, WEB_SECRET } from '../support/gatehouse.ts';
+import { basic, postForm } from '../support/oauth-client.ts';
 
 describe('requestLogger', () => {
   const lines: Record<string, unknown>[] = [];
@@ -91,5 +95,94 @@ describe('requestLogger', () => {
     const response = await fetch(`${url}/boom`);
     expect(response.status).toBe(500);
     expect(last()).toMatchObject({ route: '/boom', status: 500, level: 50 });
+  });
+});
+
+describe('the request line of POST /token', () => {
+  const lines: string[] = [];
+  let redis: RedisProcess;
+  let gh: StartedGatehouse;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const log = createLogger(
+      { env: 'test' },
+      { write: (line: string) => void lines.push(line) },
+      { level: 'info' },
+    );
+    gh = await startGatehouse({ redis, gatehouse: { outerMiddleware: [requestLogger(log)] } });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await redis?.cleanup();
+  });
+
+  /** The request line of the `/token` request answered last. */
+  const lastTokenLine = () => {
+    const line = lines.findLast((l) => (JSON.parse(l) as { route?: unknown }).route === 'token');
+    expect(line).toBeDefined();
+    return line ?? '';
+  };
+
+  it('names the grant of a code exchange and of a refresh, and holds no credential', async () => {
+    const { code, verifier } = await authorizationCode(gh.server, gh.issuer);
+    const issued = await postForm(`${gh.issuer}/token`, {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT_URI,
+      client_id: 'spa',
+    });
+    expect(issued.status).toBe(200);
+    const exchange = lastTokenLine();
+    expect(JSON.parse(exchange)).toMatchObject({
+      method: 'POST',
+      status: 200,
+      clientId: 'spa',
+      grant_type: 'authorization_code',
+    });
+
+    const refreshToken = String(issued.body.refresh_token);
+    const refreshed = await postForm(`${gh.issuer}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: 'spa',
+    });
+    expect(refreshed.status).toBe(200);
+    const refresh = lastTokenLine();
+    expect(JSON.parse(refresh)).toMatchObject({ status: 200, grant_type: 'refresh_token' });
+
+    for (const line of [exchange, refresh]) {
+      for (const credential of [
+        code,
+        verifier,
+        refreshToken,
+        String(issued.body.access_token),
+        String(issued.body.id_token),
+        String(refreshed.body.refresh_token),
+        String(refreshed.body.access_token),
+      ]) {
+        expect(line).not.toContain(credential);
+      }
+    }
+  });
+
+  it('repeats only a grant type it knows: anything else, or a secret, is left out', async () => {
+    const pasted = 'eyJhbGciOiJub25lIn0.pasted-credential-0123456789';
+    const odd = await postForm(`${gh.issuer}/token`, { grant_type: pasted, client_id: 'spa' });
+    expect(odd.status).toBe(400);
+    const line = lastTokenLine();
+    expect(JSON.parse(line)).not.toHaveProperty('grant_type');
+    expect(line).not.toContain(pasted);
+
+    const failed = await postForm(
+      `${gh.issuer}/token`,
+      { grant_type: 'client_credentials' },
+      basic('web', `${WEB_SECRET}-wrong`),
+    );
+    expect(failed.body.error).toBeDefined();
+    const failedLine = lastTokenLine();
+    expect(JSON.parse(failedLine)).toMatchObject({ status: failed.status, grant_type: 'client_credentials' });
+    expect(failedLine).not.toContain(WEB_SECRET);
   });
 });
