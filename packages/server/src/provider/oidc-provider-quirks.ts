@@ -49,7 +49,8 @@ function oidcOf(ctx: Koa.Context): KoaContextWithOIDC['oidc'] | undefined {
 export type ParsedForm = Record<string, string | string[] | undefined>;
 
 const silenced = Symbol.for('gatehouse.oidc-provider.parsed-body-notice');
-const PARSED_BODY_NOTICE = 'oidc-provider WARNING: already parsed request body detected';
+/** How oidc-provider's one-time notice about a parsed body begins (quirk `parsed-body-notice`). */
+export const PARSED_BODY_NOTICE = 'oidc-provider WARNING: already parsed request body detected';
 
 /**
  * Hands the form Gatehouse already read to oidc-provider: once the request stream is consumed
