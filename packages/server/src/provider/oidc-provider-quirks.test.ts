@@ -135,4 +135,27 @@ describe(`oidc-provider ${installed} (quirks verified with ${QUIRKS_VERIFIED_WIT
       expect(unauthenticated.body.error).toBe('invalid_client');
     },
   );
+
+  it(`quirk ${QUIRKS.deviceErrorPageUnsavedSession}: the device code page after an error, without a saved session, is a 500`, async () => {
+    const device = new Provider('http://localhost', {
+      routes: { code_verification: '/device' },
+      features: { devInteractions: { enabled: false }, deviceFlow: { enabled: true } },
+    });
+    const listening = device.listen(0, '127.0.0.1');
+    await once(listening, 'listening');
+    const at = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    try {
+      const stale = await fetch(`${at}/device`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'user_code=x&xsrf=x',
+      });
+      const unknown = await fetch(`${at}/device/x`);
+      const fixed = `quirk ${QUIRKS.deviceErrorPageUnsavedSession}: fixed upstream, remove persistingSession`;
+      expect(stale.status, fixed).toBe(500);
+      expect(unknown.status, fixed).toBe(500);
+    } finally {
+      listening.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import { type Configuration, errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 
 /**
  * Everything Gatehouse relies on in oidc-provider that the library offers no hook for. Each
@@ -16,6 +16,7 @@ export const QUIRKS = Object.freeze({
   parsedBodyNotice: 'parsed-body-notice',
   grantNotAllowedIsInvalidRequest: 'grant-not-allowed-is-invalid_request',
   structuredTokensRefused: 'structured-tokens-refused',
+  deviceErrorPageUnsavedSession: 'device-error-page-unsaved-session',
 });
 
 const PROVIDER_ERROR = Symbol('oidc-provider error');
@@ -113,4 +114,39 @@ export function answerDisallowedGrantAsUnauthorizedClient(ctx: Koa.Context): voi
 export function refusedStructuredToken(ctx: Koa.Context): string | undefined {
   if (!(providerErrorOf(ctx) instanceof errors.UnsupportedTokenType)) return undefined;
   return oidcOf(ctx)?.client?.clientId;
+}
+
+type UserCodeInputSource = NonNullable<
+  NonNullable<NonNullable<Configuration['features']>['deviceFlow']>['userCodeInputSource']
+>;
+
+/**
+ * Quirk `device-error-page-unsaved-session`: oidc-provider renders the device code page after
+ * an error (expired or forged form, an unknown `/device/:uid`) with a fresh xsrf secret in a
+ * session that was never saved, then fails with a 500 trying to `persist()` it. Saving such a
+ * session first, the way its session middleware would, lets the page render and its form be
+ * resubmitted. `ttlOf` is the session lifetime the provider is configured with.
+ */
+export function persistingSession(
+  render: UserCodeInputSource,
+  sessionCookie: object,
+  ttlOf: (session: { accountId?: unknown }) => number,
+): UserCodeInputSource {
+  return async (ctx, form, out, err) => {
+    const session = ctx.oidc.session as
+      | {
+          accountId?: unknown;
+          exp?: unknown;
+          touched?: boolean;
+          destroyed?: boolean;
+          id: string;
+          save(ttl: number): Promise<unknown>;
+        }
+      | undefined;
+    if (session && typeof session.exp !== 'number' && session.touched && !session.destroyed) {
+      ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.id, sessionCookie);
+      await session.save(ttlOf(session));
+    }
+    return render(ctx, form, out, err);
+  };
 }
