@@ -1,5 +1,7 @@
+import { parse } from 'node:querystring';
 import type { Middleware } from 'koa';
-import { readBody, replayBody } from '../provider/request-body.ts';
+import { handOverParsedBody } from '../provider/oidc-provider-quirks.ts';
+import { readBody } from '../provider/request-body.ts';
 import { respondWithPage } from './context.ts';
 import { PAGE_FORM_LIMIT } from './form-body.ts';
 import { html } from './html.ts';
@@ -11,7 +13,7 @@ const PROVIDER_PAGE_FORMS: ReadonlySet<string> = new Set(['/device', '/session/e
  * Holds oidc-provider's page forms to the limit of Gatehouse's own pages: a body over
  * {@link PAGE_FORM_LIMIT} gets the 413 page (with the pages' headers and a request-log line,
  * like any other answer), not the provider's parse of a form no browser would send. Smaller
- * bodies are replayed to the provider unchanged.
+ * bodies are handed to the provider parsed.
  *
  * @example
  * app.use(providerFormLimit());
@@ -36,7 +38,7 @@ export function providerFormLimit(): Middleware {
       });
       return;
     }
-    replayBody(ctx.req, read.body);
+    handOverParsedBody(ctx, parse(read.body.toString('utf8')));
     await next();
   };
 }

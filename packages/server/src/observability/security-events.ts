@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { PasswordCheck } from '../accounts/account-store.ts';
 import { TokenAlreadyConsumedError } from '../store/errors.ts';
 import type { Logger } from './logger.ts';
@@ -138,12 +138,6 @@ interface ProviderError {
   readonly error_detail?: unknown;
 }
 
-// Grant-type errors whose detail shows a spent one-time credential was presented again.
-// oidc-provider: 'refresh token already used' / 'authorization code already consumed' (sequential
-// replay); the store's TokenAlreadyConsumedError: a concurrent redemption lost the race.
-const REFRESH_REPLAY = 'refresh token already used';
-const CODE_REPLAY = 'authorization code already consumed';
-
 // A claimed client id is caller input: keep it short and printable in the log.
 function claimedClientId(ctx: KoaContextWithOIDC): string | undefined {
   const id = ctx.oidc?.params?.client_id ?? ctx.oidc?.client?.clientId;
@@ -175,40 +169,45 @@ function defined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]
  * Attach to every provider instance (a key rotation builds a new one).
  */
 export function attachSecurityEvents(provider: Provider, log: Logger, metrics?: GatehouseMetrics): void {
-  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: ProviderError) => {
-    const race = err instanceof TokenAlreadyConsumedError;
-    const detail = err.error_detail;
+  // A spent code or refresh token presented again: oidc-provider revokes its grant (RFC 6749
+  // §4.1.2, RFC 9700 §4.14.2), emitting grant.revoked, then answers invalid_grant. The token
+  // endpoint revokes nothing else, so that pair of events is the replay. A concurrent
+  // redemption that lost the race is the store's TokenAlreadyConsumedError instead.
+  const revokedByTokenRequest = new WeakMap<object, string>();
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    if (ctx.oidc?.route === 'token') revokedByTokenRequest.set(ctx, grantId);
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: unknown) => {
+    const race = err instanceof TokenAlreadyConsumedError ? err : undefined;
+    const revoked = err instanceof errors.InvalidGrant ? revokedByTokenRequest.get(ctx) : undefined;
+    if (!race && revoked === undefined) return;
+    const grantType = ctx.oidc?.params?.grant_type;
     const clientId = ctx.oidc?.client?.clientId;
-    if ((race && err.kind === 'RefreshToken') || detail === REFRESH_REPLAY) {
-      const token = ctx.oidc?.entities?.RefreshToken;
+    const via = race ? 'race' : 'replay';
+    const grantId = race ? race.grantId : revoked;
+    if (race ? race.kind === 'RefreshToken' : grantType === 'refresh_token') {
       logSecurityEvent(
         log,
         {
           type: 'refresh_replay_detected',
-          via: race ? 'race' : 'replay',
+          via,
           ...defined({
             clientId,
-            grantId: race ? err.grantId : token?.grantId,
-            accountId: token?.accountId,
+            grantId,
+            accountId: ctx.oidc?.entities?.RefreshToken?.accountId,
             ip: ipOf(ctx),
             requestId: requestIdFrom(ctx),
           }),
         },
         metrics,
       );
-    } else if ((race && err.kind === 'AuthorizationCode') || detail === CODE_REPLAY) {
-      const code = ctx.oidc?.entities?.AuthorizationCode;
+    } else if (race ? race.kind === 'AuthorizationCode' : grantType === 'authorization_code') {
       logSecurityEvent(
         log,
         {
           type: 'code_replay_detected',
-          via: race ? 'race' : 'replay',
-          ...defined({
-            clientId,
-            grantId: race ? err.grantId : code?.grantId,
-            ip: ipOf(ctx),
-            requestId: requestIdFrom(ctx),
-          }),
+          via,
+          ...defined({ clientId, grantId, ip: ipOf(ctx), requestId: requestIdFrom(ctx) }),
         },
         metrics,
       );

@@ -9,6 +9,7 @@ import type {
 import { clientMetadataPolicy } from '../clients/client-metadata-policy.ts';
 import type { Config } from '../config.ts';
 import { allowClientOrigin } from './cors-policy.ts';
+import { persistingSession } from './oidc-provider-quirks.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { createResourceIndicators } from './resources.ts';
 
@@ -140,10 +141,8 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
         ...pick(deps.pages, ['userCodeConfirmSource', 'successSource']),
         ...(deps.pages?.userCodeInputSource
           ? {
-              userCodeInputSource: persistingSession(
-                deps.pages.userCodeInputSource,
-                cookie,
-                config.refreshTokenTTL,
+              userCodeInputSource: persistingSession(deps.pages.userCodeInputSource, cookie, (session) =>
+                sessionTTL(session, config.refreshTokenTTL),
               ),
             }
           : {}),
@@ -179,38 +178,6 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
     // Browsers read token, revocation and userinfo responses only from the client's own origin.
     clientBasedCORS: allowClientOrigin,
     routes: { ...PROVIDER_ROUTES },
-  };
-}
-
-type UserCodeInputSource = NonNullable<ProviderPages['userCodeInputSource']>;
-
-/**
- * oidc-provider 9.13 renders the device code page after an error (expired or forged form, an
- * unknown `/device/:uid`) with a fresh xsrf secret in a session that was never saved, then
- * fails with a 500 trying to `persist()` it. Saving such a session first, the way its session
- * middleware would, lets the page render and its form be resubmitted.
- */
-function persistingSession(
-  render: UserCodeInputSource,
-  sessionCookie: object,
-  refreshTokenTTL: number,
-): UserCodeInputSource {
-  return async (ctx, form, out, err) => {
-    const session = ctx.oidc.session as
-      | {
-          accountId?: unknown;
-          exp?: unknown;
-          touched?: boolean;
-          destroyed?: boolean;
-          id: string;
-          save(ttl: number): Promise<unknown>;
-        }
-      | undefined;
-    if (session && typeof session.exp !== 'number' && session.touched && !session.destroyed) {
-      ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.id, sessionCookie);
-      await session.save(sessionTTL(session, refreshTokenTTL));
-    }
-    return render(ctx, form, out, err);
   };
 }
 

@@ -2,7 +2,8 @@ import { parse } from 'node:querystring';
 import type Koa from 'koa';
 import compose from 'koa-compose';
 import { noteTokenGrantType } from './grant-types.ts';
-import { readBody, replayBody } from './request-body.ts';
+import { handOverParsedBody } from './oidc-provider-quirks.ts';
+import { readBody } from './request-body.ts';
 import { refuseRouteVariants } from './route-variants.ts';
 
 /** The provider's POST endpoints that take `application/x-www-form-urlencoded` bodies. */
@@ -28,7 +29,8 @@ function oauthError(ctx: Koa.Context, status: number, error: string, description
 /**
  * Reads form bodies of the provider's POST endpoints before oidc-provider does, so that
  * oversized and non-form bodies get an RFC 6749 §5.2 JSON error (never a reset or 500), and so
- * that `inspect` can look at (and adjust) the parameters. The bytes are then replayed.
+ * that `inspect` can look at (and adjust) the parameters. oidc-provider then reads the parsed
+ * parameters, never the bytes again ({@link handOverParsedBody}).
  *
  * The guard and `inspect` know endpoints by their exact path, while oidc-provider also routes
  * `/TOKEN` or `/token/` to the token endpoint; such spellings of any provider route are
@@ -64,26 +66,16 @@ function guardFormEndpoint(
     const params: FormParams = parse(read.body.toString('utf8'));
     // The request log names the grant of a token request (never any other parameter).
     if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
-    let changed = false;
     const request: FormRequest = {
       path: ctx.path,
       params,
       replace(name, value) {
         params[name] = value;
-        changed = true;
       },
     };
     await inspect(ctx, request, async () => {
-      replayBody(ctx.req, changed ? Buffer.from(serialize(params)) : read.body);
+      handOverParsedBody(ctx, params);
       await next();
     });
   };
-}
-
-function serialize(params: FormParams): string {
-  const out = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) out.append(key, v);
-  }
-  return out.toString();
 }

@@ -6,6 +6,7 @@ import { trustedProxySettings } from '../security/trusted-proxy.ts';
 import { buildProviderConfiguration, type ProviderDeps } from './configuration.ts';
 import { withholdCorsFromUnknownClients } from './cors-policy.ts';
 import { buildUrlsFromIssuer } from './issuer-urls.ts';
+import { rememberProviderErrors } from './oidc-provider-quirks.ts';
 import { stateOf } from './token-policies.ts';
 
 /** The signing keys as the provider must see them at one moment. */
@@ -67,6 +68,7 @@ export class ProviderHost {
     // Its middleware runs on the app's context (whose settings apply); kept equal for its own callback().
     Object.assign(provider, trustedProxySettings(this.#deps.config.trustedProxyHops));
     buildUrlsFromIssuer(provider);
+    rememberProviderErrors(provider);
     this.#onCreate(provider);
     this.#provider = provider;
     this.#middleware = compose([

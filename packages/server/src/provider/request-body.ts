@@ -26,20 +26,3 @@ export async function readBody(req: IncomingMessage, limit = FORM_BODY_LIMIT): P
     ? { kind: 'too_large', drained: true }
     : { kind: 'ok', body: Buffer.concat(chunks, received) };
 }
-
-/**
- * Hands bytes we already read back to oidc-provider, which reads the body itself with
- * `req.iterator()` and checks it against `content-length`.
- */
-export function replayBody(req: IncomingMessage, body: Buffer): void {
-  req.headers['content-length'] = String(body.length);
-  delete req.headers['transfer-encoding'];
-  Object.defineProperty(req, 'readable', { value: true, configurable: true });
-  Object.defineProperty(req, 'readableEncoding', { value: null, configurable: true });
-  Object.defineProperty(req, 'iterator', {
-    configurable: true,
-    value: async function* iterator() {
-      yield body;
-    },
-  });
-}

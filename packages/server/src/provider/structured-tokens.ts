@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -7,8 +6,8 @@ import {
   jwtVerify,
 } from 'jose';
 import type Koa from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { FormRequest } from './form-endpoints.ts';
+import { refusedStructuredToken } from './oidc-provider-quirks.ts';
 
 export interface StructuredTokenDeps {
   readonly issuer: string;
@@ -30,9 +29,10 @@ function looksLikeJwt(token: unknown): token is string {
 }
 
 /**
- * oidc-provider refuses JWT access tokens at introspection and revocation. Gatehouse answers
- * for them: the request still goes through oidc-provider (client authentication, errors) with a
- * placeholder token, and the JWT is checked here once the client is known.
+ * oidc-provider refuses JWT access tokens at introspection and revocation
+ * ({@link refusedStructuredToken}). Gatehouse answers for them: the request goes through
+ * oidc-provider as sent (client authentication and its errors), and once it has refused the
+ * JWT for an authenticated client, the JWT is checked here.
  * - RFC 7662: active only with a valid signature, unexpired, its grant alive, and only to the
  *   client it was issued to (§4: never disclose another client's token).
  * - RFC 7009: revoking one revokes its grant, which resource servers learn about.
@@ -67,15 +67,19 @@ export function createStructuredTokenPolicies(deps: StructuredTokenDeps) {
   return async function structuredTokens(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
     const token = request.params.token;
     if ((request.path !== '/introspect' && request.path !== '/revoke') || !looksLikeJwt(token)) return next();
-    request.replace('token', randomBytes(32).toString('base64url'));
     await next();
-    const client = (ctx as unknown as KoaContextWithOIDC).oidc?.client;
-    if (ctx.status !== 200 || !client) return;
+    const clientId = refusedStructuredToken(ctx);
+    if (clientId === undefined) return;
 
     const claims = await verify(token);
     const gid = typeof claims?.gid === 'string' ? claims.gid : undefined;
-    const ownToken = claims?.client_id === client.clientId;
+    const ownToken = claims?.client_id === clientId;
+    ctx.status = 200;
     if (request.path === '/revoke') {
+      // RFC 7009 §2.2: an invalid token, or another client's, is answered 200 all the same
+      // (and with an empty body: the content type of the refusal goes with it).
+      ctx.remove('Content-Type');
+      ctx.body = '';
       if (claims && ownToken && gid) await deps.revokeGrant(gid);
       else if (claims && ownToken) {
         // A client-credentials JWT has no grant to revoke; say so rather than pretend (RFC 7009 §2.2.1).

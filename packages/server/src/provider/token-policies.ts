@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { AdapterConstructor, KoaContextWithOIDC } from 'oidc-provider';
 import type { FormRequest } from './form-endpoints.ts';
+import { answerDisallowedGrantAsUnauthorizedClient } from './oidc-provider-quirks.ts';
 import type { RefreshSerializer, SuccessorLinks } from './refresh-reuse.ts';
 
 /** Set on `ctx.state` by the provider's `grant.error` listener when a consume() race was lost. */
@@ -96,14 +97,7 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     if (request.path !== '/token') return next();
     await withReuseWindow(ctx, request, next);
 
-    const body = ctx.body as { error?: string; error_description?: string } | undefined;
-    if (
-      ctx.status === 400 &&
-      body?.error === 'invalid_request' &&
-      body.error_description === 'requested grant type is not allowed for this client'
-    ) {
-      ctx.body = { error: 'unauthorized_client', error_description: body.error_description };
-    }
+    answerDisallowedGrantAsUnauthorizedClient(ctx);
 
     const race = stateOf(ctx).consumeRace;
     if (race?.grantId) await deps.revokeGrant(race.grantId);
