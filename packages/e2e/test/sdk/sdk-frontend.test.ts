@@ -241,6 +241,11 @@ describe('@gatehouse/client for frontend apps, against Gatehouse', { timeout: 60
       auth.close();
     });
 
+    // Measured: oidc-provider rotates (spends) the refresh token before it checks `resource`, so after a
+    // refused invalid_target the old refresh token is a replay and the family is revoked. The fix is a check
+    // before rotation in the provider configuration; until then the SDK never sends such a request.
+    it.todo('a refused invalid_target refresh leaves the refresh token usable');
+
     it('a grant consented for two APIs exchanges its code and refreshes without naming one (the first)', async () => {
       const auth = client();
       await signIn(auth, 'two-apis-user');
