@@ -88,8 +88,9 @@ export async function sdk(ctx: BenchContext): Promise<Figure[]> {
     name: '@gatehouse/client on top of ky, min+gzip',
     value: round(added / 1024, 2),
     unit: 'KiB',
-    target: '<= 5 KB (5,000 bytes)',
-    pass: added <= 5000,
+    // The frontend features (validated ID token user, snapshot, per-API tokens) raised the budget to 5.5 KB.
+    target: '<= 5.5 KB (5,500 bytes)',
+    pass: added <= 5500,
     note: `${added} bytes: the browser entry with ky (${ours} B) minus ky's default export alone (${kyAlone.gzip} B)`,
   });
   for (const [i, [name]] of entries.entries()) {

@@ -1,4 +1,24 @@
-import ky, { type KyInstance, type Options } from 'ky';
+import ky, { type HTTPError, type KyInstance, type Options } from 'ky';
+import type { AccessTokenTarget } from './token-set.ts';
+
+/**
+ * What `auth.http` adds to ky's `HTTPError` when the API said why it refused: the OAuth-style `error` and
+ * `error_description` of its JSON body (RFC 6749 §5.2 shape), else of its `WWW-Authenticate: Bearer`
+ * challenge (RFC 6750 §3). The message then names them instead of only the status.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.http.post('https://api.example.com/recipes', { json: {} });
+ * } catch (err) {
+ *   if (err instanceof HTTPError) console.warn((err as ApiHttpError).error_description);
+ * }
+ * ```
+ */
+export type ApiHttpError = HTTPError & { error?: string; error_description?: string };
+
+const challengeParam = (header: string | null, name: string): string | undefined =>
+  new RegExp(`\\b${name}\\s*=\\s*"([^"]*)"`, 'i').exec(header ?? '')?.[1];
 
 /**
  * What the ky hooks need from the client.
@@ -9,12 +29,12 @@ import ky, { type KyInstance, type Options } from 'ky';
  * ```
  */
 export interface AuthenticatedHttpOptions {
-  getAccessToken(): Promise<string>;
+  getAccessToken(target?: AccessTokenTarget): Promise<string>;
   /**
    * A token other than `staleAccessToken`: the current one if it was replaced meanwhile, else one renewal shared
    * with every other caller.
    */
-  refresh(staleAccessToken: string): Promise<{ accessToken: string }>;
+  refresh(staleAccessToken: string, target?: AccessTokenTarget): Promise<{ accessToken: string }>;
   /** Only requests to these origins get the token; `undefined`: every request. */
   apiOrigins: readonly string[] | undefined;
   /** Extra ky options (prefix, timeout, retry, headers …) merged under the auth hooks. */
@@ -53,20 +73,43 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
   const bearer = (request: Request) =>
     (!origins || origins.includes(new URL(request.url).origin)) &&
     /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
-  const authorize = async (request: Request) =>
-    request.headers.set('authorization', `Bearer ${await options.getAccessToken()}`);
+  // A request names another API with ky's per-call `context: { resource, scope }`.
+  const authorize = async (request: Request, target: AccessTokenTarget) =>
+    request.headers.set('authorization', `Bearer ${await options.getAccessToken(target)}`);
   // Our hooks run first (later hooks see the header); the caller's kyOptions are merged after them.
   return ky
     .create({
       fetch: options.fetch,
       hooks: {
         beforeRequest: [
-          async ({ request }) => {
-            if (bearer(request) !== false && !request.headers.has('authorization')) await authorize(request);
+          async ({ request, options: { context } }) => {
+            if (bearer(request) !== false && !request.headers.has('authorization'))
+              await authorize(request, context);
           },
         ],
         // Every retry (ours or ky's own 5xx retries) carries the token that is current now.
-        beforeRetry: [async ({ request }) => void (bearer(request) && (await authorize(request)))],
+        beforeRetry: [
+          async ({ request, options: { context } }) =>
+            void (bearer(request) && (await authorize(request, context))),
+        ],
+        beforeError: [
+          ({ error }) => {
+            const { data, response, request } = error as ApiHttpError & { data?: unknown };
+            if (!response) return error;
+            const body = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+            const header = response.headers.get('www-authenticate');
+            const code = typeof body.error === 'string' ? body.error : challengeParam(header, 'error');
+            if (code) {
+              const description =
+                typeof body.error_description === 'string'
+                  ? body.error_description
+                  : challengeParam(header, 'error_description');
+              Object.assign(error, { error: code, error_description: description });
+              error.message = `${code}${description ? `: ${description}` : ''} (${response.status} from ${request.method} ${request.url})`;
+            }
+            return error;
+          },
+        ],
         afterResponse: [
           async ({ request, response, options: { context } }) => {
             const failed = bearer(request);
@@ -81,7 +124,7 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
             context.gatehouseRenewed = true;
             // refresh() renews only if the rejected token is still the current one; if it was replaced meanwhile,
             // it hands back the current token, which may work.
-            if ((await options.refresh(failed)).accessToken !== failed)
+            if ((await options.refresh(failed, context)).accessToken !== failed)
               return ky.retry({ code: 'GATEHOUSE_TOKEN_RENEWED', delay: 0 });
           },
         ],

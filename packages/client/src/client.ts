@@ -1,8 +1,10 @@
 import type { KyInstance, Options as KyOptions } from 'ky';
+import { type AuthSnapshot, createAuthState } from './auth-state.ts';
 import { createAuthenticatedHttp } from './authenticated-http.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ClientContext } from './context.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
+import { decodeJwt, type GatehouseUser, verifyIdToken } from './id-token.ts';
 import { type AuthorizationServerMetadata, discover, fail, grant } from './protocol.ts';
 import {
   completeRedirectSignIn,
@@ -16,7 +18,7 @@ import { type SignOutOptions, type SignOutResult, signOutSession } from './sign-
 import { browserStorage } from './storage/browser-storage.ts';
 import { memoryStorage } from './storage/memory-storage.ts';
 import type { TokenStorage } from './storage/token-storage.ts';
-import type { TokenSet } from './token-set.ts';
+import type { AccessTokenTarget, TokenSet } from './token-set.ts';
 
 /**
  * Options of {@link createGatehouseClient}.
@@ -45,7 +47,11 @@ export interface GatehouseClientOptions {
    * @default 'openid' for redirect sign-in; none for client credentials and device flow
    */
   scope?: string;
-  /** RFC 8707 resource indicator(s): the API(s) the access token is for. */
+  /**
+   * RFC 8707 resource indicator(s): the APIs the user consents to at sign-in. The first is the default API
+   * of `getAccessToken()` and `auth.http`; the others get their own token from the same refresh token with
+   * `getAccessToken({ resource })` or `auth.http.get(url, { context: { resource } })`.
+   */
   resource?: string | readonly string[];
   /**
    * Where tokens live.
@@ -95,8 +101,25 @@ export interface GatehouseClient {
   signInRedirect(options?: SignInRedirectOptions): Promise<void>;
   /** Completes a redirect sign-in from the callback URL (default `location.href`). */
   handleRedirectCallback(url?: string): Promise<RedirectCallbackResult>;
-  /** A valid access token, from memory or from the one renewal shared by every caller. */
-  getAccessToken(): Promise<string>;
+  /**
+   * A valid access token, from memory or from the one renewal shared by every caller: for the default API, or
+   * for `target` (another API consented to at sign-in, or a narrower scope), cached per target. Renewals of all
+   * targets run one after another, in this tab and across tabs, since each rotates the refresh token.
+   */
+  getAccessToken(target?: AccessTokenTarget): Promise<string>;
+  /** The signed-in user's ID token claims (validated at sign-in), after `ready`; `undefined` when signed out. */
+  getUser<T extends GatehouseUser = GatehouseUser>(): Promise<T | undefined>;
+  /** Whether a session exists (after `ready`): tokens that are valid or can be renewed. */
+  isAuthenticated(): Promise<boolean>;
+  /**
+   * Settles once: the stored session was read and, if its access token had expired, renewed (or found to be
+   * over). Render after it and the UI never flashes "signed out" for a signed-in user.
+   */
+  readonly ready: Promise<void>;
+  /** The current {@link AuthSnapshot}: the same object until something changes (`useSyncExternalStore`). */
+  getSnapshot(): AuthSnapshot;
+  /** Calls `listener` after each change of the snapshot, here or from another tab; returns the unsubscribe. */
+  subscribe(listener: () => void): () => void;
   /** The current tokens, or `undefined` when signed out; waits for start-up and for a renewal in flight. */
   getTokens(): Promise<TokenSet | undefined>;
   /** ky with `Authorization: Bearer`, one renewal and one retry on 401 `invalid_token`. */
@@ -137,15 +160,40 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
     clock,
     crossTab: options.crossTab ?? isBrowser(),
     autoRefresh: options.autoRefresh ?? true,
-    renew: (tokens) =>
-      grant(
+    renew: async (tokens, target) => {
+      const response = await grant(
         context,
         tokens.refreshToken
-          ? { grant_type: 'refresh_token', refresh_token: tokens.refreshToken }
-          : { grant_type: 'client_credentials', scope: tokens.scope ?? options.scope },
-        resource,
-      ),
+          ? { grant_type: 'refresh_token', refresh_token: tokens.refreshToken, scope: target?.scope }
+          : { grant_type: 'client_credentials', scope: target?.scope ?? tokens.scope ?? options.scope },
+        // RFC 8707 §2.2: one audience per token request; the sign-in asked for all of them.
+        target?.resource ? [target.resource] : resource.slice(0, 1),
+      );
+      if (response.id_token) {
+        // OpenID Connect Core §12.2: the same user, from the same issuer, for this client.
+        const { sub } = decodeJwt(tokens.idToken ?? '');
+        await verifyIdToken(context, response.id_token, {
+          renews: sub as string | undefined,
+          now: clock.now(),
+        });
+      }
+      return response;
+    },
   });
+  const state = createAuthState(session);
+  // RFC 8707 §2.2: a refresh may only name an API the sign-in asked for; the server would refuse any other
+  // with invalid_target, after spending the refresh token.
+  const getAccessToken = async (target?: AccessTokenTarget): Promise<string> =>
+    target?.resource && !resource.includes(target.resource)
+      ? fail(
+          `resource ${target.resource} is not one the sign-in asked for: ${resource.join(', ')}`,
+          'ERR_CONFIGURATION',
+        )
+      : session.getAccessToken(target);
+  const user = async () => {
+    await session.ready;
+    return state.getSnapshot().user;
+  };
   const context: ClientContext = {
     ...options,
     resource,
@@ -165,10 +213,16 @@ export function createClient(options: GatehouseClientOptions): [GatehouseClient,
   const client: GatehouseClient = {
     signInRedirect: (signInOptions) => startRedirectSignIn(context, signInOptions),
     handleRedirectCallback: (url) => completeRedirectSignIn(context, url),
-    getAccessToken: session.getAccessToken,
+    getAccessToken,
+    getUser: user as GatehouseClient['getUser'],
+    isAuthenticated: async () => !!(await session.tokens()),
+    ready: session.ready,
+    getSnapshot: state.getSnapshot,
+    subscribe: state.subscribe,
     getTokens: session.tokens,
     http: createAuthenticatedHttp({
       ...session,
+      getAccessToken,
       apiOrigins: options.apiOrigins,
       kyOptions: options.http,
       fetch: fetchFn,

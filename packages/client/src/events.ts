@@ -1,4 +1,5 @@
 import type { GatehouseClientError, SessionExpiredError } from './errors.ts';
+import type { GatehouseUser } from './id-token.ts';
 import type { TokenSet } from './token-set.ts';
 
 /**
@@ -20,6 +21,14 @@ export interface GatehouseEvents {
   refreshFailed: GatehouseClientError;
   /** `signOut()` finished here or in another tab. */
   signedOut: undefined;
+  /**
+   * The server ended the session (revoked, expired, replayed) and this tab learnt it first: send the user to
+   * sign in from here. Other tabs get `sessionExpired` only, and adopt the new session once this sign-in is
+   * done, so a revocation never prompts once per tab.
+   */
+  signInRequired: SessionExpiredError;
+  /** Someone else is signed in, or nobody is any more: the ID token's `sub` changed (`undefined`: signed out). */
+  userChanged: GatehouseUser | undefined;
 }
 
 /**

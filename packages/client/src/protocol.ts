@@ -237,6 +237,7 @@ export function tokenSet(
     refreshToken,
     idToken: response.id_token ?? previous?.idToken,
     renewal: renewal ?? previous?.renewal ?? (refreshToken ? 'refresh_token' : undefined),
+    resources: previous?.resources,
   });
 }
 
@@ -252,15 +253,3 @@ export const generateRandomToken = (): string => base64url(crypto.getRandomValue
 /** RFC 7636 §4.2 S256: BASE64URL(SHA256(ASCII(verifier))). */
 export const calculatePkceCodeChallenge = async (verifier: string): Promise<string> =>
   base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-
-/**
- * The claims of a JWT, unverified (the ID token came straight from the token endpoint over TLS). Decoded as
- * Latin-1: enough for the ASCII claims the SDK reads (`iss`, `aud`, `nonce`); `{}` when it is not a JWT.
- */
-export function jwtClaims(jwt: string): Json {
-  try {
-    return parseObject(atob((jwt.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/')));
-  } catch {
-    return {};
-  }
-}

@@ -1,4 +1,5 @@
 import type { ClientContext } from './context.ts';
+import { verifyIdToken } from './id-token.ts';
 import {
   calculatePkceCodeChallenge,
   endpointUrl,
@@ -6,7 +7,6 @@ import {
   fill,
   generateRandomToken,
   grant,
-  jwtClaims,
   oauthError,
   parseObject,
   str,
@@ -137,7 +137,13 @@ export async function completeRedirectSignIn(
   const codeVerifier = str(transaction.codeVerifier);
   const redirectUri = str(transaction.redirectUri);
   if (!codeVerifier || !redirectUri) {
-    fail('state mismatch: no sign-in started here', 'ERR_STATE_MISMATCH');
+    // Name what arrived: an app that runs the callback on every page load sees the first case.
+    fail(
+      params.has('code') || params.has('error')
+        ? `the callback's state ${params.get('state')} names no sign-in started in this browser`
+        : `no authorization response in this URL (expected code and state): ${url.origin}${url.pathname}`,
+      'ERR_STATE_MISMATCH',
+    );
   }
   const metadata = await context.metadata();
   const issuer = metadata.issuer;
@@ -156,17 +162,15 @@ export async function completeRedirectSignIn(
       code_verifier: codeVerifier,
       redirect_uri: redirectUri,
     },
-    context.resource,
+    // RFC 8707 §2.2: one audience per token; the others come from the refresh token.
+    context.resource?.slice(0, 1),
   );
   if (response.id_token !== undefined) {
-    // OpenID Connect Core §3.1.3.7: issued by this issuer, for this client, for this sign-in.
-    const claims = jwtClaims(response.id_token);
-    if (
-      claims.iss !== issuer ||
-      ![claims.aud].flat().includes(context.clientId) ||
-      claims.nonce !== str(transaction.nonce)
-    )
-      fail('ID token iss, aud or nonce mismatch');
+    // OpenID Connect Core §3.1.3.7: signed by this issuer, for this client, for this sign-in, not expired.
+    await verifyIdToken(context, response.id_token, {
+      nonce: str(transaction.nonce),
+      now: context.clock.now(),
+    });
   }
   // RFC 6749 §5.1: a response without `scope` granted what was requested.
   const tokens = tokenSet(response, context.clock.now(), { scope: context.scope }, 'refresh_token');

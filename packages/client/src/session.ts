@@ -5,10 +5,10 @@
 import type { Clock } from './clock.ts';
 import { GatehouseError, InteractionRequiredError, OAuthError, SessionExpiredError } from './errors.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
-import { check, type Json, parseObject, type TokenEndpointResponse, tokenSet } from './protocol.ts';
+import { check, defined, type Json, parseObject, type TokenEndpointResponse, tokenSet } from './protocol.ts';
 import type { RefreshLock } from './refresh-lock.ts';
 import type { TokenStorage } from './storage/token-storage.ts';
-import type { TokenSet } from './token-set.ts';
+import type { AccessTokenTarget, ResourceToken, TokenSet } from './token-set.ts';
 
 /** What the session needs from its client. */
 export interface SessionOptions {
@@ -22,8 +22,11 @@ export interface SessionOptions {
   crossTab: boolean;
   /** Refresh shortly before expiry and on `visibilitychange`/`online`. */
   autoRefresh: boolean;
-  /** Sends the renewal request (refresh token or client credentials grant) for these tokens. */
-  renew(tokens: TokenSet): Promise<TokenEndpointResponse>;
+  /**
+   * Sends the renewal request (refresh token or client credentials grant) for these tokens, for the client's
+   * default API or for `target` (RFC 8707 `resource`, a narrower `scope`).
+   */
+  renew(tokens: TokenSet, target?: AccessTokenTarget): Promise<TokenEndpointResponse>;
 }
 
 type Message =
@@ -51,6 +54,14 @@ const ROTATED_WAIT_MS = 2_000;
 const ASK_WAIT_MS = 150;
 
 const ENDED = 'the session ended';
+
+/** The cache key of a target's access token; `undefined` for the client's default API and scope. */
+export const targetKey = (target?: AccessTokenTarget): string | undefined =>
+  target?.resource || target?.scope ? `${target.resource ?? ''} ${target.scope ?? ''}` : undefined;
+
+/** The access token `tokens` hold for the target `key` (see {@link targetKey}). */
+const view = (tokens: TokenSet | undefined, key: string | undefined): ResourceToken | undefined =>
+  key ? tokens?.resources?.[key] : tokens;
 
 const unref = (handle: unknown) => (handle as { unref?: () => void } | undefined)?.unref?.();
 
@@ -84,7 +95,13 @@ export function createSession(options: SessionOptions) {
   const accessKey = `${prefix}:access`;
   const sessionKey = `${prefix}:session`;
   let current: TokenSet | undefined;
-  let inflight: Promise<TokenSet> | undefined;
+  /** Renewals in flight, by target key ('' for the default API): callers for one target share one. */
+  const inflight = new Map<string, Promise<ResourceToken>>();
+  /**
+   * Every renewal of every target runs after the previous one: each spends the refresh token and gets a
+   * rotated one, so two at once would replay it (RFC 9700 §4.14.2) and the server would end the session.
+   */
+  let queue: Promise<unknown> = Promise.resolve();
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** Bumped whenever the session ends, so a renewal that was in flight cannot resurrect it. */
   let epoch = 0;
@@ -105,7 +122,7 @@ export function createSession(options: SessionOptions) {
    * `tokens` if they hold an access token other than `stale` that expires later than {@link MARGIN_MS} from now,
    * or than a quarter of its lifetime if that is less; else `undefined`.
    */
-  const fresh = (tokens: TokenSet | undefined, stale?: string): TokenSet | undefined => {
+  const fresh = <T extends ResourceToken>(tokens: T | undefined, stale?: string): T | undefined => {
     if (!tokens?.accessToken || tokens.accessToken === stale) return;
     const { expiresAt, issuedAt = -Infinity } = tokens;
     if (
@@ -130,13 +147,14 @@ export function createSession(options: SessionOptions) {
     try {
       // `renewal` is only ever compared with 'client_credentials': anything else means refresh tokens.
       const tokens = check<TokenSet>(stored, {
-        accessToken: 's?',
+        accessToken: 'S?',
         refreshToken: 's?',
         idToken: 's?',
         scope: 'S?',
         expiresAt: 'n?',
         issuedAt: 'n?',
       });
+      if (typeof tokens.resources !== 'object') delete tokens.resources;
       return tokens.accessToken
         ? tokens
         : // Without a stored access token (hybridStorage in a new tab) the set is "already expired": the
@@ -180,11 +198,11 @@ export function createSession(options: SessionOptions) {
   /** Makes `tokens` the session: memory, storage, other tabs, listeners, the proactive timer. */
   const commit = async (tokens: TokenSet): Promise<void> => {
     current = tokens;
-    const { accessToken, expiresAt, issuedAt, scope, ...rest } = tokens;
+    const { accessToken, expiresAt, issuedAt, scope, resources, ...rest } = tokens;
     try {
       // The refresh token first: if the second write fails, the next start renews instead of replaying.
       await storage.set(sessionKey, JSON.stringify({ ...rest, scope }));
-      await storage.set(accessKey, JSON.stringify({ accessToken, expiresAt, issuedAt, scope }));
+      await storage.set(accessKey, JSON.stringify({ accessToken, expiresAt, issuedAt, scope, resources }));
     } catch {
       // Memory still holds the tokens; a storage that refuses writes must not fail a sign-in or renewal.
     }
@@ -216,7 +234,11 @@ export function createSession(options: SessionOptions) {
     }
     emit('tokensChanged', undefined);
     if (reason === 'signedOut') emit(reason, undefined);
-    else emit(reason, error);
+    else {
+      emit(reason, error);
+      // Only the tab that learnt it from the server asks for a sign-in; the others follow its broadcast.
+      if (shared) emit('signInRequired', error);
+    }
   };
 
   /** Resolves with tokens another tab sends for `refreshToken`, or `undefined` after `ms` or when the session ends. */
@@ -236,13 +258,18 @@ export function createSession(options: SessionOptions) {
 
   const loggedOut = (detail: string) => new InteractionRequiredError('login_required', detail);
 
-  const renewExclusive = async (stale: string | undefined, started: number): Promise<TokenSet> => {
+  const renewExclusive = async (
+    stale: string | undefined,
+    started: number,
+    target: AccessTokenTarget | undefined,
+  ): Promise<ResourceToken> => {
+    const key = targetKey(target);
     const known = current;
     // Storage must show every tab the last write before the lock was released: browserStorage('local') and
     // hybridStorage() keep the session in IndexedDB for this reason (localStorage reaches other tabs late).
     let latest = await read();
     // Another tab may have renewed while we waited for the lock or read storage, and its broadcast arrived.
-    const arrived = fresh(current, stale);
+    const arrived = fresh(view(current, key), stale);
     if (arrived) return arrived;
     if (!latest) {
       current = undefined;
@@ -250,8 +277,8 @@ export function createSession(options: SessionOptions) {
     }
     const refreshToken = latest.refreshToken;
     const rotated = known?.refreshToken !== undefined && known.refreshToken !== refreshToken;
-    const ask = !latest.accessToken && !known?.accessToken;
-    if (channel && refreshToken && !fresh(latest, stale) && (rotated || ask)) {
+    const ask = !key && !latest.accessToken && !known?.accessToken;
+    if (channel && refreshToken && !fresh(view(latest, key), stale) && (rotated || ask)) {
       // Storage holds no usable access token. If another tab rotated the refresh token (it differs from the
       // one this tab held), that tab posted its tokens before releasing the lock: wait for the message rather
       // than spend the new refresh token too. If this tab never had an access token and storage has none
@@ -262,17 +289,21 @@ export function createSession(options: SessionOptions) {
       if (started !== epoch) throw loggedOut(ENDED);
       if (delivered) latest = delivered;
     }
-    const adopted = fresh(latest, stale);
+    const adopted = fresh(view(latest, key), stale);
     if (adopted) {
       // Someone else renewed: adopt their tokens, spend no refresh token.
-      if (adopted.accessToken !== current?.accessToken) adopt(adopted);
+      if (
+        adopted.accessToken !== view(current, key)?.accessToken ||
+        latest.refreshToken !== current?.refreshToken
+      )
+        adopt(latest);
       return adopted;
     }
     const viaClientCredentials = latest.renewal === 'client_credentials';
     if (!refreshToken && !viaClientCredentials) throw loggedOut('no refresh token');
     let response: TokenEndpointResponse;
     try {
-      response = await options.renew(latest);
+      response = await options.renew(latest, target);
     } catch (error) {
       if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
         // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
@@ -285,22 +316,40 @@ export function createSession(options: SessionOptions) {
       throw error;
     }
     if (started !== epoch) throw loggedOut(ENDED);
-    const next = tokenSet(response, clock.now(), latest);
+    const renewed = tokenSet(response, clock.now(), latest);
+    // A token for another API rides beside the default one; the rotated refresh token serves them all.
+    const { accessToken, expiresAt, issuedAt, scope } = renewed;
+    const next: TokenSet = key
+      ? defined<TokenSet>({
+          ...renewed,
+          accessToken: latest.accessToken,
+          expiresAt: latest.expiresAt,
+          issuedAt: latest.issuedAt,
+          scope: latest.scope,
+          resources: { ...latest.resources, [key]: defined({ accessToken, expiresAt, issuedAt, scope }) },
+        })
+      : renewed;
     await commit(next);
-    return next;
+    return view(next, key) as ResourceToken;
   };
 
   /**
    * Obtains a token other than `stale` (the one that expired or was rejected). Joins the renewal in flight if
    * there is one; under the lock adopts a fresh token another client stored meanwhile instead of renewing.
    */
-  const refresh = (stale?: string): Promise<TokenSet> => {
+  const refresh = (stale?: string, target?: AccessTokenTarget): Promise<ResourceToken> => {
     const started = epoch;
-    const run = () => renewExclusive(stale, started);
-    inflight ??= (lock ? lock.run(`gatehouse-refresh:${prefix}`, run) : run()).finally(() => {
-      inflight = undefined;
-    });
-    return inflight;
+    const key = targetKey(target) ?? '';
+    const run = () => renewExclusive(stale, started, target);
+    let renewal = inflight.get(key);
+    if (!renewal) {
+      renewal = queue
+        .then(() => (lock ? lock.run(`gatehouse-refresh:${prefix}`, run) : run()))
+        .finally(() => inflight.delete(key));
+      inflight.set(key, renewal);
+      queue = renewal.catch(() => undefined);
+    }
+    return renewal;
   };
 
   const loaded = read().then((tokens) => {
@@ -308,11 +357,25 @@ export function createSession(options: SessionOptions) {
     if (!current && !epoch) current = tokens;
     schedule();
   });
+  /** Start-up done: storage read and, when the stored access token has expired, its renewal settled. */
+  const ready = loaded.then(async () => {
+    if (autoRefresh && current?.refreshToken && !fresh(current)) {
+      await refresh(current.accessToken).catch(() => undefined);
+    }
+  });
 
   if (channel) {
     channel.onmessage = ({ data }: MessageEvent<Message | null>) => {
       if (data?.type === 'tokens' || data?.type === 'answer') {
-        if (data.type === 'tokens' && data.tokens.accessToken !== current?.accessToken) adopt(data.tokens);
+        const { accessToken, refreshToken, resources } = data.tokens;
+        // A renewal for another API keeps the default access token but rotates the refresh token.
+        if (
+          data.type === 'tokens' &&
+          (accessToken !== current?.accessToken ||
+            refreshToken !== current.refreshToken ||
+            JSON.stringify(resources) !== JSON.stringify(current.resources))
+        )
+          adopt(data.tokens);
         settle(data.tokens);
       } else if (data?.type === 'ask') {
         const tokens = fresh(current);
@@ -345,17 +408,23 @@ export function createSession(options: SessionOptions) {
     /** The tokens, once start-up has read storage and a renewal in flight (if any) has settled. */
     tokens: async (): Promise<TokenSet | undefined> => {
       await loaded;
-      await inflight?.catch(() => undefined);
+      await queue;
       return current;
     },
+    ready,
+    emit,
+    /** The tokens in memory now (no waiting). */
+    peek: (): TokenSet | undefined => current,
     /**
      * A valid access token: from memory when fresh, else from the single shared renewal.
      * @throws {InteractionRequiredError} when there is no session
      * @throws {SessionExpiredError} when the server rejects the refresh token
      */
-    getAccessToken: async (): Promise<string> => {
+    getAccessToken: async (target?: AccessTokenTarget): Promise<string> => {
       await loaded;
-      return (fresh(current) ?? (await refresh(current?.accessToken))).accessToken;
+      const key = targetKey(target);
+      const known = view(current, key);
+      return (fresh(known) ?? (await refresh(known?.accessToken, target))).accessToken;
     },
     refresh,
     commit,

@@ -129,9 +129,9 @@ describe('the client: the README API table', () => {
     expectTypeOf(auth.getTokens).returns.resolves.toEqualTypeOf<TokenSet | undefined>();
   });
 
-  it('on() knows the four events and returns an unsubscribe function', () => {
+  it('on() knows the six events and returns an unsubscribe function', () => {
     expectTypeOf<keyof GatehouseEvents>().toEqualTypeOf<
-      'tokensChanged' | 'sessionExpired' | 'refreshFailed' | 'signedOut'
+      'tokensChanged' | 'sessionExpired' | 'refreshFailed' | 'signedOut' | 'signInRequired' | 'userChanged'
     >();
     expectTypeOf(auth.on('signedOut', () => undefined)).toEqualTypeOf<() => void>();
     auth.on('tokensChanged', (tokens) => expectTypeOf(tokens).toEqualTypeOf<TokenSet | undefined>());

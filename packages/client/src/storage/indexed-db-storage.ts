@@ -1,3 +1,4 @@
+import { fail } from '../protocol.ts';
 import type { TokenStorage } from './token-storage.ts';
 
 /**
@@ -35,8 +36,14 @@ export interface IndexedDbStorageOptions {
 export function indexedDbStorage({ databaseName = 'gatehouse' }: IndexedDbStorageOptions = {}): TokenStorage {
   const run = (mode: IDBTransactionMode, apply: (store: IDBObjectStore) => IDBRequest) =>
     new Promise<unknown>((resolve, reject) => {
-      // Throws (so rejects) where IndexedDB is missing.
-      const open = globalThis.indexedDB.open(databaseName, 1);
+      // Server-side rendering and Node have no IndexedDB: say so rather than fail on `undefined.open`.
+      const open = (
+        globalThis.indexedDB ??
+        fail(
+          'indexedDbStorage() needs IndexedDB, which this runtime lacks (in Node use fileStorage())',
+          'ERR_CONFIGURATION',
+        )
+      ).open(databaseName, 1);
       open.onupgradeneeded = () => open.result.createObjectStore('tokens');
       open.onerror = () => reject(open.error);
       open.onsuccess = () => {

@@ -27,9 +27,13 @@ export function createResourceIndicators(
     /**
      * A client that sends no `resource` still gets a JWT for its default API: the first
      * configured resource whose scopes it asked for. Plain OAuth clients work unchanged.
+     * A grant consented for several APIs (RFC 8707 §2.1: several `resource` at authorization)
+     * mints one audience per token request (§2.2): a code exchange or refresh that names none
+     * gets the first of them; one that names another consented API gets that one, and one the
+     * grant does not cover is refused with `invalid_target` by oidc-provider.
      */
     defaultResource(ctx: KoaContextWithOIDC, _client: Client, oneOf?: readonly string[]) {
-      if (oneOf) return oneOf;
+      if (oneOf) return oneOf.length > 1 && ctx.oidc.route === 'token' ? oneOf[0] : oneOf;
       const scopes = requestedScopes(ctx);
       const match = resources.find((r) => r.scopes.some((s) => scopes.has(s)));
       return match?.uri ?? undefined;
