@@ -34,6 +34,24 @@ describe.each(backends)('refresh tokens and codes on the %s store', (backend) =>
     expect(second.body.refresh_token).not.toBe(next);
   });
 
+  it('a refresh naming an API the grant does not cover gets invalid_target and spends nothing (RFC 8707 §2.2)', async () => {
+    const { refreshToken } = await signIn(gh.server, gh.issuer);
+    for (const resource of ['https://billing.example.com', 'http://localhost:4001/other']) {
+      const refused = await postForm(token, {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: 'spa',
+        resource,
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_target');
+    }
+    // The presented token was not rotated: it still refreshes, and its family is alive.
+    const after = await refresh(refreshToken);
+    expect(after.status).toBe(200);
+    expect((await refresh(String(after.body.refresh_token))).status).toBe(200);
+  });
+
   it('a replayed refresh token gets invalid_grant and revokes the whole family', async () => {
     const { refreshToken } = await signIn(gh.server, gh.issuer);
     const rotated = await refresh(refreshToken);

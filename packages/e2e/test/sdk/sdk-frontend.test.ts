@@ -241,10 +241,22 @@ describe('@gatehouse/client for frontend apps, against Gatehouse', { timeout: 60
       auth.close();
     });
 
-    // Measured: oidc-provider rotates (spends) the refresh token before it checks `resource`, so after a
-    // refused invalid_target the old refresh token is a replay and the family is revoked. The fix is a check
-    // before rotation in the provider configuration; until then the SDK never sends such a request.
-    it.todo('a refused invalid_target refresh leaves the refresh token usable');
+    it('a refused invalid_target refresh leaves the refresh token usable', async () => {
+      const auth = client();
+      await signIn(auth, 'two-apis-user');
+      const { refreshToken } = (await auth.getTokens()) ?? {};
+      const refresh = (extra: Record<string, string>) =>
+        postForm(`${gh.issuer}/token`, {
+          grant_type: 'refresh_token',
+          refresh_token: String(refreshToken),
+          client_id: 'spa',
+          ...extra,
+        });
+      expect((await refresh({ resource: BILLING })).body.error).toBe('invalid_target');
+      // Not spent: the same refresh token still rotates, so the family is alive.
+      expect((await refresh({})).status).toBe(200);
+      auth.close();
+    });
 
     it('a grant consented for two APIs exchanges its code and refreshes without naming one (the first)', async () => {
       const auth = client();
@@ -316,6 +328,10 @@ describe('@gatehouse/client for frontend apps, against Gatehouse', { timeout: 60
   });
 
   it('refresh requests of this file: none refused except where a test asked for it (no replay anywhere)', () => {
-    expect(refreshes.filter((r) => !r.ok).map((r) => r.error)).toEqual(['invalid_target', 'invalid_grant']);
+    expect(refreshes.filter((r) => !r.ok).map((r) => r.error)).toEqual([
+      'invalid_target',
+      'invalid_target',
+      'invalid_grant',
+    ]);
   });
 });

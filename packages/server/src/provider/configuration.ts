@@ -11,7 +11,7 @@ import type { Config } from '../config.ts';
 import { allowClientOrigin } from './cors-policy.ts';
 import { persistingSession } from './oidc-provider-quirks.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
-import { createResourceIndicators } from './resources.ts';
+import { createResourceIndicators, refuseUncoveredResource } from './resources.ts';
 
 /** Page renderers oidc-provider calls for its own screens (device code, logout, errors). */
 export type ProviderPages = Pick<
@@ -96,7 +96,10 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
     // OAuth 2.1 §4.1.1 / RFC 9700 §2.1.1: PKCE for every client, public and confidential.
     pkce: { required: () => true },
     // RFC 9700 §4.14.2: rotate on every use for every client.
-    rotateRefreshToken: (ctx) => !deps.skipRotation(ctx),
+    rotateRefreshToken: (ctx) => {
+      refuseUncoveredResource(ctx);
+      return !deps.skipRotation(ctx);
+    },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     extraClientMetadata: clientMetadataPolicy(),
     clientDefaults: {

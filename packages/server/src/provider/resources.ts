@@ -53,3 +53,20 @@ export function createResourceIndicators(
     },
   };
 }
+
+/**
+ * RFC 8707 §2.2: a refresh naming a `resource` its grant was not consented for is
+ * `invalid_target`. oidc-provider resolves the resource only after it has rotated (spent) the
+ * presented refresh token, so the refusal would turn the client's next, correct refresh into a
+ * replay that revokes the whole grant. Called from the `rotateRefreshToken` hook, which runs
+ * after client authentication and every other check and just before the token is consumed.
+ */
+export function refuseUncoveredResource(ctx: KoaContextWithOIDC): void {
+  const requested = ctx.oidc.params?.resource;
+  const token = ctx.oidc.entities.RefreshToken;
+  if (!requested || !token) return;
+  const covered = token.resourceIndicators ?? new Set<string>();
+  for (const resource of [requested].flat()) {
+    if (typeof resource !== 'string' || !covered.has(resource)) throw new errors.InvalidTarget();
+  }
+}
