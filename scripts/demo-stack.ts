@@ -12,11 +12,8 @@ import { createDemoApi, type DemoTokenStorage } from '../packages/demo-api/src/i
 import type { RevocationSource } from '../packages/resource/src/index.ts';
 import { demoClients } from '../packages/server/src/dev/demo-clients.ts';
 import { createGatehouseServer, type GatehouseOptions, loadConfig } from '../packages/server/src/index.ts';
-import {
-  memoryRevocations,
-  memoryRevokedEvents,
-  type RevocationEvent,
-} from '../packages/server/src/store/index.ts';
+import type { RevocationEvent } from '../packages/resource/src/revocation-contract.ts';
+import { memoryRevocations, memoryRevokedEvents } from '../packages/server/src/store/index.ts';
 
 export const DEMO_EMAIL = 'demo@example.com';
 const DEFAULT_API_URL = 'http://localhost:4001';

@@ -20,7 +20,6 @@ export {
 } from './errors.ts';
 export { memoryRevocations, memoryRevokedEvents, resetMemoryStore } from './memory-adapter.ts';
 export { isRedisAvailable } from './redis-connection.ts';
-export { REVOCATION_CHANNEL, REVOKED_SET, type RevocationEvent } from './revocation-channel.ts';
 
 /** The token store the provider runs on. */
 export interface Store {

@@ -18,7 +18,7 @@ import {
   uidKey,
   userCodeKey,
 } from './keys.ts';
-import { type RevocationEvent, revokedSetMember } from './revocation-channel.ts';
+import { type RevocationEvent, revokedMember } from '@gatehouse/resource/revocation-contract';
 
 /**
  * In-process store for development, with the Redis adapter's semantics (the contract suite
@@ -50,7 +50,7 @@ interface Entry {
 }
 
 const entries = new Map<string, Entry>();
-/** `grant:<id>` → exp, the in-process counterpart of REVOKED_SET. */
+/** `grant:<id>` → exp, the in-process counterpart of REVOKED_KEY. */
 const revoked = new Map<string, number>();
 
 /**
@@ -62,7 +62,7 @@ const revoked = new Map<string, number>();
  */
 export const memoryRevocations = new EventEmitter();
 
-/** Revocations whose tokens may still be alive, as REVOKED_SET holds them in Redis. */
+/** Revocations whose tokens may still be alive, as REVOKED_KEY holds them in Redis. */
 export function memoryRevokedEvents(): RevocationEvent[] {
   const now = epochSeconds();
   return [...revoked]
@@ -255,7 +255,7 @@ export function createMemoryAdapterClass(options: AdapterOptions): AdapterClass 
       const now = epochSeconds();
       const event: RevocationEvent = { type: 'grant', id: grantId, exp: now + options.accessTokenTTL };
       for (const [member, exp] of revoked) if (exp < now) revoked.delete(member);
-      revoked.set(revokedSetMember(event), event.exp);
+      revoked.set(revokedMember(event), event.exp);
       memoryRevocations.emit('revocation', event);
     }
   };

@@ -30,10 +30,10 @@ import {
 } from './redis-scripts.ts';
 import {
   REVOCATION_CHANNEL,
-  REVOKED_SET,
+  REVOKED_KEY,
   type RevocationEvent,
-  revokedSetMember,
-} from './revocation-channel.ts';
+  revokedMember,
+} from '@gatehouse/resource/revocation-contract';
 
 /** Reads `{flag, grantId, uid, userCode}` replies of UPSERT_RECORD / DESTROY_RECORD. */
 function readIndexReply(reply: unknown): { flag: number; old: RecordIndexes } {
@@ -78,8 +78,8 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     await runScript(
       conn,
       RECORD_REVOCATION,
-      [REVOKED_SET],
-      [now, event.exp, revokedSetMember(event), REVOCATION_CHANNEL, JSON.stringify(event)],
+      [REVOKED_KEY],
+      [now, event.exp, revokedMember(event), REVOCATION_CHANNEL, JSON.stringify(event)],
     );
   }
 

@@ -6,7 +6,7 @@ import {
   memoryRevokedEvents,
   resetMemoryStore,
 } from '../../src/store/memory-adapter.ts';
-import type { RevocationEvent } from '../../src/store/revocation-channel.ts';
+import type { RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import {
   CONTRACT_ACCESS_TOKEN_TTL,
   CONTRACT_REVOKED_TTL,

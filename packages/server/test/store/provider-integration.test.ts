@@ -5,7 +5,7 @@ import { startRedis } from '@gatehouse/testkit';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../src/store/index.ts';
-import { REVOCATION_CHANNEL, type RevocationEvent } from '../../src/store/revocation-channel.ts';
+import { REVOCATION_CHANNEL, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { connect } from './redis-target.ts';
 
 /**

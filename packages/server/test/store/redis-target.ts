@@ -7,7 +7,7 @@ import {
   type RedisTarget,
   waitUntilReady,
 } from '../../src/store/redis-connection.ts';
-import { REVOCATION_CHANNEL, REVOKED_SET, type RevocationEvent } from '../../src/store/revocation-channel.ts';
+import { REVOCATION_CHANNEL, REVOKED_KEY, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { CONTRACT_ACCESS_TOKEN_TTL, CONTRACT_REVOKED_TTL, type ContractTarget } from './adapter-contract.ts';
 
 /** Opens a fail-fast connection and waits until it serves commands. */
@@ -42,7 +42,7 @@ export async function redisContractTarget(
       return { events, close: () => closeRedisConnection(subscriber) };
     },
     revokedEntries: async () => {
-      const flat = await conn.zrange(REVOKED_SET, '0', '-1', 'WITHSCORES');
+      const flat = await conn.zrange(REVOKED_KEY, '0', '-1', 'WITHSCORES');
       const entries = new Map<string, number>();
       for (let i = 0; i + 1 < flat.length; i += 2) entries.set(flat[i] ?? '', Number(flat[i + 1]));
       return entries;
