@@ -135,7 +135,8 @@ export class RevocationList {
   /** Whether the token's grant (`gid`) is revoked; a token without a grant has none to revoke. */
   isRevoked(claims: { gid?: unknown }): boolean {
     return (
-      typeof claims.gid === 'string' && this.#entries.has(revokedMember({ type: 'grant', id: claims.gid, exp: 0 }))
+      typeof claims.gid === 'string' &&
+      this.#entries.has(revokedMember({ type: 'grant', id: claims.gid, exp: 0 }))
     );
   }
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { type RevocationEvent, revokedMember } from '@gatehouse/resource/revocation-contract';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import {
   type AdapterClass,
@@ -18,7 +19,6 @@ import {
   uidKey,
   userCodeKey,
 } from './keys.ts';
-import { type RevocationEvent, revokedMember } from '@gatehouse/resource/revocation-contract';
 
 /**
  * In-process store for development, with the Redis adapter's semantics (the contract suite

@@ -1,3 +1,9 @@
+import {
+  REVOCATION_CHANNEL,
+  REVOKED_KEY,
+  type RevocationEvent,
+  revokedMember,
+} from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import {
@@ -13,6 +19,7 @@ import {
   grantTombstoneKey,
   idOfRecordKey,
   indexesOf,
+  legacyGrantSetKey,
   type RecordIndexes,
   recordKey,
   uidKey,
@@ -28,12 +35,6 @@ import {
   runScript,
   UPSERT_RECORD,
 } from './redis-scripts.ts';
-import {
-  REVOCATION_CHANNEL,
-  REVOKED_KEY,
-  type RevocationEvent,
-  revokedMember,
-} from '@gatehouse/resource/revocation-contract';
 
 /** Reads `{flag, grantId, uid, userCode}` replies of UPSERT_RECORD / DESTROY_RECORD. */
 function readIndexReply(reply: unknown): { flag: number; old: RecordIndexes } {
@@ -203,7 +204,12 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
         const reply = await runScript(
           conn,
           REVOKE_GRANT,
-          [grantSetKey(grantId), recordKey('Grant', grantId), grantTombstoneKey(grantId)],
+          [
+            grantSetKey(grantId),
+            legacyGrantSetKey(grantId),
+            recordKey('Grant', grantId),
+            grantTombstoneKey(grantId),
+          ],
           [options.revokedTTL],
         );
         const [fresh, ...members] = Array.isArray(reply) ? reply : [];

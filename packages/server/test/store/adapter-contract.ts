@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import type { AdapterPayload } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdapterClass } from '../../src/store/adapter-options.ts';
 import { TokenAlreadyConsumedError, TokenNotFoundError } from '../../src/store/errors.ts';
 import { grantSetKey, recordKey } from '../../src/store/keys.ts';
-import type { RevocationEvent } from '@gatehouse/resource/revocation-contract';
 
 /** Access token TTL the contract's adapters are built with (the revocation event's horizon). */
 export const CONTRACT_ACCESS_TOKEN_TTL = 900;

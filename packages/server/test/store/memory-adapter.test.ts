@@ -1,4 +1,6 @@
+import type { RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { describe, expect, it } from 'vitest';
+import { grantSetKey } from '../../src/store/keys.ts';
 import {
   createMemoryAdapterClass,
   inspectMemoryKey,
@@ -6,7 +8,6 @@ import {
   memoryRevokedEvents,
   resetMemoryStore,
 } from '../../src/store/memory-adapter.ts';
-import type { RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import {
   CONTRACT_ACCESS_TOKEN_TTL,
   CONTRACT_REVOKED_TTL,
@@ -29,7 +30,7 @@ describeAdapterContract('in-process store', async () => {
     revokedEntries: async () =>
       new Map(memoryRevokedEvents().map((event) => [`grant:${event.id}`, event.exp])),
     ttlMs: async (key) => inspectMemoryKey(key)?.ttlMs ?? -2,
-    grantMembers: async (grantId) => inspectMemoryKey(`gatehouse:grant:{${grantId}}`)?.members ?? [],
+    grantMembers: async (grantId) => inspectMemoryKey(grantSetKey(grantId))?.members ?? [],
     teardown: async () => resetMemoryStore(),
   };
 });

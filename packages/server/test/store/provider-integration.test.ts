@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { REVOCATION_CHANNEL, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { startRedis } from '@gatehouse/testkit';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../src/store/index.ts';
-import { REVOCATION_CHANNEL, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { connect } from './redis-target.ts';
 
 /**

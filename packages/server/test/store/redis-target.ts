@@ -1,3 +1,8 @@
+import {
+  REVOCATION_CHANNEL,
+  REVOKED_KEY,
+  type RevocationEvent,
+} from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
 import { grantSetKey } from '../../src/store/keys.ts';
 import { createRedisAdapterClass } from '../../src/store/redis-adapter.ts';
@@ -7,7 +12,6 @@ import {
   type RedisTarget,
   waitUntilReady,
 } from '../../src/store/redis-connection.ts';
-import { REVOCATION_CHANNEL, REVOKED_KEY, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { CONTRACT_ACCESS_TOKEN_TTL, CONTRACT_REVOKED_TTL, type ContractTarget } from './adapter-contract.ts';
 
 /** Opens a fail-fast connection and waits until it serves commands. */
