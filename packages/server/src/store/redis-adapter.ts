@@ -13,7 +13,7 @@ import {
   INDEX_TTL_SLACK,
   recordTTL,
 } from './adapter-options.ts';
-import { TokenAlreadyConsumedError, TokenNotFoundError, toStoreError } from './errors.ts';
+import { TokenAlreadyConsumedError, TokenNotFoundError } from './errors.ts';
 import {
   grantSetKey,
   grantTombstoneKey,
@@ -35,21 +35,13 @@ import {
   runScript,
   UPSERT_RECORD,
 } from './redis-scripts.ts';
+import { unavailableOnFailure } from './unavailable-on-failure.ts';
 
 /** Reads `{flag, grantId, uid, userCode}` replies of UPSERT_RECORD / DESTROY_RECORD. */
 function readIndexReply(reply: unknown): { flag: number; old: RecordIndexes } {
   const [flag, grantId, uid, userCode] = Array.isArray(reply) ? reply : [];
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   return { flag: Number(flag), old: { grantId: text(grantId), uid: text(uid), userCode: text(userCode) } };
-}
-
-/** Runs an adapter operation, turning every Redis failure into a 503 StoreUnavailableError. */
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (err) {
-    throw toStoreError(err);
-  }
 }
 
 /**
@@ -92,7 +84,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      await guarded(async () => {
+      await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
         const ttl = recordTTL(expiresIn);
         const indexTTL = ttl < 0 ? -1 : ttl + INDEX_TTL_SLACK;
@@ -149,7 +141,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      return guarded(async () => {
+      return unavailableOnFailure(async () => {
         const [payload, consumed] = await conn.hmget(recordKey(this.model, id), 'payload', 'consumed');
         if (payload === null || payload === undefined) return undefined;
         const record = JSON.parse(payload) as AdapterPayload;
@@ -159,17 +151,17 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const id = await guarded(() => conn.get(uidKey(uid)));
+      const id = await unavailableOnFailure(() => conn.get(uidKey(uid)));
       return id === null ? undefined : this.find(id);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      const id = await guarded(() => conn.get(userCodeKey(userCode)));
+      const id = await unavailableOnFailure(() => conn.get(userCodeKey(userCode)));
       return id === null ? undefined : this.find(id);
     }
 
     async consume(id: string): Promise<void> {
-      const reply = await guarded(() =>
+      const reply = await unavailableOnFailure(() =>
         runScript(conn, CONSUME_RECORD, [recordKey(this.model, id)], [epochSeconds()]),
       );
       const [status, grantId] = Array.isArray(reply) ? reply : [];
@@ -187,7 +179,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async destroy(id: string): Promise<void> {
-      await guarded(async () => {
+      await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
         const old = await destroyRecord(key, id);
         if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), key);
@@ -200,7 +192,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
      * it, the others find an empty set and an existing tombstone.
      */
     async revokeByGrantId(grantId: string): Promise<void> {
-      await guarded(async () => {
+      await unavailableOnFailure(async () => {
         const reply = await runScript(
           conn,
           REVOKE_GRANT,

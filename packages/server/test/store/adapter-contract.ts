@@ -11,6 +11,11 @@ import { grantSetKey, recordKey } from '../../src/store/keys.ts';
 export const CONTRACT_ACCESS_TOKEN_TTL = 900;
 /** Tombstone TTL the contract's adapters are built with. */
 export const CONTRACT_REVOKED_TTL = 3600;
+/** `config.tokenStore` of the contract's stores. */
+export const CONTRACT_TOKEN_STORE = {
+  revokedTTL: CONTRACT_REVOKED_TTL,
+  accessTokenTTL: CONTRACT_ACCESS_TOKEN_TTL,
+} as const;
 
 /** A backend under test: an adapter class plus the means to observe what it stored and announced. */
 export interface ContractTarget {

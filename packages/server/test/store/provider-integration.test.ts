@@ -23,10 +23,10 @@ describe('oidc-provider on the Redis store', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    store = await createStore(
-      { redis: { kind: 'standalone', url: redis.url } },
-      { revokedTTL: 3600, accessTokenTTL: 900 },
-    );
+    store = await createStore({
+      redis: { kind: 'standalone', url: redis.url },
+      tokenStore: { revokedTTL: 3600, accessTokenTTL: 900 },
+    });
     provider = new Provider('http://127.0.0.1', {
       adapter: store.Adapter,
       clients: [

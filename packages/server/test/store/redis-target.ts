@@ -4,15 +4,15 @@ import {
   type RevocationEvent,
 } from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
+import { createStore } from '../../src/store/index.ts';
 import { grantSetKey } from '../../src/store/keys.ts';
-import { createRedisAdapterClass } from '../../src/store/redis-adapter.ts';
 import {
   closeRedisConnection,
   createRedisConnection,
   type RedisTarget,
   waitUntilReady,
 } from '../../src/store/redis-connection.ts';
-import { CONTRACT_ACCESS_TOKEN_TTL, CONTRACT_REVOKED_TTL, type ContractTarget } from './adapter-contract.ts';
+import { CONTRACT_TOKEN_STORE, type ContractTarget } from './adapter-contract.ts';
 
 /** Opens a fail-fast connection and waits until it serves commands. */
 export async function connect(redis: RedisTarget): Promise<Redis | Cluster> {
@@ -27,13 +27,13 @@ export async function redisContractTarget(
   redis: RedisTarget,
   stop: () => Promise<void>,
 ): Promise<ContractTarget> {
-  const conn = await connect(redis);
-  const opened: (Redis | Cluster)[] = [conn];
+  // Built as the server builds it: the one constructor of every backend.
+  const store = await createStore({ redis, tokenStore: CONTRACT_TOKEN_STORE });
+  const conn = store.connection;
+  if (!conn) throw new Error('a Redis store has a connection');
+  const opened: (Redis | Cluster)[] = [];
   return {
-    Adapter: createRedisAdapterClass(conn, {
-      revokedTTL: CONTRACT_REVOKED_TTL,
-      accessTokenTTL: CONTRACT_ACCESS_TOKEN_TTL,
-    }),
+    Adapter: store.Adapter,
     subscribe: async () => {
       // A second connection: a subscribed connection serves nothing else.
       const subscriber = await connect(redis);
@@ -54,7 +54,7 @@ export async function redisContractTarget(
     ttlMs: async (key) => conn.pttl(key),
     grantMembers: async (grantId) => conn.smembers(grantSetKey(grantId)),
     teardown: async () => {
-      await Promise.all(opened.map((c) => closeRedisConnection(c)));
+      await Promise.all([store.close(), ...opened.map((c) => closeRedisConnection(c))]);
       await stop();
     },
   };
