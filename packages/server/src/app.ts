@@ -24,8 +24,9 @@ export interface AppParts {
 
 /**
  * One error middleware for everything outside oidc-provider (which renders its own): a store
- * outage is a 503 `temporarily_unavailable` with Retry-After, anything else a 500 that never
- * carries a stack trace or internal detail.
+ * outage is a 503 `temporarily_unavailable`, anything else a 500 that never carries a stack trace
+ * or internal detail. Every 503, whoever rendered it (oidc-provider, a page, this), leaves here
+ * with `Retry-After`: the one place that adds it.
  */
 function errorHandler(onError: AppParts['onError']): Koa.Middleware {
   return async function handleErrors(ctx, next) {

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
 import { createLoginThrottle } from '../security/login-throttle.ts';
-import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError } from '../store/errors.ts';
+import { StoreUnavailableError } from '../store/errors.ts';
 import { consentRoutes, showConsent } from './consent.ts';
 import { consoleLog, type InteractionDeps, type PageContext, respondWithPage } from './context.ts';
 import { createCsrfProtection } from './csrf.ts';
@@ -30,7 +30,7 @@ function renderUnexpectedErrors(deps: PageContext): Middleware {
       await next();
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
-        ctx.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
+        // The app's error middleware adds Retry-After to this 503, as to every other.
         respondWithPage(ctx, 503, {
           title: 'Please try again',
           error: 'The service is busy for a moment. Nothing was changed; try again in a few seconds.',
