@@ -1,22 +1,17 @@
 // The authorization server and the demo API in ONE process on the in-process store: what
 // `pnpm start` runs without REDIS_URL, and what the browser end-to-end test starts.
 //
-// Why one process: the in-process store tells resource servers about revoked grants through an
-// in-process event emitter. A demo API in another process would never hear of a sign-out or a
-// replayed refresh token and would keep accepting that grant's access tokens until they expire.
-// With Redis the two run as separate processes and revocations travel over Redis Pub/Sub.
+// Why one process: the in-process store tells resource servers about revoked grants only inside
+// this process (`gatehouse.revocations`, handed to the demo API below). A demo API in another
+// process would never hear of a sign-out or a replayed refresh token and would keep accepting
+// that grant's access tokens until they expire. With Redis the two run as separate processes and
+// revocations travel over Redis Pub/Sub.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createDemoApi, type DemoTokenStorage } from '../packages/demo-api/src/index.ts';
-import type { RevocationSource } from '../packages/resource/src/index.ts';
 import { demoClients } from '../packages/server/src/dev/demo-clients.ts';
 import { createGatehouseServer, type GatehouseOptions, loadConfig } from '../packages/server/src/index.ts';
-import {
-  memoryRevocations,
-  memoryRevokedEvents,
-  type RevocationEvent,
-} from '../packages/server/src/store/index.ts';
 
 export const DEMO_EMAIL = 'demo@example.com';
 const DEFAULT_API_URL = 'http://localhost:4001';
@@ -44,18 +39,6 @@ export interface DemoStack {
   /** The secret of the seeded `demo-service` client (client credentials). */
   readonly serviceSecret: string;
   close(): Promise<void>;
-}
-
-/** The in-process store's revocation emitter as a resource-server revocation source. */
-function inProcessRevocations(): RevocationSource {
-  return {
-    subscribe(listener) {
-      const forward = (event: RevocationEvent) => listener(event);
-      memoryRevocations.on('revocation', forward);
-      return () => memoryRevocations.off('revocation', forward);
-    },
-    list: async () => memoryRevokedEvents(),
-  };
 }
 
 /**
@@ -86,10 +69,16 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     clients: demo.clients,
     ...(options.onError ? { onError: options.onError } : {}),
   });
+  // The in-process store always has its own revocations; the guard only satisfies the type.
+  const revocations = gatehouse.revocations;
+  if (!revocations) {
+    await gatehouse.close();
+    throw new Error('the demo stack runs on the in-process store');
+  }
   const demoApi = createDemoApi({
     issuer: config.issuer,
     apiUrl,
-    revocations: inProcessRevocations(),
+    revocations,
     web: { tokenStorage: options.tokenStorage ?? 'hybrid' },
     ...(options.onError ? { onError: options.onError } : {}),
   });

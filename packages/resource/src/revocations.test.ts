@@ -2,16 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { parseRevocationEvent } from './revocations.ts';
 
 describe('parseRevocationEvent', () => {
-  it('reads grant and jti revocations', () => {
+  it('reads grant revocations', () => {
     expect(parseRevocationEvent('{"type":"grant","id":"g1","exp":1767225600}')).toEqual({
       type: 'grant',
       id: 'g1',
       exp: 1767225600,
-    });
-    expect(parseRevocationEvent('{"type":"jti","id":"j1","exp":1}')).toEqual({
-      type: 'jti',
-      id: 'j1',
-      exp: 1,
     });
   });
 
@@ -20,6 +15,8 @@ describe('parseRevocationEvent', () => {
     'null',
     '[]',
     '{"type":"session","id":"s","exp":1}',
+    // Revocation is per grant: the server never publishes single tokens.
+    '{"type":"jti","id":"j1","exp":1}',
     '{"type":"grant","id":"","exp":1}',
     '{"type":"grant","id":"g"}',
     '{"type":"grant","id":"g","exp":"1"}',

@@ -1,92 +1,21 @@
 import type { Redis } from 'ioredis';
+import {
+  parseRevocationEvent,
+  parseRevokedMember,
+  REVOCATION_CHANNEL,
+  REVOKED_KEY,
+  type RevocationEvent,
+  type RevocationSource,
+  revokedMember,
+} from './revocation-contract.ts';
 
-/**
- * A revoked grant (every token carrying `gid: id`) or a single token (`jti: id`). `exp` is the epoch
- * second until which tokens of it may still be alive; after that the entry can be forgotten.
- *
- * @example
- * ```ts
- * const event: RevocationEvent = { type: 'grant', id: grantId, exp: Math.floor(Date.now() / 1000) + 900 };
- * ```
- */
-export interface RevocationEvent {
-  type: 'grant' | 'jti';
-  id: string;
-  exp: number;
-}
-
-/**
- * Where the verifier learns about revocations: the Redis channel of a Gatehouse server
- * ({@link redisRevocationSource}) or the server's in-process emitter when both run in one process.
- *
- * @example
- * ```ts
- * const listeners = new Set<(e: RevocationEvent) => void>();
- * const source: RevocationSource = {
- *   subscribe(listener) {
- *     listeners.add(listener);
- *     return () => listeners.delete(listener);
- *   },
- * };
- * ```
- */
-export interface RevocationSource {
-  /** Calls `listener` for every revocation from now on; returns the unsubscribe function. */
-  subscribe(listener: (event: RevocationEvent) => void): () => void;
-  /** Revocations that are still relevant (not yet expired), loaded when the verifier starts. */
-  list?(): Promise<RevocationEvent[]>;
-}
-
-/**
- * The channel a Gatehouse server publishes revocations on.
- *
- * @example
- * ```ts
- * await redis.publish(REVOCATION_CHANNEL, JSON.stringify({ type: 'grant', id: grantId, exp }));
- * ```
- */
-export const REVOCATION_CHANNEL = 'gatehouse:revocations';
-/**
- * The sorted set of live revocations (`grant:<id>` / `jti:<id>`, score = exp in epoch seconds).
- *
- * @example
- * ```ts
- * await redis.zadd(REVOKED_KEY, exp, `grant:${grantId}`);
- * ```
- */
-export const REVOKED_KEY = 'gatehouse:revoked';
-
-/**
- * Parses a published revocation (`{"type":"grant","id":"…","exp":…}`), or `undefined` if malformed.
- *
- * @example
- * ```ts
- * parseRevocationEvent('{"type":"grant","id":"g1","exp":1767225600}');
- * // { type: 'grant', id: 'g1', exp: 1767225600 }
- * ```
- */
-export function parseRevocationEvent(message: string): RevocationEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { type, id, exp } = value as Record<string, unknown>;
-  if ((type !== 'grant' && type !== 'jti') || typeof id !== 'string' || id === '') return undefined;
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
-  return { type, id, exp };
-}
-
-function parseMember(member: string, exp: number): RevocationEvent | undefined {
-  const colon = member.indexOf(':');
-  const type = member.slice(0, colon);
-  const id = member.slice(colon + 1);
-  if (colon < 0 || (type !== 'grant' && type !== 'jti') || id === '' || !Number.isFinite(exp))
-    return undefined;
-  return { type, id, exp };
-}
+export {
+  parseRevocationEvent,
+  REVOCATION_CHANNEL,
+  REVOKED_KEY,
+  type RevocationEvent,
+  type RevocationSource,
+} from './revocation-contract.ts';
 
 /**
  * Options of {@link redisRevocationSource}.
@@ -137,7 +66,7 @@ export function redisRevocationSource(
     if (!Array.isArray(reply)) return [];
     const events: RevocationEvent[] = [];
     const add = (member: unknown, score: unknown) => {
-      const event = typeof member === 'string' ? parseMember(member, Number(score)) : undefined;
+      const event = typeof member === 'string' ? parseRevokedMember(member, Number(score)) : undefined;
       if (event) events.push(event);
     };
     // RESP2 answers a flat [member, score, …]; RESP3 answers [[member, score], …].
@@ -173,7 +102,7 @@ export function redisRevocationSource(
 }
 
 /**
- * The verifier's view of live revocations: `grant:<id>` / `jti:<id>` → exp (epoch seconds). Internal
+ * The verifier's view of live revocations: `grant:<id>` → exp (epoch seconds). Internal
  * (not re-exported from the package).
  *
  * @example
@@ -193,7 +122,7 @@ export class RevocationList {
   }
 
   add(event: RevocationEvent, nowSeconds: number): void {
-    const key = `${event.type}:${event.id}`;
+    const key = revokedMember(event);
     this.#entries.set(key, Math.max(event.exp, this.#entries.get(key) ?? 0));
     // Entries outlive every token they can match only until their exp; sweep at most once a minute.
     if (nowSeconds - this.#lastSweep >= 60) {
@@ -203,10 +132,11 @@ export class RevocationList {
     }
   }
 
-  isRevoked(claims: { gid?: unknown; jti?: unknown }): boolean {
+  /** Whether the token's grant (`gid`) is revoked; a token without a grant has none to revoke. */
+  isRevoked(claims: { gid?: unknown }): boolean {
     return (
-      (typeof claims.gid === 'string' && this.#entries.has(`grant:${claims.gid}`)) ||
-      (typeof claims.jti === 'string' && this.#entries.has(`jti:${claims.jti}`))
+      typeof claims.gid === 'string' &&
+      this.#entries.has(revokedMember({ type: 'grant', id: claims.gid, exp: 0 }))
     );
   }
 }

@@ -127,7 +127,7 @@ export interface AccessTokenVerifierOptions {
    * @default { max: 10_000 }
    */
   cache?: false | { max?: number };
-  /** Revocations to honour: {@link redisRevocationSource} or the server's in-process emitter. */
+  /** Revocations to honour: {@link redisRevocationSource}, or the server's own `revocations` when both run in one process. */
   revocations?: RevocationSource;
   /** Minimum milliseconds between JWKS refetches triggered by an unknown `kid`. @default 30_000 */
   jwksCooldown?: number;
@@ -291,9 +291,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     revoked.add(event, nowSeconds());
     if (!cache) return;
     // Revocations are rare next to verifications; a scan of the bounded cache keeps no second index.
-    const claim = event.type === 'grant' ? 'gid' : 'jti';
     const drop: string[] = [];
-    for (const [key, entry] of cache.entries()) if (entry.result.claims[claim] === event.id) drop.push(key);
+    for (const [key, entry] of cache.entries()) if (entry.result.claims.gid === event.id) drop.push(key);
     for (const key of drop) cache.delete(key);
   };
   const unsubscribe = options.revocations?.subscribe(onRevocation);

@@ -89,14 +89,19 @@ describe('revocation through Redis', () => {
     expect((await verifier.verify(survivor)).sub).toBe('user-1');
   });
 
-  it('rejects a token by jti', async () => {
+  it('revokes per grant only: a per-token (jti) message is not a revocation', async () => {
     const verifier = verifierWithRedis();
     await verifier.ready();
     await untilSubscribed();
-    const token = await issuer.mint({ claims: { jti: 'jti-published' } });
+    const token = await issuer.mint({ claims: { jti: 'jti-published', gid: 'grant-after-jti' } });
     await verifier.verify(token);
     await revokeAtServer('jti', 'jti-published');
-    await untilRejected(verifier, token);
+    // Messages arrive in order: once the grant revocation published after it has taken effect,
+    // the jti message has been read, and ignored.
+    const other = await issuer.mint({ claims: { gid: 'grant-marker' } });
+    await revokeAtServer('grant', 'grant-marker');
+    await untilRejected(verifier, other);
+    expect((await verifier.verify(token)).sub).toBe('user-1');
   });
 
   it('loads revocations recorded before it started', async () => {

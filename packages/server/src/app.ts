@@ -1,7 +1,7 @@
 import Koa from 'koa';
 import type { Config } from './config.ts';
 import { trustedForwardedHeaders, trustedProxySettings } from './security/trusted-proxy.ts';
-import { StoreUnavailableError } from './store/index.ts';
+import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './store/index.ts';
 
 export interface AppParts {
   readonly config: Config;
@@ -22,13 +22,11 @@ export interface AppParts {
   readonly securityHeaders?: Koa.Middleware;
 }
 
-/** Seconds a client should wait before retrying while the store is unavailable. */
-export const RETRY_AFTER_SECONDS = 1;
-
 /**
  * One error middleware for everything outside oidc-provider (which renders its own): a store
- * outage is a 503 `temporarily_unavailable` with Retry-After, anything else a 500 that never
- * carries a stack trace or internal detail.
+ * outage is a 503 `temporarily_unavailable`, anything else a 500 that never carries a stack trace
+ * or internal detail. Every 503, whoever rendered it (oidc-provider, a page, this), leaves here
+ * with `Retry-After`: the one place that adds it.
  */
 function errorHandler(onError: AppParts['onError']): Koa.Middleware {
   return async function handleErrors(ctx, next) {
@@ -51,7 +49,7 @@ function errorHandler(onError: AppParts['onError']): Koa.Middleware {
           : { error: 'invalid_request', error_description: (err as Error).message };
     }
     // Whoever produced the 503 (oidc-provider via the adapter, or us): tell clients when to retry.
-    if (ctx.status === 503) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (ctx.status === 503) ctx.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
   };
 }
 

@@ -92,9 +92,13 @@ describe('loadConfig', () => {
         { uri: 'https://default.example.com', scopes: ['c:read'] },
       ]),
     );
-    expect(loadConfig({ GATEHOUSE_RESOURCES_FILE: file, ACCESS_TOKEN_TTL: '900' })).toMatchObject({
+    expect(
+      loadConfig({ GATEHOUSE_RESOURCES_FILE: file, ACCESS_TOKEN_TTL: '900', REFRESH_TOKEN_TTL: '86400' }),
+    ).toMatchObject({
       accessTokenTTL: 900,
       longestAccessTokenTTL: 7200,
+      // What the server and the CLI build their token stores with, derived once here.
+      tokenStore: { revokedTTL: 86400, accessTokenTTL: 7200 },
     });
     expect(loadConfig({ ACCESS_TOKEN_TTL: '600' }).longestAccessTokenTTL).toBe(600);
   });

@@ -35,6 +35,16 @@ export interface Config {
   readonly refreshTokenTTL: number;
   readonly refreshTokenReuseInterval: number;
   /**
+   * The lifetimes the token store is built with, derived here once from the TTLs above: a revoked
+   * grant's tombstone lives `refreshTokenTTL` (no request racing the revocation can outlive it),
+   * and a revocation event lives `longestAccessTokenTTL` (every access token it matches has
+   * expired by then). The server and the CLI build their stores with exactly this.
+   */
+  readonly tokenStore: {
+    readonly revokedTTL: number;
+    readonly accessTokenTTL: number;
+  };
+  /**
    * Proxies in front of the server that append to `X-Forwarded-For` (0: none, X-Forwarded-* are ignored).
    * The client address is the entry the outermost of them appended, this many from the right: the
    * entries left of it are whatever the client sent.
@@ -232,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
+  const longestAccessTokenTTL = Math.max(e.ACCESS_TOKEN_TTL, ...resources.map((r) => r.accessTokenTTL ?? 0));
   return Object.freeze({
     env: mode,
     port: listenPort,
@@ -242,9 +253,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resources: Object.freeze(resources),
     registrationToken: e.GATEHOUSE_REGISTRATION_TOKEN,
     accessTokenTTL: e.ACCESS_TOKEN_TTL,
-    longestAccessTokenTTL: Math.max(e.ACCESS_TOKEN_TTL, ...resources.map((r) => r.accessTokenTTL ?? 0)),
+    longestAccessTokenTTL,
     refreshTokenTTL: e.REFRESH_TOKEN_TTL,
     refreshTokenReuseInterval: e.REFRESH_TOKEN_REUSE_INTERVAL,
+    tokenStore: Object.freeze({ revokedTTL: e.REFRESH_TOKEN_TTL, accessTokenTTL: longestAccessTokenTTL }),
     trustedProxyHops: Number(e.TRUST_PROXY ?? 0),
     smtpUrl: e.SMTP_URL,
     selfRegistration: e.GATEHOUSE_REGISTRATION ?? 'open',

@@ -2,4 +2,3 @@ export { type Config, ConfigError, loadConfig, type ResourceServerConfig } from 
 export { DEMO_APP_URL, demoClients } from './dev/demo-clients.ts';
 export { DEMO_EMAIL, seedDemoUser } from './dev/demo-user.ts';
 export { createGatehouseServer, type GatehouseOptions, type GatehouseServer } from './server.ts';
-export { memoryRevocations, REVOCATION_CHANNEL, REVOKED_SET, type RevocationEvent } from './store/index.ts';

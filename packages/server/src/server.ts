@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RevocationSource } from '@gatehouse/resource/revocation-contract';
 import type Koa from 'koa';
 import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
-import { type AccountStore, createAccountStore, createMailer, type Mailer } from './accounts/index.ts';
+import { type AccountStore, createMailer, type Mailer } from './accounts/index.ts';
 import type { MailLog } from './accounts/mailer.ts';
 import { createApp } from './app.ts';
 import { validateClients } from './clients/clients-file.ts';
@@ -21,16 +22,16 @@ import {
   securityHeaders,
 } from './interactions/index.ts';
 import { providerFormLimit } from './interactions/provider-form-limit.ts';
-import { deriveCookieKeys, MemoryKeyRepository, RedisKeyRepository } from './keys/index.ts';
+import { deriveCookieKeys } from './keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './keys/signing-key-watcher.ts';
 import { OIDC_SCOPES } from './provider/configuration.ts';
 import { formEndpointGuard } from './provider/form-endpoints.ts';
 import { ProviderHost } from './provider/provider-host.ts';
-import { memoryRefreshSerializer, redisRefreshSerializer, SuccessorLinks } from './provider/refresh-reuse.ts';
+import { SuccessorLinks } from './provider/refresh-reuse.ts';
 import { createStructuredTokenPolicies } from './provider/structured-tokens.ts';
 import { createTokenPolicies, stateOf } from './provider/token-policies.ts';
 import { resolveSecret } from './secret.ts';
-import { clientAuthThrottle, createRateLimiter, type RateLimiter } from './security/index.ts';
+import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
 
 export interface GatehouseOptions {
@@ -63,6 +64,12 @@ export interface GatehouseServer {
   readonly accounts: AccountStore;
   readonly limiter: RateLimiter;
   readonly mailer: Mailer;
+  /**
+   * This instance's revocations when it runs on the in-process store, for a resource verifier in
+   * the same process (`createAccessTokenVerifier({ revocations })`); `undefined` with Redis, where
+   * verifiers subscribe through Redis. Another server instance never sees these.
+   */
+  readonly revocations: RevocationSource | undefined;
   /** Revokes a grant and everything issued from it; resource servers are told. */
   revokeGrant(grantId: string): Promise<void>;
   /** Listens on `port` (default: config.port; 0 for a free one). */
@@ -84,11 +91,7 @@ export async function createGatehouseServer(
   options: GatehouseOptions = {},
 ): Promise<GatehouseServer> {
   const secret = await resolveSecret(config);
-  const store = await createStore(config, {
-    revokedTTL: config.refreshTokenTTL,
-    accessTokenTTL: config.longestAccessTokenTTL,
-    ...(options.onError ? { onConnectionError: options.onError } : {}),
-  });
+  const store = await createStore(config, options.onError ? { onConnectionError: options.onError } : {});
   try {
     return await assemble(config, options, secret, store);
   } catch (err) {
@@ -104,20 +107,15 @@ async function assemble(
   store: Store,
 ): Promise<GatehouseServer> {
   const grants = new store.Adapter('Grant');
-  const backend = store.connection
-    ? ({ kind: 'redis', conn: store.connection } as const)
-    : ({ kind: 'memory' } as const);
-  const accounts = createAccountStore(backend);
-  const limiter = createRateLimiter(backend);
+  const { accounts, limiter } = store;
   const log = options.log ?? silentLog;
   const mailer = createMailer(config, log);
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
 
   const cookieKeys = deriveCookieKeys(secret);
   let host: ProviderHost | undefined;
-  const repo = store.connection ? new RedisKeyRepository(store.connection) : new MemoryKeyRepository();
   const keys = await SigningKeyWatcher.start(
-    repo,
+    store.keys,
     secret,
     (next) => {
       host?.update(next);
@@ -161,7 +159,7 @@ async function assemble(
     reuseInterval: config.refreshTokenReuseInterval,
     knownScopes: new Set([...OIDC_SCOPES, ...config.resources.flatMap((r) => r.scopes)]),
     adapter: store.Adapter,
-    serializer: store.connection ? redisRefreshSerializer(store.connection) : memoryRefreshSerializer(),
+    serializer: store.refreshLocks,
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,
   });
@@ -215,6 +213,7 @@ async function assemble(
     accounts,
     limiter,
     mailer,
+    revocations: store.revocations,
     revokeGrant,
     async listen(port = config.port) {
       const server = app.listen(port, '0.0.0.0');

@@ -111,7 +111,7 @@ describe('a failure between consuming a one-time token and saving what it issues
     // No half-written grant: the Grant record is gone, its member set deleted, a tombstone
     // refuses late writes, and no refresh token of it is left in Redis.
     expect(await inspect.exists(`gatehouse:Grant:{${grantId}}`)).toBe(0);
-    expect(await inspect.exists(`gatehouse:grant:{${grantId}}`)).toBe(0);
+    expect(await inspect.exists(`gatehouse:grant-tokens:{${grantId}}`)).toBe(0);
     expect(await inspect.exists(`gatehouse:grant-revoked:{${grantId}}`)).toBe(1);
     expect(await refreshTokensOf(grantId)).toEqual([]);
     // The access token issued before is dead as well (RFC 7662 introspection by its client).

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { toStoreError } from '../store/errors.ts';
+import type { StoreBackend } from '../store/store-backend.ts';
+import { failingAsUnavailable } from '../store/unavailable-on-failure.ts';
 import {
   accountClientGrantKey,
   accountGrantsKey,
@@ -7,9 +8,6 @@ import {
   accountKey,
   emailTokenKey,
 } from './account-keys.ts';
-
-/** Where accounts live: Redis (standalone or Cluster), or this process (development only). */
-export type AccountBackendTarget = { kind: 'redis'; conn: Redis | Cluster } | { kind: 'memory' };
 
 /** The stored fields of an account record, all strings as in a Redis hash. */
 export type StoredAccount = Readonly<Record<string, string>>;
@@ -202,24 +200,7 @@ function memoryBackend(): AccountBackend {
   };
 }
 
-/**
- * Every Redis failure (offline, timeout, cluster down) becomes the store's
- * `StoreUnavailableError`, so pages answer 503 with Retry-After like the protocol endpoints.
- */
-function failingAsUnavailable(backend: AccountBackend): AccountBackend {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, operation] of Object.entries(backend)) {
-    wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await (operation as (...a: unknown[]) => Promise<unknown>)(...args);
-      } catch (err) {
-        throw toStoreError(err);
-      }
-    };
-  }
-  return wrapped as unknown as AccountBackend;
-}
-
-export function createAccountBackend(target: AccountBackendTarget): AccountBackend {
-  return target.kind === 'redis' ? failingAsUnavailable(redisBackend(target.conn)) : memoryBackend();
+/** The account backend on `backend`; a Redis failure is a `StoreUnavailableError` (503 upstream). */
+export function createAccountBackend(backend: StoreBackend): AccountBackend {
+  return backend.kind === 'redis' ? failingAsUnavailable(redisBackend(backend.conn)) : memoryBackend();
 }

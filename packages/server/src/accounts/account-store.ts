@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from 'oidc-provider';
-import { type AccountBackendTarget, createAccountBackend, type StoredAccount } from './account-backend.ts';
+import type { StoreBackend } from '../store/store-backend.ts';
+import { createAccountBackend, type StoredAccount } from './account-backend.ts';
 import { AccountError } from './account-error.ts';
 import { emailKeyOf, tokenHashOf } from './account-keys.ts';
 import { hashPassword, needsRehash, verifyPasswordHash } from './password.ts';
@@ -185,7 +186,7 @@ function parseToken(value: string | undefined, purpose: EmailTokenPurpose): Stor
  * await accounts.create({ email: 'ada@example.com', password: 'correct horse battery', emailVerified: true });
  * const check = await accounts.verifyPassword('ADA@example.com', 'correct horse battery'); // { ok: true, … }
  */
-export function createAccountStore(target: AccountBackendTarget): AccountStore {
+export function createAccountStore(target: StoreBackend): AccountStore {
   const backend = createAccountBackend(target);
   let dummyHash: Promise<string> | undefined;
 

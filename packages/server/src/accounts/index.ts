@@ -1,4 +1,3 @@
-export type { AccountBackendTarget } from './account-backend.ts';
 export { AccountError, type AccountErrorCode } from './account-error.ts';
 export {
   accountClientGrantKey,

@@ -73,10 +73,7 @@ export async function openAdminStore(config: Config): Promise<AdminStore> {
     conn.disconnect();
     throw new CliError(`cannot reach Redis at ${describeRedis(config.redis)} (${problem})`);
   }
-  const Adapter = createRedisAdapterClass(conn, {
-    revokedTTL: config.refreshTokenTTL,
-    accessTokenTTL: config.longestAccessTokenTTL,
-  });
+  const Adapter = createRedisAdapterClass(conn, config.tokenStore);
   const adapter = new Adapter('Client');
   const clientStore: ClientStore = {
     upsert: (id, payload) => adapter.upsert(id, payload),

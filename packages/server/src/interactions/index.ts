@@ -31,7 +31,7 @@ function renderUnexpectedErrors(deps: PageContext): Middleware {
       await next();
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
-        ctx.set('Retry-After', '1');
+        // The app's error middleware adds Retry-After to this 503, as to every other.
         respondWithPage(ctx, 503, {
           title: 'Please try again',
           error: 'The service is busy for a moment. Nothing was changed; try again in a few seconds.',

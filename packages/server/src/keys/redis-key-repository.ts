@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { unavailableOnFailure } from '../store/unavailable-on-failure.ts';
 import type { KeyRepository } from './key-repository.ts';
 
 /** The Redis key holding the encrypted signing key set. */
@@ -19,7 +20,8 @@ return 1
 
 /**
  * A {@link KeyRepository} on Redis (standalone or Cluster), key `gatehouse:keys`.
- * The value has no expiry: losing it would invalidate every token in circulation.
+ * The value has no expiry: losing it would invalidate every token in circulation. A Redis failure
+ * is a `StoreUnavailableError`.
  *
  * @example
  * const repo = new RedisKeyRepository(createRedisConnection(config.redis));
@@ -34,17 +36,19 @@ export class RedisKeyRepository implements KeyRepository {
   }
 
   load(): Promise<string | null> {
-    return this.#conn.get(this.#key);
+    return unavailableOnFailure(() => this.#conn.get(this.#key));
   }
 
   async save(next: string, expectedPrevious: string | null): Promise<boolean> {
-    const written = await this.#conn.eval(
-      COMPARE_AND_SET,
-      1,
-      this.#key,
-      expectedPrevious === null ? '0' : '1',
-      expectedPrevious ?? '',
-      next,
+    const written = await unavailableOnFailure(() =>
+      this.#conn.eval(
+        COMPARE_AND_SET,
+        1,
+        this.#key,
+        expectedPrevious === null ? '0' : '1',
+        expectedPrevious ?? '',
+        next,
+      ),
     );
     return written === 1;
   }

@@ -30,7 +30,6 @@ export {
   type Lockout,
   type RateLimit,
   type RateLimiter,
-  type RateLimiterBackend,
   type RateLimitResult,
   type RefusedAttempt,
   rateLimitKey,

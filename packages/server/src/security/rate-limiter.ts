@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { toStoreError } from '../store/errors.ts';
+import type { StoreBackend } from '../store/store-backend.ts';
+import { unavailableOnFailure } from '../store/unavailable-on-failure.ts';
 
 export interface RateLimit {
   /** Events allowed in one window. */
@@ -87,8 +88,6 @@ export interface RateLimiter {
 
 /** How long an admitted attempt holds its slot when it is never settled. */
 export const IN_FLIGHT_SECONDS = 30;
-
-export type RateLimiterBackend = { kind: 'redis'; conn: Redis | Cluster } | { kind: 'memory' };
 
 export function rateLimitKey(key: string): string {
   return `gatehouse:ratelimit:{${key}}`;
@@ -204,15 +203,6 @@ function longestRefusal(refusals: readonly RefusedAttempt[]): RefusedAttempt | u
   }, undefined);
 }
 
-/** Redis failures become the store's `StoreUnavailableError` (503 + Retry-After upstream). */
-async function unavailableOnFailure<T>(operation: Promise<T>): Promise<T> {
-  try {
-    return await operation;
-  } catch (err) {
-    throw toStoreError(err);
-  }
-}
-
 function inFlightKey(key: string): string {
   return `${rateLimitKey(key)}:in-flight`;
 }
@@ -225,7 +215,7 @@ function redisAdmission(conn: Redis | Cluster): RateLimiter['admit'] {
   // checks); on a Cluster one check per call, since each check has its own hash tag.
   async function admitTogether(checks: readonly AttemptCheck[], slot: string): Promise<Admission> {
     const keys = keysOf(checks);
-    const answer = (await unavailableOnFailure(
+    const answer = (await unavailableOnFailure(() =>
       conn.eval(
         ADMIT,
         keys.length,
@@ -253,7 +243,7 @@ function redisAdmission(conn: Redis | Cluster): RateLimiter['admit'] {
       limit.windowSeconds * 1000,
       !outcome.failed && outcome.reset.has(key) ? '1' : '0',
     ]);
-    return (await unavailableOnFailure(
+    return (await unavailableOnFailure(() =>
       conn.eval(SETTLE, keys.length, ...keys, slot, outcome.failed ? 'fail' : 'done', ...perCheck),
     )) as [number, number][];
   }
@@ -277,32 +267,32 @@ function redisAdmission(conn: Redis | Cluster): RateLimiter['admit'] {
 function redisLimiter(conn: Redis | Cluster): RateLimiter {
   const limiter: RateLimiter = {
     async hit(key, limit) {
-      const [count, ttl] = (await unavailableOnFailure(
+      const [count, ttl] = (await unavailableOnFailure(() =>
         conn.eval(HIT, 1, rateLimitKey(key), limit.windowSeconds * 1000),
       )) as [number, number];
       return result(count, ttl, limit, true);
     },
     async peek(key, limit) {
       const redisKey = rateLimitKey(key);
-      const count = Number((await unavailableOnFailure(conn.get(redisKey))) ?? 0);
+      const count = Number((await unavailableOnFailure(() => conn.get(redisKey))) ?? 0);
       if (count < limit.limit) return result(count, 0, limit, false);
-      return result(count, await unavailableOnFailure(conn.pttl(redisKey)), limit, false);
+      return result(count, await unavailableOnFailure(() => conn.pttl(redisKey)), limit, false);
     },
     async peekAll(checks) {
       // A Cluster cannot MGET keys of different slots (each counter has its own hash tag).
       if (conn.isCluster) return Promise.all(checks.map(({ key, limit }) => limiter.peek(key, limit)));
       const keys = checks.map(({ key }) => rateLimitKey(key));
-      const counts = await unavailableOnFailure(conn.mget(...keys));
+      const counts = await unavailableOnFailure(() => conn.mget(...keys));
       return Promise.all(
         checks.map(async ({ limit }, i) => {
           const count = Number(counts[i] ?? 0);
           if (count < limit.limit) return result(count, 0, limit, false);
-          return result(count, await unavailableOnFailure(conn.pttl(keys[i] as string)), limit, false);
+          return result(count, await unavailableOnFailure(() => conn.pttl(keys[i] as string)), limit, false);
         }),
       );
     },
     async reset(key) {
-      await unavailableOnFailure(conn.del(rateLimitKey(key)));
+      await unavailableOnFailure(() => conn.del(rateLimitKey(key)));
     },
     admit: redisAdmission(conn),
   };
@@ -393,11 +383,13 @@ function memoryLimiter(): RateLimiter {
 }
 
 /**
+ * The rate limiter on `backend`; a Redis failure is a `StoreUnavailableError` (503 upstream).
+ *
  * @example
  * const limiter = createRateLimiter({ kind: 'redis', conn });
  * const { allowed, retryAfter } = await limiter.hit(`register:ip:${ip}`, { limit: 10, windowSeconds: 3600 });
  * if (!allowed) ctx.set('Retry-After', String(retryAfter));
  */
-export function createRateLimiter(backend: RateLimiterBackend): RateLimiter {
+export function createRateLimiter(backend: StoreBackend): RateLimiter {
   return backend.kind === 'redis' ? redisLimiter(backend.conn) : memoryLimiter();
 }

@@ -1,13 +1,19 @@
 import { errors } from 'oidc-provider';
 
 /**
+ * Seconds a client should wait before retrying while the store is unavailable: the `Retry-After`
+ * of every 503 the server answers (the fail-fast connection notices a returning Redis within a second).
+ */
+export const STORE_RETRY_AFTER_SECONDS = 1;
+
+/**
  * The token store (Redis) cannot answer right now: connection closed, offline, command
  * timed out, or the cluster is down. oidc-provider renders an exposed error as a JSON OAuth
  * error with its status, so the client sees `503 temporarily_unavailable` instead of an
  * opaque 500 and knows a retry may succeed.
  *
  * @example
- * if (err instanceof StoreUnavailableError) ctx.set('Retry-After', '1');
+ * if (err instanceof StoreUnavailableError) ctx.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
  */
 export class StoreUnavailableError extends errors.OIDCProviderError {
   readonly code = 'STORE_UNAVAILABLE' as const;

@@ -1,8 +1,14 @@
+import type { RevocationSource } from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
+import { type AccountStore, createAccountStore } from '../accounts/account-store.ts';
 import type { Config } from '../config.ts';
-import type { AdapterClass, AdapterOptions } from './adapter-options.ts';
+import type { KeyRepository } from '../keys/key-repository.ts';
+import { MemoryKeyRepository } from '../keys/key-repository.ts';
+import { RedisKeyRepository } from '../keys/redis-key-repository.ts';
+import { createRateLimiter, type RateLimiter } from '../security/rate-limiter.ts';
+import type { AdapterClass } from './adapter-options.ts';
 import { StoreUnavailableError } from './errors.ts';
-import { createMemoryAdapterClass } from './memory-adapter.ts';
+import { createMemoryTokenStore } from './memory-adapter.ts';
 import { createRedisAdapterClass } from './redis-adapter.ts';
 import {
   closeRedisConnection,
@@ -10,24 +16,42 @@ import {
   isRedisAvailable,
   waitUntilReady,
 } from './redis-connection.ts';
+import { memoryRefreshSerializer, type RefreshSerializer, redisRefreshSerializer } from './refresh-locks.ts';
+import type { StoreBackend } from './store-backend.ts';
 
 export type { AdapterClass, AdapterOptions } from './adapter-options.ts';
 export {
+  STORE_RETRY_AFTER_SECONDS,
   type StoreError,
   StoreUnavailableError,
   TokenAlreadyConsumedError,
   TokenNotFoundError,
 } from './errors.ts';
-export { memoryRevocations, memoryRevokedEvents, resetMemoryStore } from './memory-adapter.ts';
 export { isRedisAvailable } from './redis-connection.ts';
-export { REVOCATION_CHANNEL, REVOKED_SET, type RevocationEvent } from './revocation-channel.ts';
+export type { RefreshSerializer } from './refresh-locks.ts';
+export type { StoreBackend } from './store-backend.ts';
 
-/** The token store the provider runs on. */
+/**
+ * Every piece of state of one server instance, built on one backend. Nothing stateful lives
+ * at module level: two stores in one process share nothing.
+ */
 export interface Store {
   readonly kind: 'memory' | 'standalone' | 'cluster';
-  /** oidc-provider's `adapter` option. */
+  /** oidc-provider's `adapter` option: grants, tokens, sessions, clients, interactions. */
   readonly Adapter: AdapterClass;
-  /** The Redis connection, for other Redis users (accounts, rate limits); absent in memory. */
+  readonly accounts: AccountStore;
+  /** Rate limits and lockouts. */
+  readonly limiter: RateLimiter;
+  /** The encrypted signing key set. */
+  readonly keys: KeyRepository;
+  /** Serializes redemptions of one refresh token inside the reuse interval. */
+  readonly refreshLocks: RefreshSerializer;
+  /**
+   * The in-process store's revocations, for a resource verifier in the same process; `undefined`
+   * with Redis, where verifiers subscribe through Redis (`redisRevocationSource` of `@gatehouse/resource`).
+   */
+  readonly revocations: RevocationSource | undefined;
+  /** The Redis connection, for metrics; absent in memory. */
   readonly connection?: Redis | Cluster;
   /** For /readyz: Redis answers PING (always true in memory). */
   isReady(): Promise<boolean>;
@@ -35,7 +59,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export interface CreateStoreOptions extends AdapterOptions {
+export interface CreateStoreOptions {
   /** How long to wait for the first Redis connection before failing; default 10 s. */
   readonly connectWaitMs?: number;
   /**
@@ -45,29 +69,31 @@ export interface CreateStoreOptions extends AdapterOptions {
   readonly onConnectionError?: (err: Error) => void;
 }
 
+/** The parts of the configuration the store is built from. */
+export type StoreConfig = Pick<Config, 'redis' | 'tokenStore'>;
+
 /**
- * Creates the store configured by `config.redis`. With Redis, waits until the first
- * connection is ready (commands are rejected before that: the offline queue is off) and
- * throws StoreUnavailableError when it is not within `connectWaitMs`.
+ * Builds the state of one server instance on the backend `config.redis` names; the only place
+ * that chooses between Redis and the in-process store. With Redis, waits until the first
+ * connection is ready (commands are rejected before that: the offline queue is off) and throws
+ * StoreUnavailableError when it is not within `connectWaitMs`. Every Redis-backed part answers a
+ * Redis failure with StoreUnavailableError (`unavailableOnFailure`), which the HTTP layer renders
+ * as 503 `temporarily_unavailable` with Retry-After.
  *
  * @example
- * const store = await createStore(config, { revokedTTL: config.refreshTokenTTL, accessTokenTTL: config.accessTokenTTL });
+ * const store = await createStore(config);
  * const provider = new Provider(config.issuer, { adapter: store.Adapter, ... });
  */
-export async function createStore(
-  config: { readonly redis: Config['redis'] },
-  options: CreateStoreOptions,
-): Promise<Store> {
-  const adapterOptions: AdapterOptions = {
-    revokedTTL: options.revokedTTL,
-    accessTokenTTL: options.accessTokenTTL,
-  };
+export async function createStore(config: StoreConfig, options: CreateStoreOptions = {}): Promise<Store> {
   if (config.redis.kind === 'memory') {
+    const tokens = createMemoryTokenStore(config.tokenStore);
     return {
       kind: 'memory',
-      Adapter: createMemoryAdapterClass(adapterOptions),
+      ...parts({ kind: 'memory' }),
+      Adapter: tokens.Adapter,
+      revocations: tokens.revocations,
       isReady: async () => true,
-      close: async () => {},
+      close: async () => tokens.close(),
     };
   }
   const connection = createRedisConnection(config.redis);
@@ -78,9 +104,21 @@ export async function createStore(
   }
   return {
     kind: config.redis.kind,
-    Adapter: createRedisAdapterClass(connection, adapterOptions),
+    ...parts({ kind: 'redis', conn: connection }),
+    Adapter: createRedisAdapterClass(connection, config.tokenStore),
+    revocations: undefined,
     connection,
     isReady: () => isRedisAvailable(connection),
     close: () => closeRedisConnection(connection),
+  };
+}
+
+/** The parts beside the token store, each on the one backend chosen above. */
+function parts(backend: StoreBackend): Pick<Store, 'accounts' | 'limiter' | 'keys' | 'refreshLocks'> {
+  return {
+    accounts: createAccountStore(backend),
+    limiter: createRateLimiter(backend),
+    keys: backend.kind === 'redis' ? new RedisKeyRepository(backend.conn) : new MemoryKeyRepository(),
+    refreshLocks: backend.kind === 'redis' ? redisRefreshSerializer(backend.conn) : memoryRefreshSerializer(),
   };
 }

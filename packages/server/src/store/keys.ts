@@ -6,12 +6,16 @@
  * | ------------------------------------ | ------ | --------------------------------------------- |
  * | `gatehouse:<Model>:{<id>}`           | hash   | `payload` (JSON), `consumed`, index fields    |
  * | `gatehouse:Grant:{<grantId>}`        | hash   | the Grant record (same shape)                 |
- * | `gatehouse:grant:{<grantId>}`        | set    | record keys of tokens issued under the grant  |
+ * | `gatehouse:grant-tokens:{<grantId>}` | set    | record keys of tokens issued under the grant  |
  * | `gatehouse:grant-revoked:{<grantId>}`| string | tombstone of a revoked grant                  |
  * | `gatehouse:uid:{<uid>}`              | string | Session id for a session uid                  |
  * | `gatehouse:user-code:{<userCode>}`   | string | DeviceCode id for a user code                 |
  *
  * The Grant record, its member set and its tombstone share the `{<grantId>}` tag.
+ *
+ * No two prefixes differ only by case: Redis keys are case-sensitive, people reading them are not.
+ * Releases before this one kept the member set at `gatehouse:grant:{<grantId>}` (next to the
+ * `gatehouse:Grant:` record); see {@link legacyGrantSetKey}.
  */
 
 /** Models whose records carry `grantId` and are revoked with their grant (as oidc-provider's own adapter). */
@@ -34,6 +38,16 @@ export function idOfRecordKey(key: string): string {
 }
 
 export function grantSetKey(grantId: string): string {
+  return `gatehouse:grant-tokens:{${grantId}}`;
+}
+
+/**
+ * Where earlier releases kept the grant's member set. Nothing writes it any more; a revocation
+ * still reads and deletes it, so tokens issued before an upgrade are revoked with their grant.
+ * Such a set expires with its longest-lived member, at most REFRESH_TOKEN_TTL after the upgrade;
+ * after that this name can go.
+ */
+export function legacyGrantSetKey(grantId: string): string {
   return `gatehouse:grant:{${grantId}}`;
 }
 

@@ -1,4 +1,9 @@
-import { EventEmitter } from 'node:events';
+import {
+  parseRevokedMember,
+  type RevocationEvent,
+  type RevocationSource,
+  revokedMember,
+} from '@gatehouse/resource/revocation-contract';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import {
   type AdapterClass,
@@ -18,13 +23,13 @@ import {
   uidKey,
   userCodeKey,
 } from './keys.ts';
-import { type RevocationEvent, revokedSetMember } from './revocation-channel.ts';
 
 /**
  * In-process store for development, with the Redis adapter's semantics (the contract suite
  * runs on both). Unlike oidc-provider's LRU-bounded memory adapter it never evicts a live
  * entry: a dropped session or grant would look like a random logout. Entries expire lazily on
- * read and in a periodic sweep. Everything is lost when the process exits.
+ * read and in a periodic sweep. Each store holds its own entries (two servers in one process
+ * share nothing); everything is lost when the process exits.
  */
 
 interface StoredRecord extends RecordIndexes {
@@ -49,128 +54,125 @@ interface Entry {
   expiresAt: number;
 }
 
-const entries = new Map<string, Entry>();
-/** `grant:<id>` → exp, the in-process counterpart of REVOKED_SET. */
-const revoked = new Map<string, number>();
-
-/**
- * Revocation events of the in-process store, for a resource verifier in the same process
- * (the demo API in `pnpm start` without Redis). Emits `'revocation'` with a {@link RevocationEvent}.
- *
- * @example
- * memoryRevocations.on('revocation', (event: RevocationEvent) => cache.dropGrant(event.id));
- */
-export const memoryRevocations = new EventEmitter();
-
-/** Revocations whose tokens may still be alive, as REVOKED_SET holds them in Redis. */
-export function memoryRevokedEvents(): RevocationEvent[] {
-  const now = epochSeconds();
-  return [...revoked]
-    .filter(([, exp]) => exp >= now)
-    .map(([member, exp]) => ({ type: 'grant', id: member.slice('grant:'.length), exp }));
+function expiresAt(ttlSeconds: number): number {
+  return ttlSeconds < 0 ? Number.POSITIVE_INFINITY : Date.now() + ttlSeconds * 1000;
 }
 
-/** Forgets everything the in-process store holds (tests). Listeners stay subscribed. */
-export function resetMemoryStore(): void {
-  entries.clear();
-  revoked.clear();
+/** The in-process adapter class; `inspect` shows what the store holds under a key (tests). */
+export interface MemoryAdapterClass extends AdapterClass {
+  /** Remaining TTL in ms (-1 without TTL) and, for a grant set, its member keys. */
+  inspect(key: string): { ttlMs: number; members: string[] } | undefined;
 }
 
-/**
- * What the store holds under a key (tests compare index and record lifetimes):
- * remaining TTL in ms (-1 without TTL) and, for a grant set, its member keys.
- */
-export function inspectMemoryKey(key: string): { ttlMs: number; members: string[] } | undefined {
-  const value = read(key);
-  const entry = entries.get(key);
-  if (value === undefined || entry === undefined) return undefined;
-  return {
-    ttlMs: Number.isFinite(entry.expiresAt) ? entry.expiresAt - Date.now() : -1,
-    members: value.kind === 'set' ? [...value.members] : [],
-  };
+/** The in-process token store of one server instance. */
+export interface MemoryTokenStore {
+  /** oidc-provider's `adapter` option over this store's entries. */
+  readonly Adapter: MemoryAdapterClass;
+  /**
+   * This store's revocations, for a resource verifier in the same process (the demo API in
+   * `pnpm start` without Redis): what REVOCATION_CHANNEL and REVOKED_KEY carry with Redis.
+   */
+  readonly revocations: RevocationSource;
+  /** Stops the periodic sweep; the entries stay readable. */
+  close(): void;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
-let sweeper: NodeJS.Timeout | undefined;
 
-function startSweeper(): void {
-  if (sweeper !== undefined) return;
-  sweeper = setInterval(() => {
+/**
+ * Builds a fresh in-process token store.
+ *
+ * @example
+ * const store = createMemoryTokenStore({ revokedTTL: 1_209_600, accessTokenTTL: 900 });
+ * new Provider(issuer, { adapter: store.Adapter });
+ */
+export function createMemoryTokenStore(options: AdapterOptions): MemoryTokenStore {
+  const entries = new Map<string, Entry>();
+  /** `grant:<id>` → exp, the in-process counterpart of REVOKED_KEY. */
+  const revoked = new Map<string, number>();
+  const listeners = new Set<(event: RevocationEvent) => void>();
+
+  const sweeper = setInterval(() => {
     const now = Date.now();
     for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key);
   }, SWEEP_INTERVAL_MS);
   // The sweep must never keep a finished process (CLI, tests) alive.
   sweeper.unref();
-}
 
-function read(key: string): Stored | undefined {
-  const entry = entries.get(key);
-  if (entry === undefined) return undefined;
-  if (entry.expiresAt <= Date.now()) {
+  function read(key: string): Stored | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  function readRecord(key: string): StoredRecord | undefined {
+    const value = read(key);
+    return value?.kind === 'record' ? value : undefined;
+  }
+
+  function readPointer(key: string): string | undefined {
+    const value = read(key);
+    return value?.kind === 'pointer' ? value.value : undefined;
+  }
+
+  function deletePointerIfPointsTo(key: string, id: string): void {
+    if (readPointer(key) === id) entries.delete(key);
+  }
+
+  function removeFromGrantSet(grantId: string, key: string): void {
+    const set = read(grantSetKey(grantId));
+    if (set?.kind === 'set') set.members.delete(key);
+  }
+
+  /** Deletes a record and the pointers that still point at it; returns what it was indexed by. */
+  function destroyRecord(key: string, id: string): RecordIndexes | undefined {
+    const record = readRecord(key);
     entries.delete(key);
-    return undefined;
+    if (record === undefined) return undefined;
+    if (record.uid !== undefined) deletePointerIfPointsTo(uidKey(record.uid), id);
+    if (record.userCode !== undefined) deletePointerIfPointsTo(userCodeKey(record.userCode), id);
+    return record;
   }
-  return entry.value;
-}
 
-function expiresAt(ttlSeconds: number): number {
-  return ttlSeconds < 0 ? Number.POSITIVE_INFINITY : Date.now() + ttlSeconds * 1000;
-}
-
-function readRecord(key: string): StoredRecord | undefined {
-  const value = read(key);
-  return value?.kind === 'record' ? value : undefined;
-}
-
-function readPointer(key: string): string | undefined {
-  const value = read(key);
-  return value?.kind === 'pointer' ? value.value : undefined;
-}
-
-function deletePointerIfPointsTo(key: string, id: string): void {
-  if (readPointer(key) === id) entries.delete(key);
-}
-
-function removeFromGrantSet(grantId: string, key: string): void {
-  const set = read(grantSetKey(grantId));
-  if (set?.kind === 'set') set.members.delete(key);
-}
-
-/** Deletes a record and the pointers that still point at it; returns what it was indexed by. */
-function destroyRecord(key: string, id: string): RecordIndexes | undefined {
-  const record = readRecord(key);
-  entries.delete(key);
-  if (record === undefined) return undefined;
-  if (record.uid !== undefined) deletePointerIfPointsTo(uidKey(record.uid), id);
-  if (record.userCode !== undefined) deletePointerIfPointsTo(userCodeKey(record.userCode), id);
-  return record;
-}
-
-/** Same contract as the Redis ADMIT_TO_GRANT script: false when the grant is revoked. */
-function admitToGrant(grantId: string, key: string, ttl: number): boolean {
-  if (read(grantTombstoneKey(grantId)) !== undefined) return false;
-  const setKey = grantSetKey(grantId);
-  const existing = entries.get(setKey);
-  const set = read(setKey);
-  if (set?.kind === 'set' && existing !== undefined) {
-    set.members.add(key);
-    existing.expiresAt = Math.max(existing.expiresAt, expiresAt(ttl));
-  } else {
-    entries.set(setKey, { value: { kind: 'set', members: new Set([key]) }, expiresAt: expiresAt(ttl) });
+  /** Same contract as the Redis ADMIT_TO_GRANT script: false when the grant is revoked. */
+  function admitToGrant(grantId: string, key: string, ttl: number): boolean {
+    if (read(grantTombstoneKey(grantId)) !== undefined) return false;
+    const setKey = grantSetKey(grantId);
+    const existing = entries.get(setKey);
+    const set = read(setKey);
+    if (set?.kind === 'set' && existing !== undefined) {
+      set.members.add(key);
+      existing.expiresAt = Math.max(existing.expiresAt, expiresAt(ttl));
+    } else {
+      entries.set(setKey, { value: { kind: 'set', members: new Set([key]) }, expiresAt: expiresAt(ttl) });
+    }
+    return true;
   }
-  return true;
-}
 
-/**
- * Builds the oidc-provider adapter class over the process-wide in-memory store.
- *
- * @example
- * new Provider(issuer, { adapter: createMemoryAdapterClass({ revokedTTL: 1_209_600, accessTokenTTL: 900 }) });
- */
-export function createMemoryAdapterClass(options: AdapterOptions): AdapterClass {
-  startSweeper();
+  /** Records a revocation and tells the listeners, as RECORD_REVOCATION does in Redis. */
+  function announceRevocation(grantId: string): void {
+    const now = epochSeconds();
+    const event: RevocationEvent = { type: 'grant', id: grantId, exp: now + options.accessTokenTTL };
+    for (const [member, exp] of revoked) if (exp < now) revoked.delete(member);
+    revoked.set(revokedMember(event), event.exp);
+    for (const listener of listeners) listener(event);
+  }
 
-  return class MemoryAdapter implements Adapter {
+  class MemoryAdapter implements Adapter {
+    static inspect(key: string): { ttlMs: number; members: string[] } | undefined {
+      const value = read(key);
+      const entry = entries.get(key);
+      if (value === undefined || entry === undefined) return undefined;
+      return {
+        ttlMs: Number.isFinite(entry.expiresAt) ? entry.expiresAt - Date.now() : -1,
+        members: value.kind === 'set' ? [...value.members] : [],
+      };
+    }
+
     readonly model: string;
 
     constructor(model: string) {
@@ -250,13 +252,28 @@ export function createMemoryAdapterClass(options: AdapterOptions): AdapterClass 
         });
       }
       if (set?.kind === 'set') for (const member of set.members) destroyRecord(member, idOfRecordKey(member));
-      if (!fresh) return;
-
-      const now = epochSeconds();
-      const event: RevocationEvent = { type: 'grant', id: grantId, exp: now + options.accessTokenTTL };
-      for (const [member, exp] of revoked) if (exp < now) revoked.delete(member);
-      revoked.set(revokedSetMember(event), event.exp);
-      memoryRevocations.emit('revocation', event);
+      if (fresh) announceRevocation(grantId);
     }
+  }
+
+  return {
+    Adapter: MemoryAdapter,
+    revocations: {
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      // Revocations whose tokens may still be alive, as REVOKED_KEY holds them in Redis.
+      async list() {
+        const now = epochSeconds();
+        return [...revoked].flatMap(([member, exp]) => {
+          const event = exp >= now ? parseRevokedMember(member, exp) : undefined;
+          return event ? [event] : [];
+        });
+      },
+    },
+    close() {
+      clearInterval(sweeper);
+    },
   };
 }

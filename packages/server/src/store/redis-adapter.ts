@@ -1,3 +1,9 @@
+import {
+  REVOCATION_CHANNEL,
+  REVOKED_KEY,
+  type RevocationEvent,
+  revokedMember,
+} from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import {
@@ -7,12 +13,13 @@ import {
   INDEX_TTL_SLACK,
   recordTTL,
 } from './adapter-options.ts';
-import { TokenAlreadyConsumedError, TokenNotFoundError, toStoreError } from './errors.ts';
+import { TokenAlreadyConsumedError, TokenNotFoundError } from './errors.ts';
 import {
   grantSetKey,
   grantTombstoneKey,
   idOfRecordKey,
   indexesOf,
+  legacyGrantSetKey,
   type RecordIndexes,
   recordKey,
   uidKey,
@@ -28,27 +35,13 @@ import {
   runScript,
   UPSERT_RECORD,
 } from './redis-scripts.ts';
-import {
-  REVOCATION_CHANNEL,
-  REVOKED_SET,
-  type RevocationEvent,
-  revokedSetMember,
-} from './revocation-channel.ts';
+import { unavailableOnFailure } from './unavailable-on-failure.ts';
 
 /** Reads `{flag, grantId, uid, userCode}` replies of UPSERT_RECORD / DESTROY_RECORD. */
 function readIndexReply(reply: unknown): { flag: number; old: RecordIndexes } {
   const [flag, grantId, uid, userCode] = Array.isArray(reply) ? reply : [];
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   return { flag: Number(flag), old: { grantId: text(grantId), uid: text(uid), userCode: text(userCode) } };
-}
-
-/** Runs an adapter operation, turning every Redis failure into a 503 StoreUnavailableError. */
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (err) {
-    throw toStoreError(err);
-  }
 }
 
 /**
@@ -78,8 +71,8 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     await runScript(
       conn,
       RECORD_REVOCATION,
-      [REVOKED_SET],
-      [now, event.exp, revokedSetMember(event), REVOCATION_CHANNEL, JSON.stringify(event)],
+      [REVOKED_KEY],
+      [now, event.exp, revokedMember(event), REVOCATION_CHANNEL, JSON.stringify(event)],
     );
   }
 
@@ -91,7 +84,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      await guarded(async () => {
+      await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
         const ttl = recordTTL(expiresIn);
         const indexTTL = ttl < 0 ? -1 : ttl + INDEX_TTL_SLACK;
@@ -148,7 +141,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      return guarded(async () => {
+      return unavailableOnFailure(async () => {
         const [payload, consumed] = await conn.hmget(recordKey(this.model, id), 'payload', 'consumed');
         if (payload === null || payload === undefined) return undefined;
         const record = JSON.parse(payload) as AdapterPayload;
@@ -158,17 +151,17 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const id = await guarded(() => conn.get(uidKey(uid)));
+      const id = await unavailableOnFailure(() => conn.get(uidKey(uid)));
       return id === null ? undefined : this.find(id);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      const id = await guarded(() => conn.get(userCodeKey(userCode)));
+      const id = await unavailableOnFailure(() => conn.get(userCodeKey(userCode)));
       return id === null ? undefined : this.find(id);
     }
 
     async consume(id: string): Promise<void> {
-      const reply = await guarded(() =>
+      const reply = await unavailableOnFailure(() =>
         runScript(conn, CONSUME_RECORD, [recordKey(this.model, id)], [epochSeconds()]),
       );
       const [status, grantId] = Array.isArray(reply) ? reply : [];
@@ -186,7 +179,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async destroy(id: string): Promise<void> {
-      await guarded(async () => {
+      await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
         const old = await destroyRecord(key, id);
         if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), key);
@@ -199,11 +192,16 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
      * it, the others find an empty set and an existing tombstone.
      */
     async revokeByGrantId(grantId: string): Promise<void> {
-      await guarded(async () => {
+      await unavailableOnFailure(async () => {
         const reply = await runScript(
           conn,
           REVOKE_GRANT,
-          [grantSetKey(grantId), recordKey('Grant', grantId), grantTombstoneKey(grantId)],
+          [
+            grantSetKey(grantId),
+            legacyGrantSetKey(grantId),
+            recordKey('Grant', grantId),
+            grantTombstoneKey(grantId),
+          ],
           [options.revokedTTL],
         );
         const [fresh, ...members] = Array.isArray(reply) ? reply : [];

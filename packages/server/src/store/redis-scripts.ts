@@ -94,15 +94,17 @@ return 0
 `);
 
 /**
- * KEYS: grant set, Grant record, tombstone (one slot). ARGV: tombstone TTL seconds.
+ * KEYS: grant set, the grant set's legacy name, Grant record, tombstone (one slot).
+ * ARGV: tombstone TTL seconds.
  * Kills the grant in one step: without its Grant record no member token passes oidc-provider's
- * grant check, and the tombstone stops racing upserts. Returns {fresh, member keys...};
- * fresh is 1 only for the call that wrote the tombstone, so one revocation publishes once.
+ * grant check, and the tombstone stops racing upserts. Members under the legacy name (written
+ * before the upgrade) are revoked alike. Returns {fresh, member keys...}; fresh is 1 only for the
+ * call that wrote the tombstone, so one revocation publishes once.
  */
 export const REVOKE_GRANT = script(`
-local members = redis.call('SMEMBERS', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2])
-local fresh = redis.call('SET', KEYS[3], '1', 'EX', ARGV[1], 'NX')
+local members = redis.call('SUNION', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+local fresh = redis.call('SET', KEYS[4], '1', 'EX', ARGV[1], 'NX')
 table.insert(members, 1, fresh and 1 or 0)
 return members
 `);

@@ -1,7 +1,7 @@
+import { REVOCATION_CHANNEL, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REVOCATION_CHANNEL, type RevocationEvent } from '../../src/store/revocation-channel.ts';
 import {
   authorizationRequest,
   exchangeCode,

@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import type { AdapterPayload } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdapterClass } from '../../src/store/adapter-options.ts';
 import { TokenAlreadyConsumedError, TokenNotFoundError } from '../../src/store/errors.ts';
 import { grantSetKey, recordKey } from '../../src/store/keys.ts';
-import type { RevocationEvent } from '../../src/store/revocation-channel.ts';
 
 /** Access token TTL the contract's adapters are built with (the revocation event's horizon). */
 export const CONTRACT_ACCESS_TOKEN_TTL = 900;
 /** Tombstone TTL the contract's adapters are built with. */
 export const CONTRACT_REVOKED_TTL = 3600;
+/** `config.tokenStore` of the contract's stores. */
+export const CONTRACT_TOKEN_STORE = {
+  revokedTTL: CONTRACT_REVOKED_TTL,
+  accessTokenTTL: CONTRACT_ACCESS_TOKEN_TTL,
+} as const;
 
 /** A backend under test: an adapter class plus the means to observe what it stored and announced. */
 export interface ContractTarget {

@@ -2,11 +2,11 @@ import { startRedisCluster } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.ts';
 
-const options = { revokedTTL: 3600, accessTokenTTL: 900 };
+const tokenStore = { revokedTTL: 3600, accessTokenTTL: 900 };
 
 describe('createStore', () => {
   it('runs in process without Redis', async () => {
-    const store = await createStore({ redis: { kind: 'memory' } }, options);
+    const store = await createStore({ redis: { kind: 'memory' }, tokenStore });
     expect(store.kind).toBe('memory');
     expect(store.connection).toBeUndefined();
     expect(await store.isReady()).toBe(true);
@@ -20,7 +20,7 @@ describe('createStore', () => {
     const cluster = await startRedisCluster(3);
     try {
       const nodes = cluster.nodes.slice(0, 1).map((node) => ({ host: '127.0.0.1', port: node.port }));
-      const store = await createStore({ redis: { kind: 'cluster', nodes } }, options);
+      const store = await createStore({ redis: { kind: 'cluster', nodes }, tokenStore });
       expect(store.kind).toBe('cluster');
       expect(await store.isReady()).toBe(true);
       const tokens = new store.Adapter('AccessToken');

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { REVOCATION_CHANNEL, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { startRedis } from '@gatehouse/testkit';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../src/store/index.ts';
-import { REVOCATION_CHANNEL, type RevocationEvent } from '../../src/store/revocation-channel.ts';
 import { connect } from './redis-target.ts';
 
 /**
@@ -23,10 +23,10 @@ describe('oidc-provider on the Redis store', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    store = await createStore(
-      { redis: { kind: 'standalone', url: redis.url } },
-      { revokedTTL: 3600, accessTokenTTL: 900 },
-    );
+    store = await createStore({
+      redis: { kind: 'standalone', url: redis.url },
+      tokenStore: { revokedTTL: 3600, accessTokenTTL: 900 },
+    });
     provider = new Provider('http://127.0.0.1', {
       adapter: store.Adapter,
       clients: [

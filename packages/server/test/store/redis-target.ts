@@ -1,14 +1,18 @@
+import {
+  REVOCATION_CHANNEL,
+  REVOKED_KEY,
+  type RevocationEvent,
+} from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
+import { createStore } from '../../src/store/index.ts';
 import { grantSetKey } from '../../src/store/keys.ts';
-import { createRedisAdapterClass } from '../../src/store/redis-adapter.ts';
 import {
   closeRedisConnection,
   createRedisConnection,
   type RedisTarget,
   waitUntilReady,
 } from '../../src/store/redis-connection.ts';
-import { REVOCATION_CHANNEL, REVOKED_SET, type RevocationEvent } from '../../src/store/revocation-channel.ts';
-import { CONTRACT_ACCESS_TOKEN_TTL, CONTRACT_REVOKED_TTL, type ContractTarget } from './adapter-contract.ts';
+import { CONTRACT_TOKEN_STORE, type ContractTarget } from './adapter-contract.ts';
 
 /** Opens a fail-fast connection and waits until it serves commands. */
 export async function connect(redis: RedisTarget): Promise<Redis | Cluster> {
@@ -23,13 +27,13 @@ export async function redisContractTarget(
   redis: RedisTarget,
   stop: () => Promise<void>,
 ): Promise<ContractTarget> {
-  const conn = await connect(redis);
-  const opened: (Redis | Cluster)[] = [conn];
+  // Built as the server builds it: the one constructor of every backend.
+  const store = await createStore({ redis, tokenStore: CONTRACT_TOKEN_STORE });
+  const conn = store.connection;
+  if (!conn) throw new Error('a Redis store has a connection');
+  const opened: (Redis | Cluster)[] = [];
   return {
-    Adapter: createRedisAdapterClass(conn, {
-      revokedTTL: CONTRACT_REVOKED_TTL,
-      accessTokenTTL: CONTRACT_ACCESS_TOKEN_TTL,
-    }),
+    Adapter: store.Adapter,
     subscribe: async () => {
       // A second connection: a subscribed connection serves nothing else.
       const subscriber = await connect(redis);
@@ -42,7 +46,7 @@ export async function redisContractTarget(
       return { events, close: () => closeRedisConnection(subscriber) };
     },
     revokedEntries: async () => {
-      const flat = await conn.zrange(REVOKED_SET, '0', '-1', 'WITHSCORES');
+      const flat = await conn.zrange(REVOKED_KEY, '0', '-1', 'WITHSCORES');
       const entries = new Map<string, number>();
       for (let i = 0; i + 1 < flat.length; i += 2) entries.set(flat[i] ?? '', Number(flat[i + 1]));
       return entries;
@@ -50,7 +54,7 @@ export async function redisContractTarget(
     ttlMs: async (key) => conn.pttl(key),
     grantMembers: async (grantId) => conn.smembers(grantSetKey(grantId)),
     teardown: async () => {
-      await Promise.all(opened.map((c) => closeRedisConnection(c)));
+      await Promise.all([store.close(), ...opened.map((c) => closeRedisConnection(c))]);
       await stop();
     },
   };

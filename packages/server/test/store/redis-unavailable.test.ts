@@ -8,7 +8,7 @@ import { createRedisAdapterClass } from '../../src/store/redis-adapter.ts';
 import { closeRedisConnection } from '../../src/store/redis-connection.ts';
 import { connect } from './redis-target.ts';
 
-const options = { revokedTTL: 3600, accessTokenTTL: 900 };
+const tokenStore = { revokedTTL: 3600, accessTokenTTL: 900 };
 
 /** One call of every adapter method, each against its own model as oidc-provider would. */
 function everyMethod(adapterFor: (model: string) => Adapter): [string, () => Promise<unknown>][] {
@@ -56,7 +56,7 @@ describe('standalone Redis unavailable', () => {
   beforeAll(async () => {
     // DEBUG SLEEP (to stall the server) is disabled by default since Redis 7.
     redis = await startRedis({ args: ['--enable-debug-command', 'yes'] });
-    store = await createStore({ redis: { kind: 'standalone', url: redis.url } }, options);
+    store = await createStore({ redis: { kind: 'standalone', url: redis.url }, tokenStore });
   });
   afterAll(async () => {
     await store?.close();
@@ -98,7 +98,7 @@ describe('standalone Redis unavailable', () => {
     const gone = await startRedis();
     await gone.cleanup();
     await expect(
-      createStore({ redis: { kind: 'standalone', url: gone.url } }, { ...options, connectWaitMs: 500 }),
+      createStore({ redis: { kind: 'standalone', url: gone.url }, tokenStore }, { connectWaitMs: 500 }),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
@@ -119,7 +119,7 @@ describe('Redis Cluster node unavailable', () => {
       nodes: cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
     });
     try {
-      const Adapter = createRedisAdapterClass(conn, options);
+      const Adapter = createRedisAdapterClass(conn, tokenStore);
       const clients = new Adapter('Client');
       // Find ids whose slots live on the node we stop, by asking that node who owns them.
       const victim = cluster.nodes[0];
@@ -158,7 +158,7 @@ describe('whole Redis Cluster unavailable', () => {
 
   it('answers 503 from every method while all masters are down, and recovers by itself', async () => {
     const nodes = cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
-    const store = await createStore({ redis: { kind: 'cluster', nodes } }, options);
+    const store = await createStore({ redis: { kind: 'cluster', nodes }, tokenStore });
     try {
       const adapterFor = (model: string) => new store.Adapter(model);
       await adapterFor('Client').upsert('before', { client_id: 'before' });
