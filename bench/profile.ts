@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, startRedis } from '../packages/testkit/src/index.ts';
+import { freePort, startRedis } from '@gatehouse/testkit';
 import { BENCH_DIR, spawnNode, waitForHttp } from './support/child.ts';
 import { serviceTokenRequest } from './support/clients.ts';
 import { summarizeProfile } from './support/cpu-profile.ts';

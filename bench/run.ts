@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedis } from '../packages/testkit/src/index.ts';
+import { startRedis } from '@gatehouse/testkit';
 import { argon2 } from './scenarios/argon2.ts';
 import { clientCredentials } from './scenarios/client-credentials.ts';
 import { demoApi } from './scenarios/demo-api.ts';

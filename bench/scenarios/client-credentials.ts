@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { freePort } from '../../packages/testkit/src/index.ts';
+import { freePort } from '@gatehouse/testkit';
 import { BENCH_DIR, spawnNode, waitForHttp } from '../support/child.ts';
 import { serviceTokenRequest } from '../support/clients.ts';
 import { compareLoad } from '../support/compare.ts';

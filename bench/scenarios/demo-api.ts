@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { freePort } from '../../packages/testkit/src/index.ts';
+import { freePort } from '@gatehouse/testkit';
 import { API_AUDIENCE } from '../support/audience.ts';
 import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from '../support/child.ts';
 import { serviceTokenRequest } from '../support/clients.ts';

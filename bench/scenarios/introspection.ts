@@ -1,4 +1,4 @@
-import { basicAuth, WEB_SECRET } from '../support/clients.ts';
+import { basic, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { compareLoad } from '../support/compare.ts';
 import type { BenchContext } from '../support/context.ts';
 import type { Figure } from '../support/figure.ts';
@@ -22,7 +22,7 @@ export async function introspection(ctx: BenchContext): Promise<Figure[]> {
   });
   const headers = {
     'content-type': 'application/x-www-form-urlencoded',
-    authorization: basicAuth('web', WEB_SECRET),
+    ...basic('web', WEB_SECRET),
   };
   const url = `${ctx.gatehouse.url}/introspect`;
   const pid = ctx.gatehouse.child.pid;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedis } from '../../packages/testkit/src/index.ts';
+import { startRedis } from '@gatehouse/testkit';
 import type { BenchContext } from '../support/context.ts';
 import type { Figure } from '../support/figure.ts';
 import { startGatehouseProcess } from '../support/gatehouse-process.ts';

@@ -1,57 +1,40 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from '../../packages/testkit/src/index.ts';
-import { type NodeChild, REPO_DIR, spawnNode, waitForHttp } from './child.ts';
-import { BENCH_CLIENTS } from './clients.ts';
+import { startGatehouseProcess as startProcess, TEST_SECRET } from '@gatehouse/testkit/process';
+import type { NodeChild } from './child.ts';
 
-/** Instances that share a Redis must share the secret (it encrypts the signing keys). */
-export const BENCH_SECRET = 'bench-secret-0123456789abcdef0123456789';
+/** The secret of the bench's Gatehouse processes: the bare provider and the sign-in driver read its keys with it. */
+export const BENCH_SECRET = TEST_SECRET;
 
 export interface GatehouseProcess extends NodeChild {
   readonly url: string;
   readonly issuer: string;
 }
 
-/** `node packages/server/src/main.ts`: the server as operators run it, on a private Redis. */
+/**
+ * `node packages/server/src/main.ts` on a private Redis, as operators run it: the testkit's process
+ * starter with the bench's environment and node flags, stopped like every other bench child
+ * (SIGTERM, then SIGKILL after a grace period).
+ */
 export async function startGatehouseProcess(options: {
   redisUrl: string;
   env?: Record<string, string>;
   flags?: readonly string[];
 }): Promise<GatehouseProcess> {
-  const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
-  const clientsFile = join(dir, 'clients.json');
-  await writeFile(clientsFile, JSON.stringify(BENCH_CLIENTS));
-  const issuer = `http://localhost:${port}`;
-  const child = spawnNode(
-    join(REPO_DIR, 'packages/server/src/main.ts'),
-    [],
-    {
-      NODE_ENV: 'test',
-      PORT: String(port),
-      ISSUER: issuer,
-      REDIS_URL: options.redisUrl,
-      GATEHOUSE_SECRET: BENCH_SECRET,
-      GATEHOUSE_CLIENTS_FILE: clientsFile,
-      ...options.env,
-    },
-    options.flags,
-  );
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHttp(`${url}/.well-known/openid-configuration`, child);
-  } catch (err) {
-    await child.stop();
-    throw err;
-  }
+  const gatehouse = await startProcess({
+    redisUrl: options.redisUrl,
+    inheritEnv: true,
+    nodeFlags: ['--no-warnings', ...(options.flags ?? [])],
+    ...(options.env ? { env: options.env } : {}),
+  });
   return {
-    ...child,
-    url,
-    issuer,
+    child: gatehouse.child,
+    url: gatehouse.url,
+    issuer: gatehouse.issuer,
+    output: gatehouse.output,
     async stop() {
-      await child.stop();
-      await rm(dir, { recursive: true, force: true });
+      const timer = setTimeout(() => gatehouse.child.kill('SIGKILL'), 5_000);
+      await gatehouse.stop('SIGTERM');
+      clearTimeout(timer);
+      await gatehouse.cleanup();
     },
   };
 }

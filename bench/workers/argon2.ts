@@ -1,4 +1,4 @@
-import { hashPassword, PASSWORD_HASH_PARAMETERS } from '../../packages/server/src/accounts/password.ts';
+import { hashPassword, PASSWORD_HASH_PARAMETERS } from '@gatehouse/server/internal/password';
 import { workerMain } from '../support/child.ts';
 import { median } from '../support/stats.ts';
 

@@ -2,12 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { type Clock, createGatehouseClient } from '@gatehouse/client';
 import { createDemoApi } from '@gatehouse/demo-api';
 import { createGatehouseServer, loadConfig } from '@gatehouse/server';
+import { freePort } from '@gatehouse/testkit';
+import { REDIRECT_URI, TEST_CLIENTS } from '@gatehouse/testkit/clients';
+import { authorize } from '@gatehouse/testkit/sign-in';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { authorize } from '../../packages/server/test/support/browser.ts';
-import { freePort } from '../../packages/testkit/src/index.ts';
 import { API_AUDIENCE } from '../support/audience.ts';
 import { workerMain } from '../support/child.ts';
-import { BENCH_CLIENTS, REDIRECT_URI } from '../support/clients.ts';
 
 export interface SdkRefreshInput {
   readonly redisUrl: string;
@@ -58,7 +58,7 @@ workerMain<SdkRefreshInput, SdkRefreshResult>(async (input) => {
       GATEHOUSE_SECRET: input.secret,
     }),
     {
-      clients: BENCH_CLIENTS.map((c) => ({ ...c, redirect_uris: [...c.redirect_uris] })),
+      clients: TEST_CLIENTS,
       onProviderCreated: (provider) => {
         provider.on('grant.success', countRefresh);
         provider.on('grant.error', countRefresh);

@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { createGatehouseServer, loadConfig } from '@gatehouse/server';
+import { REDIRECT_URI, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { authorize, startInteractionDriver } from '@gatehouse/testkit/sign-in';
 import * as oidc from 'openid-client';
-import * as userAgent from '../../packages/server/test/support/browser.ts';
 import { workerMain } from '../support/child.ts';
-import { BENCH_CLIENTS, REDIRECT_URI, WEB_SECRET } from '../support/clients.ts';
 
 export interface SignInsInput {
   readonly issuer: string;
@@ -31,18 +30,14 @@ export interface SignInsResult {
  * listens: it completes each interaction through oidc-provider's models, as the sign-in pages would.
  */
 workerMain<SignInsInput, SignInsResult>(async (input) => {
-  const driver = await createGatehouseServer(
-    loadConfig({
-      NODE_ENV: 'test',
-      ISSUER: input.issuer,
-      REDIS_URL: input.redisUrl,
-      GATEHOUSE_SECRET: input.secret,
-      ...input.env,
-    }),
-    { clients: BENCH_CLIENTS.map((c) => ({ ...c, redirect_uris: [...c.redirect_uris] })), onError: () => {} },
-  );
+  const driver = await startInteractionDriver({
+    issuer: input.issuer,
+    redisUrl: input.redisUrl,
+    secret: input.secret,
+    ...(input.env ? { env: input.env } : {}),
+  });
   const users = input.users ?? 20;
-  // The server tests' user agent creates each user's account on first use (argon2id: the first
+  // The testkit's user agent creates each user's account on first use (argon2id: the first
   // sign-in of a user costs a password hash); later sign-ins of the same user do not.
   const auth = input.clientId === 'web' ? oidc.ClientSecretBasic(WEB_SECRET) : oidc.None();
   const client = await oidc.discovery(new URL(input.issuer), input.clientId, undefined, auth, {
@@ -61,7 +56,7 @@ workerMain<SignInsInput, SignInsResult>(async (input) => {
       code_challenge_method: 'S256',
       state,
     });
-    const callback = await userAgent.authorize(driver, url, `bench-user-${i % users}`);
+    const callback = await authorize(driver, url, `bench-user-${i % users}`);
     const response = await oidc.authorizationCodeGrant(client, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,

@@ -7,18 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { createAccessTokenVerifier } from '@gatehouse/resource';
+import { RedisKeyRepository, rotateSigningKey } from '@gatehouse/server/internal/keys';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeyRepository, rotateSigningKey } from '../../server/src/keys/index.ts';
-import { signIn } from '../../server/test/support/flows.ts';
-import {
-  SERVICE_SECRET,
-  type StartedGatehouse,
-  startGatehouse,
-} from '../../server/test/support/gatehouse.ts';
-import { basic, postForm } from '../../server/test/support/oauth-client.ts';
 
 const AUDIENCE = 'http://localhost:4001';
 const OTHER_API = 'https://billing.example.com';

@@ -1,10 +1,10 @@
 import { createAccessTokenVerifier } from '@gatehouse/resource';
+import { loadKeys, RedisKeyRepository } from '@gatehouse/server/internal/keys';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKeys, RedisKeyRepository } from '../../server/src/keys/index.ts';
-import { signIn } from '../../server/test/support/flows.ts';
-import { type StartedGatehouse, startGatehouse } from '../../server/test/support/gatehouse.ts';
 
 const AUDIENCE = 'http://localhost:4001';
 const SECRET = 'test-secret-test-secret-test-secret-0123';

@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from '../../server/test/support/flows.ts';
-import { type StartedGatehouse, startGatehouse } from '../../server/test/support/gatehouse.ts';
-import { postForm } from '../../server/test/support/oauth-client.ts';
 
 // The real server issues tokens for the demo API's audience (its default resource).
 const API_PORT = 4001;

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { signInThroughPages } from '@gatehouse/testkit/sign-in';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signInThroughPages } from './support/sign-in.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 

@@ -10,11 +10,11 @@ import { promisify } from 'node:util';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { redisRevocationSource } from '@gatehouse/resource';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from '../../server/test/support/flows.ts';
-import { type StartedGatehouse, startGatehouse } from '../../server/test/support/gatehouse.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../server/src/cli/main.ts', import.meta.url));

@@ -1,6 +1,7 @@
+import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_SECRET, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { basic, postForm } from './support/oauth-client.ts';
 
 let gh: StartedGatehouse;
 let token: string;

@@ -1,13 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClientsFile } from '../src/clients/clients-file.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createGatehouseServer } from '../src/server.ts';
-import { type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { postForm } from './support/oauth-client.ts';
 
 const file = (content: unknown) => {
   const path = join(mkdtempSync(join(tmpdir(), 'gatehouse-clients-')), 'clients.json');

@@ -1,8 +1,8 @@
 import { type RedisClusterProcess, startRedisCluster } from '@gatehouse/testkit';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from './support/flows.ts';
-import { type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { postForm } from './support/oauth-client.ts';
 
 describe('on a real 3-master Redis Cluster', () => {
   let cluster: RedisClusterProcess;

@@ -1,5 +1,5 @@
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
 
 let gh: StartedGatehouse;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
+import { API } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorizationUrl, authorize, ensureAccount, oauthClient, pkce } from '@gatehouse/testkit/sign-in';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorize, ensureAccount } from './support/browser.ts';
-import { API, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { authorizationUrl, oauthClient, pkce } from './support/oauth-client.ts';
 
 let gh: StartedGatehouse;
 beforeAll(async () => {

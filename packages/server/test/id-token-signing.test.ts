@@ -1,20 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { API, basic, REDIRECT_URI, TEST_CLIENTS } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorize, pkce } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { createRemoteJWKSet, decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeys, RedisKeyRepository, rotateSigningKey } from '../src/keys/index.ts';
 import { ID_TOKEN_TTL } from '../src/provider/configuration.ts';
-import { authorize } from './support/browser.ts';
-import {
-  API,
-  REDIRECT_URI,
-  type StartedGatehouse,
-  startGatehouse,
-  TEST_CLIENTS,
-} from './support/gatehouse.ts';
-import { basic, pkce, postForm } from './support/oauth-client.ts';
 
 // OIDC Core §15.1 / Registration §2: a relying party that registers no ID token algorithm gets
 // RS256, the one every OpenID Connect library verifies out of the box. Access tokens stay on

@@ -1,7 +1,8 @@
+import { basic, SERVICE_SECRET, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from './support/flows.ts';
-import { SERVICE_SECRET, type StartedGatehouse, startGatehouse, WEB_SECRET } from './support/gatehouse.ts';
-import { basic, postForm } from './support/oauth-client.ts';
 
 let gh: StartedGatehouse;
 let introspect: string;

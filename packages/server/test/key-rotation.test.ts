@@ -1,10 +1,11 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { API } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { oauthClient } from '@gatehouse/testkit/sign-in';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeyRepository, rotateSigningKey } from '../src/keys/index.ts';
-import { API, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { oauthClient } from './support/oauth-client.ts';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 

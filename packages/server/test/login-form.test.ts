@@ -1,8 +1,9 @@
+import { API, TEST_CLIENTS } from '@gatehouse/testkit/clients';
+import { CookieJar, getWithCookies } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { pkce } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_APP_URL, demoClients } from '../src/dev/demo-clients.ts';
-import { CookieJar, get } from './support/browser.ts';
-import { API, type StartedGatehouse, startGatehouse, TEST_CLIENTS } from './support/gatehouse.ts';
-import { pkce } from './support/oauth-client.ts';
 
 // The sign-in pages in the real server (their browser behaviour is tested in Chromium under
 // test/interactions); here: the wiring of accounts, CSRF and security events into the server.
@@ -38,9 +39,9 @@ describe('the sign-in form of the real server', () => {
       code_challenge: (await pkce()).challenge,
       code_challenge_method: 'S256',
     }).toString();
-    const response = await get(String(url), jar);
+    const response = await getWithCookies(String(url), jar);
     const location = new URL(String(response.headers.get('location')), gh.issuer);
-    const page = await get(location.href, jar);
+    const page = await getWithCookies(location.href, jar);
     const html = await page.text();
     const csrf = html.match(/name="csrf" value="([^"]+)"/)?.[1];
     return { url: location.href, csrf: String(csrf), page, html };

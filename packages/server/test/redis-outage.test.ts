@@ -1,8 +1,9 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from './support/flows.ts';
-import { SERVICE_SECRET, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { basic, postForm } from './support/oauth-client.ts';
 
 describe('Redis stopped and restarted mid-test', () => {
   let redis: RedisProcess;

@@ -1,8 +1,9 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorizationCode, signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizationCode, signIn } from './support/flows.ts';
-import { REDIRECT_URI, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { postForm } from './support/oauth-client.ts';
 
 const backends = ['memory', 'redis'] as const;
 

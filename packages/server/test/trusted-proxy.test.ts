@@ -1,8 +1,9 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { CookieJar, getWithCookies } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { pkce } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar, get } from './support/browser.ts';
-import { REDIRECT_URI, type StartedGatehouse, startGatehouse } from './support/gatehouse.ts';
-import { pkce } from './support/oauth-client.ts';
 
 // The attack: behind a proxy that appends the address it saw to X-Forwarded-For, a client sends its
 // own X-Forwarded-For with a new made-up address on every request. The leftmost entry is the client's
@@ -43,8 +44,8 @@ async function openLogin(gh: StartedGatehouse) {
     code_challenge: (await pkce()).challenge,
     code_challenge_method: 'S256',
   }).toString();
-  const response = await get(String(url), jar);
-  const page = await get(new URL(String(response.headers.get('location')), gh.issuer).href, jar);
+  const response = await getWithCookies(String(url), jar);
+  const page = await getWithCookies(new URL(String(response.headers.get('location')), gh.issuer).href, jar);
   const csrf = (await page.text()).match(/name="csrf" value="([^"]+)"/)?.[1];
   return { action: `${page.url}/login`, jar, csrf: String(csrf) };
 }

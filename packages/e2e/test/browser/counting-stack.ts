@@ -1,6 +1,7 @@
+import type { DemoTokenStorage } from '@gatehouse/demo-api';
 import { freePort } from '@gatehouse/testkit';
+// biome-ignore lint/style/noRestrictedImports: the test runs the repository's own dev stack, the one `pnpm start` runs; it is no package's API.
 import { type DemoStack, startDemoStack } from '../../../../scripts/demo-stack.ts';
-import type { DemoTokenStorage } from '../../../demo-api/src/index.ts';
 
 /** A demo stack (as `pnpm start` runs it, on free ports) that counts refresh requests at the server. */
 export interface CountingStack extends DemoStack {

@@ -5,9 +5,9 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, screenshot } from '@gatehouse/testkit/chromium';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot } from './chromium.ts';
 import { type CountingStack, startCountingStack } from './counting-stack.ts';
 import { sdkStorage } from './sdk-storage.ts';
 import { signInThroughPages } from './sign-in.ts';

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGatehouseClient, fileStorage } from '@gatehouse/client/node';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { launchChromium } from '@gatehouse/testkit/chromium';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { decodeJwt } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StartedGatehouse, startGatehouse } from '../../../server/test/support/gatehouse.ts';
-import { launchChromium } from './chromium.ts';
 
 const EMAIL = 'device-owner@example.test';
 const PASSWORD = 'device-owner-password-123';

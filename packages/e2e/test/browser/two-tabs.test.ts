@@ -2,10 +2,11 @@
 // share one session. When the access token runs out in both at the same moment, Web Locks +
 // BroadcastChannel must turn that into ONE refresh at the server, and both tabs must end up
 // using the same new token. Signing out in one tab signs out the other.
+
+import type { DemoTokenStorage } from '@gatehouse/demo-api';
+import { launchChromium } from '@gatehouse/testkit/chromium';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoTokenStorage } from '../../../demo-api/src/index.ts';
-import { launchChromium } from './chromium.ts';
 import { type CountingStack, startCountingStack } from './counting-stack.ts';
 import { signInThroughPages } from './sign-in.ts';
 

@@ -8,9 +8,9 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { newClientMetadata } from '@gatehouse/server/internal/cli/new-client-metadata';
+import { parseCommand } from '@gatehouse/server/internal/cli/parse-command';
 import { describe, expect, it } from 'vitest';
-import { newClientMetadata } from '../../../server/src/cli/new-client-metadata.ts';
-import { parseCommand } from '../../../server/src/cli/parse-command.ts';
 import { allReadmeBlocks, blockSlug, REPO_DIR, type ReadmeBlock, where } from './readme-blocks.ts';
 
 const run = promisify(execFile);

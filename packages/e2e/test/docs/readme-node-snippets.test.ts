@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// biome-ignore lint/style/noRestrictedImports: the test runs the repository's own dev stack, the one `pnpm start` runs; it is no package's API.
 import { type DemoStack, startDemoStack } from '../../../../scripts/demo-stack.ts';
 import { allReadmeBlocks, blockSlug, REPO_DIR, where } from './readme-blocks.ts';
 

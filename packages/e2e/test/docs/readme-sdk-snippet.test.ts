@@ -9,14 +9,14 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
+import { demoClients } from '@gatehouse/server';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { launchChromium } from '@gatehouse/testkit/chromium';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoClients } from '../../../server/src/dev/demo-clients.ts';
-import { type StartedGatehouse, startGatehouse } from '../../../server/test/support/gatehouse.ts';
-import { launchChromium } from '../browser/chromium.ts';
 import { browserSdkSnippets, REPO_DIR, type ReadmeBlock, where } from './readme-blocks.ts';
 
 const USER = { email: 'readme-reader@example.test', password: 'readme-reader-password-1' };

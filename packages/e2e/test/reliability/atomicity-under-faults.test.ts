@@ -1,15 +1,12 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signInSpa } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  REDIRECT_URI,
-  type StartedGatehouse,
-  startGatehouse,
-} from '../../../server/test/support/gatehouse.ts';
-import { postForm } from '../../../server/test/support/oauth-client.ts';
 import { pollUntil } from '../support/measure.ts';
-import { signInSpa } from '../support/sign-in.ts';
 
 type ModelAdapter = InstanceType<StartedGatehouse['server']['store']['Adapter']> & { readonly model: string };
 

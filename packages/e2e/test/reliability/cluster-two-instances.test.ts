@@ -5,14 +5,14 @@ import {
   REVOKED_KEY,
   redisRevocationSource,
 } from '@gatehouse/resource';
+import type { GatehouseServer } from '@gatehouse/server';
 import { freePort, type RedisClusterProcess, startRedisCluster } from '@gatehouse/testkit';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type GatehouseProcess, startGatehouseProcess } from '@gatehouse/testkit/process';
+import { accountFor, refreshSpa, signInSpa, startInteractionDriver } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatehouseServer } from '../../../server/src/server.ts';
-import { postForm } from '../../../server/test/support/oauth-client.ts';
-import { type GatehouseProcess, startGatehouseProcess } from '../support/gatehouse-process.ts';
 import { pollUntil } from '../support/measure.ts';
-import { accountFor, refreshSpa, signInSpa, startInteractionDriver } from '../support/sign-in.ts';
 
 const AUDIENCE = 'http://localhost:4001';
 

@@ -1,17 +1,12 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, REDIRECT_URI, SERVICE_SECRET, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { openSignInPage, signInSpa, TEST_PASSWORD } from '@gatehouse/testkit/sign-in';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  REDIRECT_URI,
-  SERVICE_SECRET,
-  type StartedGatehouse,
-  startGatehouse,
-  WEB_SECRET,
-} from '../../../server/test/support/gatehouse.ts';
-import { basic, postForm } from '../../../server/test/support/oauth-client.ts';
 import { statusCounts } from '../support/measure.ts';
-import { openSignInPage, signInSpa, TEST_PASSWORD } from '../support/sign-in.ts';
 
 /** RFC 6749 §5.2: `error` and `error_description` are NQSCHAR (%x20-21 / %x23-5B / %x5D-7E). */
 const NQSCHARS = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/;

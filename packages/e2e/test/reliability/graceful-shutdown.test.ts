@@ -1,15 +1,14 @@
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { GatehouseServer } from '@gatehouse/server';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { type GatehouseProcess, startGatehouseProcess } from '@gatehouse/testkit/process';
+import { refreshSpa, signInSpa, startInteractionDriver } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatehouseServer } from '../../../server/src/server.ts';
-import { SERVICE_SECRET } from '../../../server/test/support/gatehouse.ts';
-import { basic } from '../../../server/test/support/oauth-client.ts';
-import { type GatehouseProcess, startGatehouseProcess } from '../support/gatehouse-process.ts';
 import { latencySummary } from '../support/measure.ts';
-import { refreshSpa, signInSpa, startInteractionDriver } from '../support/sign-in.ts';
 
 const SLOW_REQUESTS = 10;
 const LOAD_WORKERS = 4;

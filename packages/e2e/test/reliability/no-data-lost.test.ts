@@ -1,12 +1,13 @@
+import type { GatehouseServer } from '@gatehouse/server';
+import { createAccountStore } from '@gatehouse/server/internal/accounts';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic } from '@gatehouse/testkit/clients';
+import { CookieJar, postForm } from '@gatehouse/testkit/forms';
+import { type GatehouseProcess, startGatehouseProcess } from '@gatehouse/testkit/process';
+import { accountFor, refreshSpa, signInSpa, startInteractionDriver } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccountStore } from '../../../server/src/accounts/index.ts';
-import type { GatehouseServer } from '../../../server/src/server.ts';
-import { basic, postForm } from '../../../server/test/support/oauth-client.ts';
-import { type GatehouseProcess, startGatehouseProcess } from '../support/gatehouse-process.ts';
-import { accountFor, CookieJar, refreshSpa, signInSpa, startInteractionDriver } from '../support/sign-in.ts';
 
 const REGISTRATION_TOKEN = 'reliability-registration-token-0123';
 

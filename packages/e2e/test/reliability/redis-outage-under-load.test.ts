@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { GatehouseServer } from '@gatehouse/server';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatehouseServer } from '../../../server/src/server.ts';
-import { REDIRECT_URI } from '../../../server/test/support/gatehouse.ts';
-import { type GatehouseProcess, mb, startGatehouseProcess } from '../support/gatehouse-process.ts';
-import { latencySummary, type Observation, pollUntil, statusCounts } from '../support/measure.ts';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { type GatehouseProcess, startGatehouseProcess } from '@gatehouse/testkit/process';
 import {
   AuthorizationStopped,
   accountFor,
@@ -15,7 +13,9 @@ import {
   startInteractionDriver,
   TEST_PASSWORD,
   type TokenResponse,
-} from '../support/sign-in.ts';
+} from '@gatehouse/testkit/sign-in';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latencySummary, mb, type Observation, pollUntil, statusCounts } from '../support/measure.ts';
 
 const OUTAGE_MS = 5_000;
 const REFRESH_WORKERS = 4;

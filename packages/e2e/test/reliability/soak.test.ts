@@ -3,20 +3,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
+import type { GatehouseServer } from '@gatehouse/server';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type GatehouseProcess, type ProcessMemory, startGatehouseProcess } from '@gatehouse/testkit/process';
+import { accountFor, refreshSpa, signInSpa, startInteractionDriver } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatehouseServer } from '../../../server/src/server.ts';
-import { SERVICE_SECRET } from '../../../server/test/support/gatehouse.ts';
-import { basic, postForm } from '../../../server/test/support/oauth-client.ts';
-import {
-  type GatehouseProcess,
-  mb,
-  type ProcessMemory,
-  startGatehouseProcess,
-} from '../support/gatehouse-process.ts';
-import { latencySummary } from '../support/measure.ts';
-import { accountFor, refreshSpa, signInSpa, startInteractionDriver } from '../support/sign-in.ts';
+import { latencySummary, mb } from '../support/measure.ts';
 
 /** 60 s with GATEHOUSE_SOAK=1 (the soak), otherwise a 10 s version for every run. */
 const LONG = process.env.GATEHOUSE_SOAK === '1';

@@ -5,14 +5,11 @@ import { type Clock, InteractionRequiredError, memoryStorage } from '@gatehouse/
 import { createGatehouseClient as createNodeClient } from '@gatehouse/client/node';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SERVICE_SECRET,
-  type StartedGatehouse,
-  startGatehouse,
-} from '../../../server/test/support/gatehouse.ts';
-import { postForm } from '../../../server/test/support/oauth-client.ts';
 import { signInWithSdk } from './support/gatehouse-behind-proxy.ts';
 
 const AUDIENCE = 'http://localhost:4001';

@@ -2,12 +2,9 @@
 // ISSUER setting does (it drops the slash), and a genuinely different issuer is refused with both named.
 import { createGatehouseClient, memoryStorage } from '@gatehouse/client';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  REDIRECT_URI,
-  type StartedGatehouse,
-  startGatehouse,
-} from '../../../server/test/support/gatehouse.ts';
 import { MovableClock, signInWithSdk } from './support/gatehouse-behind-proxy.ts';
 
 describe('the issuer given to the SDK', () => {

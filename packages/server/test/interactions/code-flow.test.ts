@@ -1,7 +1,7 @@
+import { launchChromium } from '@gatehouse/testkit/chromium';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { revokeAccountAccess } from '../../src/accounts/index.ts';
-import { launchChromium } from './support/browser.ts';
 import {
   authorizationRequest,
   exchangeCode,

@@ -1,6 +1,6 @@
+import { submitForm } from '@gatehouse/testkit/forms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountStore } from '../../src/accounts/index.ts';
-import { submitForm } from './support/forms.ts';
 import { type PagesServer, startPagesServer } from './support/pages-server.ts';
 
 const PASSWORD = 'correct horse battery staple';

@@ -1,6 +1,6 @@
+import { launchChromium } from '@gatehouse/testkit/chromium';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { launchChromium } from './support/browser.ts';
 import {
   authorizationRequest,
   DEVICE_CLIENT_ID,

@@ -1,10 +1,10 @@
 import { type RedisClusterProcess, startRedisCluster } from '@gatehouse/testkit';
+import { launchChromium } from '@gatehouse/testkit/chromium';
 import { Cluster } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rateLimitKey } from '../../src/security/index.ts';
 import { emailCounterId } from '../../src/security/login-throttle.ts';
-import { launchChromium } from './support/browser.ts';
 import { authorizationRequest, exchangeCode, startTestServer, type TestServer } from './support/provider.ts';
 
 const PASSWORD = 'correct horse battery staple';

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { freePort } from '@gatehouse/testkit';
+import { launchChromium } from '@gatehouse/testkit/chromium';
 import Koa from 'koa';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowFormAction, securityHeaders } from '../../src/interactions/index.ts';
-import { launchChromium } from './support/browser.ts';
 import {
   CONFIDENTIAL_CLIENT_ID,
   CONFIDENTIAL_CLIENT_SECRET,

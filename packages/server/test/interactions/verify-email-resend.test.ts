@@ -1,7 +1,7 @@
+import { submitForm } from '@gatehouse/testkit/forms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AccountStore, createAccountStore } from '../../src/accounts/index.ts';
 import { VERIFICATION_RESENDS_PER_EMAIL } from '../../src/security/index.ts';
-import { submitForm } from './support/forms.ts';
 import { type PagesServer, startPagesServer } from './support/pages-server.ts';
 
 const PASSWORD = 'correct horse battery staple';

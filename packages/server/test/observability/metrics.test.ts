@@ -1,4 +1,8 @@
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMetrics,
@@ -7,9 +11,6 @@ import {
   startMetricsServer,
 } from '../../src/observability/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { signIn } from '../support/flows.ts';
-import { SERVICE_SECRET, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { basic, postForm } from '../support/oauth-client.ts';
 
 const silent = () => createLogger({ env: 'test' }, { write: () => {} }, { level: 'silent' });
 

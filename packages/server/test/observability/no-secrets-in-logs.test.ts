@@ -1,16 +1,11 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, REDIRECT_URI, SERVICE_SECRET, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorizationCode, signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObservability, type Observability } from '../../src/observability/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { authorizationCode, signIn } from '../support/flows.ts';
-import {
-  REDIRECT_URI,
-  SERVICE_SECRET,
-  type StartedGatehouse,
-  startGatehouse,
-  WEB_SECRET,
-} from '../support/gatehouse.ts';
-import { basic, postForm } from '../support/oauth-client.ts';
 
 /** Every credential value the test saw on the wire; none may appear in any log line. */
 const secrets = new Set<string>();

@@ -1,13 +1,12 @@
 import { request } from 'node:http';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorizationUrl, oauthClient, pkce, signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANONYMOUS_SESSION_LIMIT } from '../../src/interactions/anonymous-session-limit.ts';
 import { SIGNING_KEYS_REDIS_KEY } from '../../src/keys/redis-key-repository.ts';
 import { ANONYMOUS_SESSION_TTL, INTERACTION_TTL } from '../../src/provider/configuration.ts';
-import { signIn } from '../support/flows.ts';
-import { type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { authorizationUrl, oauthClient, pkce } from '../support/oauth-client.ts';
 
 interface Answer {
   readonly status: number;

@@ -1,10 +1,10 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, SERVICE_SECRET, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecurityEvent } from '../../src/observability/security-events.ts';
-import { signIn } from '../support/flows.ts';
-import { SERVICE_SECRET, type StartedGatehouse, startGatehouse, WEB_SECRET } from '../support/gatehouse.ts';
-import { basic } from '../support/oauth-client.ts';
 import { loopback, postFormFrom } from './support/from-address.ts';
 
 const clientCredentials = { grant_type: 'client_credentials' };

@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_SCOPE } from '../../src/clients/client-metadata-policy.ts';
 import { readClientsFile } from '../../src/clients/clients-file.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { createGatehouseServer } from '../../src/server.ts';
-import { type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { basic, postForm } from '../support/oauth-client.ts';
 
 const REGISTRATION_TOKEN = 'initial-access-token-for-client-metadata-tests';
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, REDIRECT_URI, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from '../support/flows.ts';
-import { REDIRECT_URI, SERVICE_SECRET, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { basic } from '../support/oauth-client.ts';
 
 /** The public `spa` client's pages run here (its redirect URI's origin, not the server's). */
 const SPA_ORIGIN = new URL(REDIRECT_URI).origin;

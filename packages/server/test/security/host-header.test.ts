@@ -1,6 +1,7 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIRECT_URI, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
 import { type RawRequest, rawRequest } from './support/raw-request.ts';
 
 const REGISTRATION_TOKEN = 'registration-token-0123456789abcdef0123';

@@ -1,9 +1,10 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { CookieJar, getWithCookies } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { pkce } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecurityEvent } from '../../src/observability/security-events.ts';
-import { CookieJar, get } from '../support/browser.ts';
-import { REDIRECT_URI, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { pkce } from '../support/oauth-client.ts';
 
 const PASSWORD = 'the-right-password-0123456789';
 
@@ -36,9 +37,9 @@ describe('sign-in lockout under parallel guesses (real server, real Redis)', () 
       code_challenge: (await pkce()).challenge,
       code_challenge_method: 'S256',
     }).toString();
-    const response = await get(String(url), jar);
+    const response = await getWithCookies(String(url), jar);
     const interaction = new URL(String(response.headers.get('location')), gh.issuer).href;
-    const page = await get(interaction, jar);
+    const page = await getWithCookies(interaction, jar);
     const csrf = (await page.text()).match(/name="csrf" value="([^"]+)"/)?.[1];
     const action = `${interaction}/login`;
     return (email: string, password: string) =>

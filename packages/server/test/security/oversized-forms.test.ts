@@ -1,9 +1,9 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorizationUrl, oauthClient, pkce } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import { requestLogger } from '../../src/observability/request-log.ts';
-import { type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { authorizationUrl, oauthClient, pkce } from '../support/oauth-client.ts';
 
 /** Just over the 16 KiB a page form may have. */
 const OVERSIZED = `csrf=x&xsrf=x&email=a%40example.com&padding=${'a'.repeat(17 * 1024)}`;

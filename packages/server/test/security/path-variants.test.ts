@@ -1,8 +1,8 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, REDIRECT_URI, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from '../support/flows.ts';
-import { REDIRECT_URI, SERVICE_SECRET, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { basic } from '../support/oauth-client.ts';
 import { loopback } from './support/from-address.ts';
 import { type RawResponse, rawRequest } from './support/raw-request.ts';
 

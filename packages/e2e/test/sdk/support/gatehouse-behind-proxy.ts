@@ -7,12 +7,9 @@ import {
   type TokenStorage,
 } from '@gatehouse/client';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { authorize } from '../../../../server/test/support/browser.ts';
-import {
-  REDIRECT_URI,
-  type StartedGatehouse,
-  startGatehouse,
-} from '../../../../server/test/support/gatehouse.ts';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorize } from '@gatehouse/testkit/sign-in';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 /** The API the demo resource of the server stands for; tokens the SDK asks for carry it as `aud`. */

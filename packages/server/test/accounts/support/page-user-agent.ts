@@ -1,4 +1,4 @@
-import { CookieJar } from '../../support/browser.ts';
+import { CookieJar } from '@gatehouse/testkit/forms';
 
 /** The hidden CSRF field of the (only) form on a page. */
 function csrfOf(body: string): string {

@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@gatehouse/testkit';
-import { TEST_CLIENTS } from '../../../server/test/support/gatehouse.ts';
+import { TEST_CLIENTS } from './clients.ts';
+import { freePort } from './free-port.ts';
 
-const MAIN = fileURLToPath(new URL('../../../server/src/main.ts', import.meta.url));
+// The server's entry point as a file to run, not a module to import: the process is started the
+// way operators start it (`node packages/server/src/main.ts`).
+const MAIN = fileURLToPath(new URL('../../server/src/main.ts', import.meta.url));
 const MEMORY_PROBE = fileURLToPath(new URL('./memory-probe.ts', import.meta.url));
 
-/** One secret for every instance of a test: instances that share Redis must share it. */
+/** One secret for every instance of a test: instances that share Redis must share it (it encrypts the signing keys). */
 export const TEST_SECRET = 'reliability-secret-0123456789abcdef0123';
 
 export interface GatehouseProcessOptions {
@@ -24,6 +26,14 @@ export interface GatehouseProcessOptions {
   readonly issuer?: string;
   /** Extra environment (ACCESS_TOKEN_TTL, GATEHOUSE_REGISTRATION_TOKEN, …). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Start from this process's environment instead of only `PATH` (the bench does, so a profile run
+   * sees the same environment as the runner).
+   * @default false
+   */
+  readonly inheritEnv?: boolean;
+  /** Extra flags for `node` (`--cpu-prof`, `--no-warnings` …); `--conditions=@gatehouse/source` is always given. */
+  readonly nodeFlags?: readonly string[];
   /** Preload the memory probe (`--expose-gc`), enabling {@link GatehouseProcess.memory}. */
   readonly memoryProbe?: boolean;
 }
@@ -65,15 +75,20 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-/** Starts the server process and waits until `/healthz` answers (generous deadline, no timing asserted). */
-export async function startGatehouseProcess(options: GatehouseProcessOptions): Promise<GatehouseProcess> {
+/**
+ * Starts the server process with {@link TEST_CLIENTS} (as a clients file) and {@link TEST_SECRET}, and
+ * waits until `/healthz` answers (generous deadline, no timing asserted).
+ */
+export async function startGatehouseProcess(
+  options: GatehouseProcessOptions = {},
+): Promise<GatehouseProcess> {
   const port = options.port ?? (await freePort());
   const issuer = options.issuer ?? `http://localhost:${port}`;
-  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-process-'));
   const clientsFile = join(dir, 'clients.json');
   await writeFile(clientsFile, JSON.stringify(TEST_CLIENTS));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
+  const env: Record<string, string | undefined> = {
+    ...(options.inheritEnv ? process.env : { PATH: process.env.PATH ?? '' }),
     NODE_ENV: 'test',
     PORT: String(port),
     ISSUER: issuer,
@@ -84,10 +99,8 @@ export async function startGatehouseProcess(options: GatehouseProcessOptions): P
     ...options.env,
   };
   const probe = options.memoryProbe ? ['--expose-gc', '--import', MEMORY_PROBE] : [];
-  const child = spawn(process.execPath, ['--conditions=@gatehouse/source', ...probe, MAIN], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const flags = ['--conditions=@gatehouse/source', ...(options.nodeFlags ?? []), ...probe];
+  const child = spawn(process.execPath, [...flags, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
     output += d.toString();
@@ -96,9 +109,10 @@ export async function startGatehouseProcess(options: GatehouseProcessOptions): P
     output += d.toString();
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) {
+      await rm(dir, { recursive: true, force: true });
       throw new Error(`gatehouse exited with ${child.exitCode} at start:\n${output}`);
     }
     const healthy = await fetch(`${url}/healthz`).then(
@@ -108,6 +122,7 @@ export async function startGatehouseProcess(options: GatehouseProcessOptions): P
     if (healthy) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
       throw new Error(`gatehouse did not become healthy:\n${output}`);
     }
     await sleep(100);
@@ -148,9 +163,4 @@ export async function startGatehouseProcess(options: GatehouseProcessOptions): P
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Megabytes with one decimal, for measurement logs. */
-export function mb(bytes: number | undefined): string {
-  return bytes === undefined ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

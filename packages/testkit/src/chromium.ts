@@ -4,17 +4,17 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-/** Where screenshots go (git-ignored). */
-export const ARTIFACTS_DIR = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
+/** Where screenshots go: `test-artifacts/` at the repository root (git-ignored). */
+export const ARTIFACTS_DIR = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 /** CHROMIUM_PATH, else /usr/bin/chromium, else `chromium` on the PATH (as scripts/check-test-prereqs.ts). */
-function chromiumPath(): string {
+export function chromiumPath(): string {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
   if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
   return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
 }
 
-/** The system Chromium, headless, with nothing that talks to the network on its own. */
+/** The system Chromium ({@link chromiumPath}), headless, with nothing that talks to the network on its own. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),

@@ -1,14 +1,18 @@
-import { freePort, type RedisProcess } from '@gatehouse/testkit';
 import type { ClientMetadata } from 'oidc-provider';
-import { loadConfig } from '../../src/config.ts';
-import { createGatehouseServer, type GatehouseOptions, type GatehouseServer } from '../../src/server.ts';
 
+/** The demo API's URL: the `resource` (RFC 8707) and `aud` of the tokens the test clients ask for. */
 export const API = 'http://localhost:4001';
+/** The one redirect URI every test client with a code flow registers. */
 export const REDIRECT_URI = 'http://localhost:5173/callback';
+/** Client secret of the confidential `service` client (client credentials). */
 export const SERVICE_SECRET = 'service-secret-0123456789abcdef0123456789';
+/** Client secret of the confidential `web` client; `other-web` has this with `-other` appended. */
 export const WEB_SECRET = 'web-secret-0123456789abcdef0123456789abcd';
 
-/** Clients every server test can use. */
+/**
+ * The OAuth clients every test server knows (RFC 7591 metadata, also the clients-file format):
+ * the public `spa` and `cli` (device flow), the confidential `web`, `other-web` and `service`.
+ */
 export const TEST_CLIENTS: ClientMetadata[] = [
   {
     client_id: 'spa',
@@ -50,35 +54,9 @@ export const TEST_CLIENTS: ClientMetadata[] = [
   },
 ];
 
-export interface StartedGatehouse {
-  readonly server: GatehouseServer;
-  readonly issuer: string;
-  stop(): Promise<void>;
-}
-
-/** Starts a Gatehouse server on a free port (in-process store unless `redis` is given). */
-export async function startGatehouse(
-  options: {
-    redis?: RedisProcess | { seeds: string };
-    env?: Record<string, string>;
-    gatehouse?: GatehouseOptions;
-  } = {},
-): Promise<StartedGatehouse> {
-  const port = await freePort();
-  const env: Record<string, string> = {
-    NODE_ENV: 'test',
-    PORT: String(port),
-    GATEHOUSE_SECRET: 'test-secret-test-secret-test-secret-0123',
-    ...(options.redis && 'url' in options.redis ? { REDIS_URL: options.redis.url } : {}),
-    ...(options.redis && 'seeds' in options.redis ? { REDIS_CLUSTER_NODES: options.redis.seeds } : {}),
-    ...options.env,
+/** `Authorization: Basic` as RFC 6749 §2.3.1 spells it (form-encoded id and secret), as a header record. */
+export function basic(clientId: string, secret: string): Record<string, string> {
+  return {
+    authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
   };
-  const config = loadConfig(env);
-  const server = await createGatehouseServer(config, {
-    clients: TEST_CLIENTS,
-    onError: (err) => console.error('gatehouse error:', err),
-    ...options.gatehouse,
-  });
-  await server.listen(port);
-  return { server, issuer: config.issuer, stop: () => server.close() };
 }

@@ -1,28 +1,5 @@
-import type { GatehouseServer } from '../../src/server.ts';
-
-/** A minimal user agent: follows the authorization redirects with a cookie jar. */
-export class CookieJar {
-  readonly #cookies = new Map<string, string>();
-
-  header(): string {
-    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const at = pair?.indexOf('=') ?? -1;
-      if (!pair || at < 0) continue;
-      this.#cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1));
-    }
-  }
-}
-
-export async function get(url: string, jar: CookieJar): Promise<Response> {
-  const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
-  jar.store(response);
-  return response;
-}
+import type { GatehouseServer } from '@gatehouse/server';
+import { CookieJar, getWithCookies } from './cookie-jar.ts';
 
 /** The account of a test user (`<name>@example.test`), created on first use; returns its `sub`. */
 export async function ensureAccount(server: GatehouseServer, name: string): Promise<string> {
@@ -51,7 +28,7 @@ export async function authorize(
 ): Promise<URL> {
   const accountId = await ensureAccount(server, user);
   const jar = new CookieJar();
-  let response = await get(String(authorizationUrl), jar);
+  let response = await getWithCookies(String(authorizationUrl), jar);
   for (let hops = 0; hops < 10; hops++) {
     const location = response.headers.get('location');
     if (!location) throw new Error(`authorization stopped with ${response.status}: ${await response.text()}`);
@@ -59,11 +36,11 @@ export async function authorize(
     const interaction = url.pathname.match(/^\/interaction\/([^/]+)$/);
     if (interaction?.[1]) {
       await finishInteraction(server, interaction[1], accountId);
-      response = await get(`${server.config.issuer}/authorize/${interaction[1]}`, jar);
+      response = await getWithCookies(`${server.config.issuer}/authorize/${interaction[1]}`, jar);
       continue;
     }
     if (!url.href.startsWith(server.config.issuer)) return url;
-    response = await get(url.href, jar);
+    response = await getWithCookies(url.href, jar);
   }
   throw new Error('too many redirects');
 }

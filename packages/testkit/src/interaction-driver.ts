@@ -1,13 +1,10 @@
+import { createGatehouseServer, type GatehouseServer, loadConfig } from '@gatehouse/server';
 import * as oidc from 'openid-client';
-import { type AccountStore, createAccountStore } from '../../../server/src/accounts/index.ts';
-import { loadConfig } from '../../../server/src/config.ts';
-import { createGatehouseServer, type GatehouseServer } from '../../../server/src/server.ts';
-import { CookieJar, finishInteraction as finishInteractionAs } from '../../../server/test/support/browser.ts';
-import { REDIRECT_URI, TEST_CLIENTS } from '../../../server/test/support/gatehouse.ts';
-import { postForm } from '../../../server/test/support/oauth-client.ts';
+import { REDIRECT_URI, TEST_CLIENTS } from './clients.ts';
+import { CookieJar, getWithCookies } from './cookie-jar.ts';
 import { TEST_SECRET } from './gatehouse-process.ts';
-
-export { CookieJar };
+import { type FormResponse, postForm } from './post-form.ts';
+import { finishInteraction } from './user-agent.ts';
 
 /**
  * Plays the user's part of sign-in against a server that runs in another process (or another
@@ -19,13 +16,18 @@ export async function startInteractionDriver(options: {
   readonly issuer: string;
   readonly redisUrl?: string;
   readonly clusterSeeds?: string;
+  /** The servers' `GATEHOUSE_SECRET` (it decrypts the signing keys). @default TEST_SECRET */
+  readonly secret?: string;
+  /** Settings the driver must share with the servers (REFRESH_TOKEN_TTL: the grants it saves expire with it). */
+  readonly env?: Readonly<Record<string, string>>;
 }): Promise<GatehouseServer> {
   const config = loadConfig({
     NODE_ENV: 'test',
     ISSUER: options.issuer,
-    GATEHOUSE_SECRET: TEST_SECRET,
+    GATEHOUSE_SECRET: options.secret ?? TEST_SECRET,
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     ...(options.clusterSeeds ? { REDIS_CLUSTER_NODES: options.clusterSeeds } : {}),
+    ...options.env,
   });
   // Errors while Redis is down are expected here; the driver is test equipment.
   return createGatehouseServer(config, { clients: TEST_CLIENTS, onError: () => {} });
@@ -37,25 +39,13 @@ export type ResponseObserver = (
   response: { readonly status: number; readonly headers: Headers; readonly body?: unknown },
 ) => void;
 
-async function get(url: string, jar: CookieJar): Promise<Response> {
-  const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
-  jar.store(response);
-  return response;
-}
-
+/** The password of every account {@link accountFor} creates. */
 export const TEST_PASSWORD = 'correct horse battery staple';
 const accountIds = new WeakMap<GatehouseServer, Map<string, Promise<string>>>();
 
-/** The server's account store (the same Redis, or the server's own in-process store). */
-function accountsOf(driver: GatehouseServer): AccountStore {
-  const own = (driver as { accounts?: AccountStore }).accounts;
-  if (own) return own;
-  const conn = driver.store.connection;
-  return createAccountStore(conn ? { kind: 'redis', conn } : { kind: 'memory' });
-}
-
 async function ensureAccount(driver: GatehouseServer, name: string): Promise<string> {
-  const accounts = accountsOf(driver);
+  // The driver's own account store: on the servers' Redis, so the servers find the account.
+  const accounts = driver.accounts;
   const email = `${name}@reliability.test`;
   const existing = await accounts.findByEmail(email);
   if (existing) return existing.id;
@@ -92,8 +82,8 @@ export function accountFor(driver: GatehouseServer, name: string): Promise<strin
  * Completes an interaction the way the login and consent pages would (every requested scope),
  * as the account named `name`.
  */
-export async function finishInteraction(driver: GatehouseServer, uid: string, name: string): Promise<void> {
-  await finishInteractionAs(driver, uid, await accountFor(driver, name));
+async function finishInteractionAs(driver: GatehouseServer, uid: string, name: string): Promise<void> {
+  await finishInteraction(driver, uid, await accountFor(driver, name));
 }
 
 /**
@@ -108,7 +98,7 @@ export async function authorizeWith(
   observe?: ResponseObserver,
 ): Promise<URL> {
   const issuer = driver.config.issuer;
-  let response = await get(authorizationUrl, jar);
+  let response = await getWithCookies(authorizationUrl, jar);
   observe?.('authorize', response);
   for (let hops = 0; hops < 10; hops++) {
     const location = response.headers.get('location');
@@ -119,13 +109,13 @@ export async function authorizeWith(
     const url = new URL(location, issuer);
     const interaction = url.pathname.match(/^\/interaction\/([^/]+)$/);
     if (interaction?.[1]) {
-      await finishInteraction(driver, interaction[1], accountName);
-      response = await get(`${issuer}/authorize/${interaction[1]}`, jar);
+      await finishInteractionAs(driver, interaction[1], accountName);
+      response = await getWithCookies(`${issuer}/authorize/${interaction[1]}`, jar);
       observe?.('resume', response);
       continue;
     }
     if (!url.href.startsWith(issuer)) return url;
-    response = await get(url.href, jar);
+    response = await getWithCookies(url.href, jar);
     observe?.('resume', response);
   }
   throw new Error('too many redirects');
@@ -144,11 +134,8 @@ export class AuthorizationStopped extends Error {
   }
 }
 
-export interface TokenResponse {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: Record<string, unknown>;
-}
+/** A token endpoint's answer. */
+export type TokenResponse = FormResponse;
 
 /**
  * The code flow of the public `spa` client: authorize at the issuer (through `jar`) as the account

@@ -1,7 +1,7 @@
+import type { GatehouseServer } from '@gatehouse/server';
 import * as oidc from 'openid-client';
-import type { GatehouseServer } from '../../src/server.ts';
-import { authorize, ensureAccount } from './browser.ts';
 import { authorizationUrl, oauthClient, pkce } from './oauth-client.ts';
+import { authorize, ensureAccount } from './user-agent.ts';
 
 /** Runs the code flow for the public `spa` client as the account `user`; returns its tokens and `sub`. */
 export async function signIn(server: GatehouseServer, issuer: string, user = 'user-1', scope?: string) {
