@@ -21,15 +21,12 @@ import {
 import { inProcessLock } from '@gatehouse/client/node';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorize } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorize } from '../../../server/test/support/browser.ts';
-import {
-  REDIRECT_URI,
-  type StartedGatehouse,
-  startGatehouse,
-} from '../../../server/test/support/gatehouse.ts';
-import { postForm } from '../../../server/test/support/oauth-client.ts';
 import { MovableClock } from './support/gatehouse-behind-proxy.ts';
 
 const RECIPES = 'http://localhost:4001';

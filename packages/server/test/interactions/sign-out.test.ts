@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { launchChromium } from '@gatehouse/testkit/chromium';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { launchChromium } from './support/browser.ts';
 import {
   authorizationRequest,
   exchangeCode,

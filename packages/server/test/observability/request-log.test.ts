@@ -1,14 +1,15 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, REDIRECT_URI, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { authorizationCode } from '@gatehouse/testkit/sign-in';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import { requestLogger } from '../../src/observability/request-log.ts';
-import { authorizationCode } from '../support/flows.ts';
-import { REDIRECT_URI, type StartedGatehouse, startGatehouse, WEB_SECRET } from '../support/gatehouse.ts';
-import { basic, postForm } from '../support/oauth-client.ts';
 
 describe('requestLogger', () => {
   const lines: Record<string, unknown>[] = [];

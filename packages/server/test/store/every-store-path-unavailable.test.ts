@@ -1,10 +1,17 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { basic, REDIRECT_URI, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { CookieJar, getWithCookies as get, postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import {
+  authorizationCode,
+  authorizationUrl,
+  ensureAccount,
+  oauthClient,
+  pkce,
+  signIn,
+} from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
-import { CookieJar, ensureAccount, get } from '../support/browser.ts';
-import { authorizationCode, signIn } from '../support/flows.ts';
-import { REDIRECT_URI, SERVICE_SECRET, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { authorizationUrl, basic, oauthClient, pkce, postForm } from '../support/oauth-client.ts';
 
 /**
  * Every request that needs the store, asked while Redis is away, answers 503 with Retry-After:

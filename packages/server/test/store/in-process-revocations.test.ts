@@ -1,7 +1,8 @@
 import { createAccessTokenVerifier } from '@gatehouse/resource';
+import { API } from '@gatehouse/testkit/clients';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from '../support/flows.ts';
-import { API, type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
 
 /**
  * On the in-process store an API in the same process learns of revocations from the server

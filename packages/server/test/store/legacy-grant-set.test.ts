@@ -1,11 +1,11 @@
 import { REVOCATION_CHANNEL, type RevocationEvent } from '@gatehouse/resource/revocation-contract';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantSetKey, legacyGrantSetKey, recordKey } from '../../src/store/keys.ts';
-import { signIn } from '../support/flows.ts';
-import { type StartedGatehouse, startGatehouse } from '../support/gatehouse.ts';
-import { postForm } from '../support/oauth-client.ts';
 
 /**
  * Releases before this one kept a grant's member set at `gatehouse:grant:{<grantId>}`, a name that
