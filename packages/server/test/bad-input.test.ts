@@ -31,6 +31,21 @@ describe('RFC 6749 §5.2 errors at the token endpoint', () => {
     expectOAuthError(result, 400, 'unauthorized_client');
   });
 
+  it('unauthorized_client names a known grant type and never echoes an unknown one', async () => {
+    const web = basic('web', 'web-secret-0123456789abcdef0123456789abcd');
+    const known = await postForm(token, { grant_type: 'client_credentials' }, web);
+    expect(known.body.error_description).toBe(
+      'the client is not registered for the client_credentials grant',
+    );
+    for (const grantType of ['"', 'x\u{10FFFF}y', 'urn:evil:<script>']) {
+      const result = await postForm(token, { grant_type: grantType }, web);
+      expect(result.status).toBe(400);
+      // RFC 6749 §5.2: error_description is NQSCHAR (%x20-21 / %x23-5B / %x5D-7E).
+      expect(String(result.body.error_description)).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/);
+      expect(String(result.body.error_description)).not.toContain(grantType);
+    }
+  });
+
   it('bad client credentials are 401 invalid_client with WWW-Authenticate', async () => {
     const result = await postForm(
       token,

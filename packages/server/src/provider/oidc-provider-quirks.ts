@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { type Configuration, errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import { isGrantType } from './grant-types.ts';
 
 /**
  * Everything Gatehouse relies on in oidc-provider that the library offers no hook for. Each
@@ -101,7 +102,13 @@ export function answerDisallowedGrantAsUnauthorizedClient(ctx: Koa.Context): voi
   ) {
     return;
   }
-  const corrected = new errors.UnauthorizedClient(`the client is not registered for the ${grantType} grant`);
+  // Name the grant only when it is one Gatehouse knows: the parameter is caller input, and an
+  // error_description must stay within RFC 6749 §5.2's NQSCHAR and never echo what was sent.
+  const corrected = new errors.UnauthorizedClient(
+    isGrantType(grantType)
+      ? `the client is not registered for the ${grantType} grant`
+      : 'the client is not registered for this grant type',
+  );
   ctx.body = { error: corrected.error, error_description: corrected.error_description };
 }
 
