@@ -170,7 +170,7 @@ const scriptsOf = (dir: string): Record<string, string> =>
 
 const packageDirs = (): Map<string, string> => {
   const dirs = new Map<string, string>();
-  for (const name of ['server', 'resource', 'client', 'demo-api', 'testkit', 'e2e']) {
+  for (const name of ['server', 'resource', 'client', 'react', 'demo-api', 'testkit', 'e2e']) {
     const manifest = JSON.parse(readFileSync(join(REPO_DIR, 'packages', name, 'package.json'), 'utf8')) as {
       name: string;
     };
