@@ -2,6 +2,7 @@ import type { SignInRedirectOptions } from '@gatehouse/client';
 import { createElement, Fragment, type ReactNode, useEffect, useRef, useState } from 'react';
 import { useGatehouseClient } from './gatehouse-provider.ts';
 import { handleRedirectCallbackOnce, isRedirectCallback } from './handle-redirect-callback-once.ts';
+import { leavingClients } from './leaving-clients.ts';
 import { useAuthSnapshot } from './use-auth.ts';
 
 /**
@@ -37,9 +38,6 @@ export interface RequireAuthProps {
 const leaveCallback = (returnTo: string | undefined): void => history.replaceState(null, '', returnTo ?? '/');
 const showError = (error: Error): ReactNode => createElement('p', { role: 'alert' }, error.message);
 
-/** Clients on their way to the sign-in page: Strict Mode's second effect must not start a second sign-in. */
-const leaving = new WeakSet<object>();
-
 /**
  * Renders `children` for a signed-in user only. A signed-out user is sent to sign in (and comes back where
  * they were); on `callbackPath` the authorization response is exchanged exactly once, also under Strict Mode,
@@ -67,13 +65,13 @@ export function RequireAuth(props: RequireAuthProps): ReactNode {
 
   useEffect(() => {
     const signIn = (): void => {
-      if (leaving.has(client)) return;
-      leaving.add(client);
+      if (leavingClients.has(client)) return;
+      leavingClients.add(client);
       const here = `${location.pathname}${location.search}${location.hash}`;
       client
         .signInRedirect({ returnTo: here, ...latest.current.signInOptions })
         .catch(setError)
-        .finally(() => leaving.delete(client));
+        .finally(() => leavingClients.delete(client));
     };
     // Exactly one tab is told when the server ended the session; it signs in for all of them.
     const stop = client.on('signInRequired', signIn);

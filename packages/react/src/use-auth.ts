@@ -7,6 +7,7 @@ import type {
 } from '@gatehouse/client';
 import { useMemo, useSyncExternalStore } from 'react';
 import { useGatehouseClient } from './gatehouse-provider.ts';
+import { leavingClients } from './leaving-clients.ts';
 
 /**
  * What {@link useAuth} returns: the client's snapshot, and the two actions a UI needs.
@@ -23,7 +24,11 @@ export interface AuthState extends AuthSnapshot {
   readonly isLoading: boolean;
   /** Redirects to sign-in; `returnTo` defaults to the current path, query and fragment. */
   signIn(options?: SignInRedirectOptions): Promise<void>;
-  /** Revokes the refresh token, clears every tab, ends the session at the server. */
+  /**
+   * Revokes the refresh token, clears every tab, ends the session at the server. Use this rather than
+   * `auth.signOut()` under a `<RequireAuth>`: the guard then waits for the end-session redirect instead of
+   * sending the user, now signed out, to sign in.
+   */
   signOut(options?: SignOutOptions): Promise<SignOutResult>;
 }
 
@@ -73,7 +78,14 @@ export function useAuth(): AuthState {
       isAuthenticated: snapshot.status === 'signedIn',
       isLoading: snapshot.status === 'loading',
       signIn: (options?: SignInRedirectOptions) => client.signInRedirect({ ...here(), ...options }),
-      signOut: (options?: SignOutOptions) => client.signOut(options),
+      signOut: (options?: SignOutOptions) => {
+        // The browser leaves for the end-session endpoint; no guard may send it to sign in meanwhile.
+        if (options?.endSession !== false) leavingClients.add(client);
+        return client.signOut(options).catch((error: unknown) => {
+          leavingClients.delete(client);
+          throw error;
+        });
+      },
     }),
     [client, snapshot],
   );

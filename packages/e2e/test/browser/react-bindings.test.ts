@@ -122,7 +122,7 @@ describe('@gatehouse/react in Chromium, server-rendered and hydrated in Strict M
     await redis?.cleanup();
   });
 
-  it('signed out → sign-in → one code exchange → name and API answer; a reload stays signed in', async () => {
+  it('signed out → sign-in → one code exchange → name and API answer; a reload stays signed in; sign-out', async () => {
     const context = await browser.newContext();
     const tab = await context.newPage();
     const problems: string[] = [];
@@ -160,6 +160,14 @@ describe('@gatehouse/react in Chromium, server-rendered and hydrated in Strict M
         .toContain('demo-spa may');
       expect(tab.url()).toBe(`${page.url}/recipes?sort=new`);
       expect(exchanges).toEqual([{ ok: true }]);
+
+      // Sign-out leaves for the server's end-session endpoint; the guard, seeing the user signed out, must not
+      // race it with a sign-in redirect. Back in the app, signed out, the guard asks for a sign-in again, and
+      // the server, its session ended, shows the login form.
+      await tab.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await tab.waitForURL((url) => url.href.startsWith(`${gh.issuer}/session/end`));
+      await tab.waitForURL((url) => url.href.startsWith(`${gh.issuer}/interaction/`));
+      await tab.locator('input[name="password"]').waitFor();
       expect(problems).toEqual([]);
     } finally {
       await context.close();

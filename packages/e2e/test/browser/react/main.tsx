@@ -12,6 +12,7 @@ const auth = createGatehouseClient({
   issuer,
   clientId: 'demo-spa',
   redirectUri: `${location.origin}/callback`,
+  postLogoutRedirectUri: `${location.origin}/`,
   scope: 'openid profile offline_access recipes:read',
   resource: apiUrl,
   storage: hybridStorage(),
