@@ -28,6 +28,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/client/package.json packages/client/
 COPY packages/demo-api/package.json packages/demo-api/
 COPY packages/e2e/package.json packages/e2e/
+COPY packages/react/package.json packages/react/
 COPY packages/resource/package.json packages/resource/
 COPY packages/server/package.json packages/server/
 COPY packages/testkit/package.json packages/testkit/

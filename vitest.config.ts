@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Workspace packages resolve to their TypeScript sources (the `@gatehouse/source`
 // export condition), so tests never need a build step.
 const conditions = ['@gatehouse/source'];
-const packages = ['server', 'resource', 'client', 'demo-api', 'testkit', 'e2e'];
+const packages = ['server', 'resource', 'client', 'react', 'demo-api', 'testkit', 'e2e'];
 
 export default defineConfig({
   resolve: { conditions },

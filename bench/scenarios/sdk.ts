@@ -7,6 +7,7 @@ import type { Figure } from '../support/figure.ts';
 import { BENCH_SECRET } from '../support/gatehouse-process.ts';
 import { median, round } from '../support/stats.ts';
 import type { SdkRefreshInput, SdkRefreshResult } from '../workers/sdk-refresh.ts';
+import { reactBindingsSize } from './react-bindings-size.ts';
 
 const SCENARIO = '6 SDK';
 
@@ -104,5 +105,6 @@ export async function sdk(ctx: BenchContext): Promise<Figure[]> {
       note: `min ${round(size.min / 1024, 1)} KiB; ratio vs @gatehouse/client with ky`,
     });
   }
+  figures.push(...(await reactBindingsSize(SCENARIO)));
   return figures;
 }

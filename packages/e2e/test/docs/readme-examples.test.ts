@@ -1,5 +1,5 @@
 // Every fenced block of README.md and packages/*/README.md is checked, so a doc example cannot go stale
-// unnoticed: TypeScript and JavaScript are type-checked against the workspace packages (the browser SDK
+// unnoticed: TypeScript, TSX and JavaScript are type-checked against the workspace packages (the browser SDK
 // snippet also runs in Chromium, readme-sdk-snippet.test.ts, and the Node service snippet in Node,
 // readme-node-snippets.test.ts), shell commands must name pnpm scripts and
 // `gatehouse` subcommands that exist, JSON must parse (client metadata must pass the CLI's validation),
@@ -15,7 +15,7 @@ import { allReadmeBlocks, blockSlug, REPO_DIR, type ReadmeBlock, where } from '.
 
 const run = promisify(execFile);
 
-const TYPESCRIPT = new Set(['ts', 'typescript', 'js', 'javascript']);
+const TYPESCRIPT = new Set(['ts', 'typescript', 'js', 'javascript', 'tsx']);
 const SHELL = new Set(['sh', 'bash', 'shell']);
 const JSON_BLOCK = new Set(['json']);
 /** Output, diagrams, file trees: marked as such in the markdown, checked by nobody. */
@@ -63,13 +63,14 @@ describe('README code blocks', () => {
       join(dir, 'tsconfig.json'),
       JSON.stringify({
         extends: '../../../tsconfig.base.json',
-        compilerOptions: { noEmit: true, sourceMap: false, paths: { koa: [koaTypes] } },
-        include: ['*.ts'],
+        // React examples (```tsx) compile as a React app does, with the automatic JSX runtime.
+        compilerOptions: { noEmit: true, sourceMap: false, jsx: 'react-jsx', paths: { koa: [koaTypes] } },
+        include: ['*.ts', '*.tsx'],
       }),
     );
     const files = new Map<string, ReadmeBlock>();
     for (const block of typescript) {
-      const file = `${blockSlug(block)}.ts`;
+      const file = `${blockSlug(block)}.${block.lang === 'tsx' ? 'tsx' : 'ts'}`;
       files.set(file, block);
       // A module of its own (top-level await, no shared globals), lines kept in step with the README.
       writeFileSync(join(dir, file), `${block.code}\nexport {};\n`);
@@ -84,7 +85,7 @@ describe('README code blocks', () => {
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const match = /^(?:.*[/\\])?([^/\\(]+\.ts)\((\d+),\d+\): (.*)$/.exec(line);
+        const match = /^(?:.*[/\\])?([^/\\(]+\.tsx?)\((\d+),\d+\): (.*)$/.exec(line);
         const block = match && files.get(match[1] ?? '');
         return block ? `${block.file}:${block.line + Number(match[2])}: ${match[3]}` : line;
       });
@@ -170,7 +171,7 @@ const scriptsOf = (dir: string): Record<string, string> =>
 
 const packageDirs = (): Map<string, string> => {
   const dirs = new Map<string, string>();
-  for (const name of ['server', 'resource', 'client', 'demo-api', 'testkit', 'e2e']) {
+  for (const name of ['server', 'resource', 'client', 'react', 'demo-api', 'testkit', 'e2e']) {
     const manifest = JSON.parse(readFileSync(join(REPO_DIR, 'packages', name, 'package.json'), 'utf8')) as {
       name: string;
     };

@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { REPO_DIR } from '../support/child.ts';
+import type { Figure } from '../support/figure.ts';
+import { round } from '../support/stats.ts';
+
+/** React is the app's own (a peer dependency): never part of what the bindings add. */
+const REACT = ['react', 'react-dom', 'react/jsx-runtime'];
+
+/** `export *` of the entries, minified, then gzip -9, resolved from the bindings' package. */
+async function gzipped(entries: string[], external: string[]): Promise<number> {
+  const result = await build({
+    stdin: {
+      contents: entries.map((entry) => `export * from ${JSON.stringify(entry)};`).join('\n'),
+      resolveDir: join(REPO_DIR, 'packages/react'),
+      loader: 'js',
+    },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@gatehouse/source'],
+    external,
+    write: false,
+    logLevel: 'silent',
+  });
+  return gzipSync(result.outputFiles[0]!.contents, { level: 9 }).byteLength;
+}
+
+/**
+ * What `@gatehouse/react` adds to a React app that already ships the SDK: the browser entry and the bindings
+ * together, minus the browser entry alone (both with ky, React external), so that gzip's shared dictionary is
+ * counted as a browser sees it.
+ *
+ * @example
+ * ```ts
+ * figures.push(...(await reactBindingsSize('6 SDK')));
+ * ```
+ */
+export async function reactBindingsSize(scenario: string): Promise<Figure[]> {
+  const [core, both] = await Promise.all([
+    gzipped(['@gatehouse/client'], REACT),
+    gzipped(['@gatehouse/client', '@gatehouse/react'], REACT),
+  ]);
+  const added = both - core;
+  return [
+    {
+      scenario,
+      name: '@gatehouse/react on top of @gatehouse/client and React, min+gzip',
+      value: round(added / 1024, 2),
+      unit: 'KiB',
+      target: '<= 1.5 KB (1,500 bytes)',
+      pass: added <= 1500,
+      note: `${added} bytes: the SDK and the bindings (${both} B) minus the SDK alone (${core} B), React external`,
+    },
+  ];
+}
