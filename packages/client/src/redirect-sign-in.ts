@@ -125,7 +125,7 @@ export async function completeRedirectSignIn(
   const history = globalThis.history as History | undefined;
   if (callbackUrl === undefined && history) {
     // Take code and state out of the address bar and history, so a reload or a shared link cannot replay them.
-    for (const key of ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']) {
+    for (const key of 'code state iss session_state error error_description error_uri'.split(' ')) {
       url.searchParams.delete(key);
     }
     history.replaceState(history.state, '', url.href);
