@@ -33,6 +33,11 @@ export interface SignInRedirectOptions {
   loginHint?: string;
   /** Overrides the client's `scope` for this sign-in. */
   scope?: string;
+  /**
+   * Overrides the client's `redirectUri` for this sign-in (a registered one): popup and silent sign-in send
+   * the response to a small callback page of their own.
+   */
+  redirectUri?: string;
   /** Further authorization request parameters. */
   extraParams?: Record<string, string>;
 }
@@ -63,7 +68,8 @@ export async function startRedirectSignIn(
   context: ClientContext,
   options: SignInRedirectOptions = {},
 ): Promise<void> {
-  const redirectUri = context.redirectUri ?? fail('redirectUri is not set', 'ERR_CONFIGURATION');
+  const redirectUri =
+    options.redirectUri ?? context.redirectUri ?? fail('redirectUri is not set', 'ERR_CONFIGURATION');
   const url = new URL(await endpointUrl(context, 'authorization_endpoint'));
   const codeVerifier = generateRandomToken();
   const state = generateRandomToken();
