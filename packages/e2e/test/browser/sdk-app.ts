@@ -5,6 +5,7 @@ import type * as Client from '@gatehouse/client';
 import type * as Popup from '@gatehouse/client/popup';
 import { freePort } from '@gatehouse/testkit';
 import { build } from 'esbuild';
+import type { Page } from 'playwright-core';
 
 const CLIENT_DIR = fileURLToPath(new URL('../../../client/', import.meta.url));
 
@@ -20,6 +21,8 @@ export interface SdkAppGlobals {
   statuses: string[];
   /** How many times `auth.ready` settled. */
   readyCount: number;
+  /** `getSnapshot().status` when `auth.ready` settled. */
+  statusAtReady?: string;
   /** What the last `signInPopup()` started by the page's button (or `#popup-on-load`) came to. */
   popup?: Promise<Outcome>;
   outcome(promise: Promise<unknown>): Promise<Outcome>;
@@ -50,7 +53,10 @@ for (const name of ['signInRequired', 'sessionExpired', 'signedOut', 'userChange
 const statuses = [auth.getSnapshot().status];
 auth.subscribe(() => statuses.push(auth.getSnapshot().status));
 let readyCount = 0;
-auth.ready.then(() => readyCount++);
+auth.ready.then(() => {
+  readyCount++;
+  window.app.statusAtReady = auth.getSnapshot().status;
+});
 const outcome = (promise) => promise.then(
   () => ({ ok: true }),
   (e) => ({ ok: false, name: e.name, code: e.code, error: e.error, message: e.message }),
@@ -128,4 +134,25 @@ export async function startSdkApp(options: {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The user's part of a popup sign-in at Gatehouse: the login form as `<name>@example.test` (an account made by
+ * `ensureAccount`), then "Allow" when consent is asked; resolves once the popup has closed itself.
+ *
+ * @example
+ * ```ts
+ * const [popup] = await Promise.all([page.waitForEvent('popup'), page.locator('#popup').click()]);
+ * await signInInPopup(popup, 'popup-user');
+ * ```
+ */
+export async function signInInPopup(popup: Page, user: string): Promise<void> {
+  const closed = popup.waitForEvent('close');
+  await popup.locator('input[name="email"]').fill(`${user}@example.test`);
+  await popup.locator('input[name="password"]').fill(`${user}-password-0123456789`);
+  await popup.getByRole('button', { name: 'Sign in', exact: true }).click();
+  // Consent is asked once per client and user; a remembered grant goes straight to the callback page.
+  const allow = popup.getByRole('button', { name: 'Allow', exact: true });
+  await Promise.race([allow.click().catch(() => undefined), closed]);
+  await closed;
 }

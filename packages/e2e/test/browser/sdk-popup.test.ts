@@ -14,7 +14,7 @@ import {
   TEST_CLIENTS,
 } from '../../../server/test/support/gatehouse.ts';
 import { launchChromium } from './chromium.ts';
-import { type Outcome, type SdkApp, type SdkAppGlobals, startSdkApp } from './sdk-app.ts';
+import { type Outcome, type SdkApp, type SdkAppGlobals, signInInPopup, startSdkApp } from './sdk-app.ts';
 
 const CLIENT_ID = 'popup-spa';
 const USER = 'popup-user';
@@ -60,17 +60,6 @@ async function openApp(context: BrowserContext, origin = app.origin, hash = ''):
   return page;
 }
 
-/** The user's part in the popup: the login form, then "Allow" if consent is asked; the popup then closes. */
-async function signInInPopup(popup: Page): Promise<void> {
-  await popup.locator('input[name="email"]').fill(`${USER}@example.test`);
-  await popup.locator('input[name="password"]').fill(`${USER}-password-0123456789`);
-  await popup.getByRole('button', { name: 'Sign in', exact: true }).click();
-  const allow = popup.getByRole('button', { name: 'Allow', exact: true });
-  const closed = popup.waitForEvent('close');
-  await Promise.race([allow.click(), closed]);
-  await closed;
-}
-
 describe('@gatehouse/client/popup in Chromium', { timeout: 60_000 }, () => {
   // One browser profile for the first three tests: the Gatehouse session of the popup sign-in lives on.
   let context: BrowserContext;
@@ -83,7 +72,7 @@ describe('@gatehouse/client/popup in Chromium', { timeout: 60_000 }, () => {
     const page = await openApp(context);
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.locator('#popup').click()]);
     await popup.waitForURL((url) => url.href.startsWith(`${gh.issuer}/interaction/`));
-    await signInInPopup(popup);
+    await signInInPopup(popup, USER);
 
     const outcome = await page.evaluate(() => (globalThis as WithApp).app.popup);
     expect(outcome).toEqual({ ok: true });
