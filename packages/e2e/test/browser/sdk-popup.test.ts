@@ -98,8 +98,11 @@ describe('@gatehouse/client/popup in Chromium', { timeout: 60_000 }, () => {
       const fresh = sdk.createGatehouseClient({ ...options, storage: sdk.memoryStorage(), crossTab: false });
       await fresh.ready;
       const before = await fresh.isAuthenticated();
+      const entries = history.length;
       await sdk.signInSilent(fresh);
       return {
+        // The frame's navigations add nothing to the tab's history: Back still leaves the app as before.
+        historyGrew: history.length !== entries,
         before,
         after: await fresh.isAuthenticated(),
         user: await fresh.getUser(),
@@ -107,6 +110,7 @@ describe('@gatehouse/client/popup in Chromium', { timeout: 60_000 }, () => {
       };
     });
     expect(seen).toMatchObject({
+      historyGrew: false,
       before: false,
       after: true,
       frames: 0,
