@@ -98,12 +98,12 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
             if (!response) return error;
             const body = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
             const header = response.headers.get('www-authenticate');
-            const code = typeof body.error === 'string' ? body.error : challengeParam(header, 'error');
+            // The JSON body wins; RFC 6750 §3 puts the same fields into the challenge of a 401 or 403.
+            const field = (name: string) =>
+              typeof body[name] === 'string' ? (body[name] as string) : challengeParam(header, name);
+            const code = field('error');
             if (code) {
-              const description =
-                typeof body.error_description === 'string'
-                  ? body.error_description
-                  : challengeParam(header, 'error_description');
+              const description = field('error_description');
               Object.assign(error, { error: code, error_description: description });
               error.message = `${code}${description ? `: ${description}` : ''} (${response.status} from ${request.method} ${request.url})`;
             }

@@ -33,7 +33,9 @@ export type GatehouseErrorCode =
   | 'ERR_INVALID_RESPONSE'
   | 'ERR_STATE_MISMATCH'
   | 'ERR_ISSUER_MISMATCH'
-  | 'ERR_CONFIGURATION';
+  | 'ERR_CONFIGURATION'
+  | 'ERR_POPUP_BLOCKED'
+  | 'ERR_POPUP_CLOSED';
 
 /**
  * Every error the SDK throws, as a union discriminated by `code`: each subclass has its own literal code, and
@@ -78,13 +80,17 @@ export type GatehouseErrorBaseCode =
   | 'ERR_INVALID_RESPONSE'
   | 'ERR_STATE_MISMATCH'
   | 'ERR_ISSUER_MISMATCH'
-  | 'ERR_CONFIGURATION';
+  | 'ERR_CONFIGURATION'
+  | 'ERR_POPUP_BLOCKED'
+  | 'ERR_POPUP_CLOSED';
 
 /**
  * Base class of every SDK error. Thrown directly for protocol violations the SDK detects itself:
  * `ERR_INVALID_RESPONSE` (a malformed server answer), `ERR_STATE_MISMATCH` (a callback that does not belong
  * to a sign-in this client started), `ERR_ISSUER_MISMATCH` (discovery or RFC 9207 `iss` names another server),
- * `ERR_CONFIGURATION` (an option missing for the requested operation).
+ * `ERR_CONFIGURATION` (an option missing for the requested operation), and from `@gatehouse/client/popup`
+ * `ERR_POPUP_BLOCKED` (the browser refused to open the sign-in popup) and `ERR_POPUP_CLOSED` (the user closed
+ * it before signing in).
  *
  * @example
  * ```ts

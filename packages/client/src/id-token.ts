@@ -43,17 +43,14 @@ export const decodeJwt = (jwt: string, part = 1): Json => {
   }
 };
 
-/** WebCrypto parameters of the JWS algorithms a Gatehouse server signs ID tokens with (RFC 7518 §3). */
-const ALGORITHMS: Record<string, [EcKeyImportParams | RsaHashedImportParams | Algorithm, Algorithm]> = {
-  RS256: [
-    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as RsaHashedImportParams,
-    { name: 'RSASSA-PKCS1-v1_5' },
-  ],
-  ES256: [
-    { name: 'ECDSA', namedCurve: 'P-256' } as EcKeyImportParams,
-    { name: 'ECDSA', hash: 'SHA-256' } as Algorithm,
-  ],
-  EdDSA: [{ name: 'Ed25519' }, { name: 'Ed25519' }],
+/**
+ * WebCrypto parameters of the JWS algorithms a Gatehouse server signs ID tokens with (RFC 7518 §3). One object
+ * serves both `importKey` and `verify`: WebCrypto reads from it only the members each operation defines.
+ */
+const ALGORITHMS: Record<string, EcKeyImportParams | RsaHashedImportParams | Algorithm> = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as RsaHashedImportParams,
+  ES256: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as EcKeyImportParams,
+  EdDSA: { name: 'Ed25519' },
 };
 
 /**
@@ -96,8 +93,8 @@ export async function verifyIdToken(
   const verified =
     jwk &&
     (await crypto.subtle.verify(
-      algorithm[1],
-      await crypto.subtle.importKey('jwk', jwk, algorithm[0], false, ['verify']),
+      algorithm,
+      await crypto.subtle.importKey('jwk', jwk, algorithm, false, ['verify']),
       bytes(signature),
       new TextEncoder().encode(`${header}.${payload}`),
     ));

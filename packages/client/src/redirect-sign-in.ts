@@ -33,6 +33,11 @@ export interface SignInRedirectOptions {
   loginHint?: string;
   /** Overrides the client's `scope` for this sign-in. */
   scope?: string;
+  /**
+   * Overrides the client's `redirectUri` for this sign-in (a registered one): popup and silent sign-in send
+   * the response to a small callback page of their own.
+   */
+  redirectUri?: string;
   /** Further authorization request parameters. */
   extraParams?: Record<string, string>;
 }
@@ -63,7 +68,8 @@ export async function startRedirectSignIn(
   context: ClientContext,
   options: SignInRedirectOptions = {},
 ): Promise<void> {
-  const redirectUri = context.redirectUri ?? fail('redirectUri is not set', 'ERR_CONFIGURATION');
+  const redirectUri =
+    options.redirectUri ?? context.redirectUri ?? fail('redirectUri is not set', 'ERR_CONFIGURATION');
   const url = new URL(await endpointUrl(context, 'authorization_endpoint'));
   const codeVerifier = generateRandomToken();
   const state = generateRandomToken();
@@ -125,7 +131,7 @@ export async function completeRedirectSignIn(
   const history = globalThis.history as History | undefined;
   if (callbackUrl === undefined && history) {
     // Take code and state out of the address bar and history, so a reload or a shared link cannot replay them.
-    for (const key of ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']) {
+    for (const key of 'code state iss session_state error error_description error_uri'.split(' ')) {
       url.searchParams.delete(key);
     }
     history.replaceState(history.state, '', url.href);

@@ -28,6 +28,13 @@ import {
   type DeviceUserCode,
   type GatehouseNodeClient,
 } from '../src/node/index.ts';
+import {
+  handlePopupCallback,
+  type SignInPopupOptions,
+  type SignInSilentOptions,
+  signInPopup,
+  signInSilent,
+} from '../src/popup/index.ts';
 
 /** A caught value, typed as TypeScript types it in `catch (err)`. */
 const caught = ((): unknown => new OAuthError({ error: 'invalid_grant', status: 400 }))();
@@ -40,7 +47,12 @@ describe('errors: "all extend GatehouseError and carry a code"', () => {
     expectTypeOf<NetworkError['code']>().toEqualTypeOf<'ERR_NETWORK'>();
     expectTypeOf<TimeoutError['code']>().toEqualTypeOf<'ERR_TIMEOUT'>();
     expectTypeOf<GatehouseErrorBaseCode>().toEqualTypeOf<
-      'ERR_INVALID_RESPONSE' | 'ERR_STATE_MISMATCH' | 'ERR_ISSUER_MISMATCH' | 'ERR_CONFIGURATION'
+      | 'ERR_INVALID_RESPONSE'
+      | 'ERR_STATE_MISMATCH'
+      | 'ERR_ISSUER_MISMATCH'
+      | 'ERR_CONFIGURATION'
+      | 'ERR_POPUP_BLOCKED'
+      | 'ERR_POPUP_CLOSED'
     >();
     expectTypeOf<GatehouseClientError['code']>().toEqualTypeOf<GatehouseErrorCode>();
     expectTypeOf<
@@ -86,6 +98,13 @@ describe('errors: "all extend GatehouseError and carry a code"', () => {
         case 'ERR_INVALID_RESPONSE':
         case 'ERR_CONFIGURATION':
           expectTypeOf(caught).toExtend<GatehouseError>();
+          expectTypeOf(caught).not.toHaveProperty('error');
+          break;
+        case 'ERR_POPUP_BLOCKED':
+        case 'ERR_POPUP_CLOSED':
+          // `@gatehouse/client/popup`: a plain GatehouseError, no OAuth fields.
+          expectTypeOf(caught).toEqualTypeOf<GatehouseError & { readonly code: GatehouseErrorBaseCode }>();
+          expectTypeOf(caught.code).toEqualTypeOf<'ERR_POPUP_BLOCKED' | 'ERR_POPUP_CLOSED'>();
           expectTypeOf(caught).not.toHaveProperty('error');
           break;
         default:
@@ -177,7 +196,20 @@ describe('the client: the README API table', () => {
       | 'clock'
     >();
     expectTypeOf<keyof SignInRedirectOptions>().toEqualTypeOf<
-      'returnTo' | 'prompt' | 'loginHint' | 'scope' | 'extraParams' | 'navigate'
+      'returnTo' | 'prompt' | 'loginHint' | 'scope' | 'redirectUri' | 'extraParams' | 'navigate'
+    >();
+    expectTypeOf<keyof SignInPopupOptions>().toEqualTypeOf<
+      | 'returnTo'
+      | 'prompt'
+      | 'loginHint'
+      | 'scope'
+      | 'redirectUri'
+      | 'extraParams'
+      | 'popupFeatures'
+      | 'timeoutMs'
+    >();
+    expectTypeOf<keyof SignInSilentOptions>().toEqualTypeOf<
+      'redirectUri' | 'scope' | 'extraParams' | 'timeoutMs'
     >();
     expectTypeOf<keyof SignOutOptions>().toEqualTypeOf<'endSession' | 'postLogoutRedirectUri' | 'navigate'>();
     expectTypeOf<keyof DeviceSignInOptions>().toEqualTypeOf<'onUserCode' | 'signal' | 'scope'>();
@@ -192,5 +224,15 @@ describe('the client: the README API table', () => {
       set(key: string, value: string): Promise<void>;
       remove(key: string): Promise<void>;
     }>();
+  });
+
+  it('popup and silent sign-in take the client and resolve like handleRedirectCallback()', () => {
+    expectTypeOf(signInPopup).toEqualTypeOf<
+      (auth: GatehouseClient, options?: SignInPopupOptions) => Promise<RedirectCallbackResult>
+    >();
+    expectTypeOf(signInSilent).toEqualTypeOf<
+      (auth: GatehouseClient, options?: SignInSilentOptions) => Promise<RedirectCallbackResult>
+    >();
+    expectTypeOf(handlePopupCallback).toEqualTypeOf<() => boolean>();
   });
 });

@@ -14,10 +14,15 @@ export function chromiumPath(): string {
   return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
 }
 
-/** The system Chromium ({@link chromiumPath}), headless, with nothing that talks to the network on its own. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * The system Chromium ({@link chromiumPath}), headless, with nothing that talks to the network on
+ * its own. Playwright turns the popup blocker off; `popupBlocking: true` keeps it on, as in a
+ * user's browser: a popup opens only from a click.
+ */
+export function launchChromium(options: { popupBlocking?: boolean } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
+    ...(options.popupBlocking ? { ignoreDefaultArgs: ['--disable-popup-blocking'] } : {}),
     args: [
       '--headless',
       '--no-sandbox',

@@ -11,16 +11,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGatehouseClient } from '@gatehouse/client';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
+import { demoClients } from '@gatehouse/server';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { launchChromium } from '@gatehouse/testkit/chromium';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoClients } from '../../../server/src/dev/demo-clients.ts';
-import { type StartedGatehouse, startGatehouse } from '../../../server/test/support/gatehouse.ts';
-import { launchChromium } from './chromium.ts';
 import { Root } from './react/app.tsx';
 
 const USER = {

@@ -51,7 +51,7 @@ describe('@gatehouse/client as published', { timeout: 120_000 }, () => {
   it('is ESM without side effects, with types first in every export and ky as its only dependency', () => {
     expect(manifest.type).toBe('module');
     expect(manifest.sideEffects).toBe(false);
-    expect(Object.keys(manifest.exports)).toEqual(['.', './node']);
+    expect(Object.keys(manifest.exports)).toEqual(['.', './node', './popup']);
     for (const conditions of Object.values(manifest.exports)) {
       expect(Object.keys(conditions)).toEqual(['types', 'default']);
     }
@@ -65,23 +65,27 @@ describe('@gatehouse/client as published', { timeout: 120_000 }, () => {
         'package/dist/index.d.ts',
         'package/dist/node/index.js',
         'package/dist/node/index.d.ts',
+        'package/dist/popup/index.js',
+        'package/dist/popup/index.d.ts',
       ]),
     );
     expect(packedFiles.filter((file) => /\.test\.|\/src\/|\/test\//.test(file))).toEqual([]);
   });
 
-  it('imports in Node: the browser entry without the Node-only flows, /node with them', async () => {
+  it('imports in Node: the browser entry without the Node-only flows, /node with them, /popup', async () => {
     const script = join(scratch, 'check.mjs');
     await writeFile(
       script,
       `import * as browser from '@gatehouse/client';
 import * as node from '@gatehouse/client/node';
+import * as popup from '@gatehouse/client/popup';
 const options = { issuer: 'https://id.example.com', clientId: 'demo' };
 const a = browser.createGatehouseClient(options);
 const b = node.createGatehouseClient(options);
 console.log(JSON.stringify({
   browser: Object.keys(browser).sort(),
   node: Object.keys(node).sort(),
+  popup: Object.keys(popup).sort(),
   browserClient: Object.keys(a).sort(),
   nodeClient: Object.keys(b).sort(),
   errorName: new browser.SessionExpiredError('x').name,
@@ -99,6 +103,8 @@ b.close();
     expect(seen.node).toEqual(
       expect.arrayContaining(['createGatehouseClient', 'fileStorage', 'inProcessLock']),
     );
+    // The popup entry loads in Node (server rendering imports it) without touching `window`.
+    expect(seen.popup).toEqual(['handlePopupCallback', 'signInPopup', 'signInSilent']);
     expect(seen.browserClient).not.toContain('signInWithDeviceCode');
     expect(seen.nodeClient).toEqual(
       expect.arrayContaining([
@@ -116,6 +122,7 @@ b.close();
       join(scratch, 'consumer.ts'),
       `import { createGatehouseClient, GatehouseError, hybridStorage } from '@gatehouse/client';
 import { createGatehouseClient as createNodeClient, fileStorage } from '@gatehouse/client/node';
+import { signInPopup } from '@gatehouse/client/popup';
 
 const spa = createGatehouseClient({ issuer: 'https://id.example.com', clientId: 'spa', storage: hybridStorage() });
 spa.on('sessionExpired', (error) => console.log(error.code satisfies GatehouseError['code']));
@@ -124,6 +131,11 @@ try {
 } catch (err) {
   // instanceof narrows to the union of the SDK's errors, the code to the class
   if (err instanceof GatehouseError && err.code === 'ERR_OAUTH') console.log(err.error, err.status);
+}
+try {
+  await signInPopup(spa, { redirectUri: 'https://app.example.com/popup-callback.html' });
+} catch (err) {
+  if (err instanceof GatehouseError && err.code === 'ERR_POPUP_BLOCKED') await spa.signInRedirect();
 }
 const cli = createNodeClient({ issuer: 'https://id.example.com', clientId: 'cli', storage: fileStorage('t.json') });
 await cli.signInWithDeviceCode({ onUserCode: ({ userCode }) => console.log(userCode) });

@@ -1,0 +1,174 @@
+// What a frontend team relies on from `@gatehouse/client`, in real Chromium tabs against the real server on a
+// real Redis: a reload keeps the signed-in user (hybridStorage: the refresh token in IndexedDB, the access
+// token in memory), `ready` settles once and only when the snapshot already says who is signed in, and when
+// the server ends the session exactly one of two tabs is told to send the user to sign in.
+
+import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { launchChromium } from '@gatehouse/testkit/chromium';
+import { TEST_CLIENTS } from '@gatehouse/testkit/clients';
+import { postForm } from '@gatehouse/testkit/forms';
+import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { ensureAccount } from '@gatehouse/testkit/sign-in';
+import type { ClientMetadata } from 'oidc-provider';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SdkApp, type SdkAppGlobals, signInInPopup, startSdkApp } from './sdk-app.ts';
+
+const CLIENT_ID = 'tabs-spa';
+const USER = 'tabs-user';
+// Long enough that nothing expires on its own; the tabs' clocks are moved instead.
+const ACCESS_TOKEN_TTL = 600;
+
+let redis: RedisProcess;
+let gh: StartedGatehouse;
+let app: SdkApp;
+let browser: Browser;
+const refreshes: { ok: boolean; error?: string }[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const port = await freePort();
+  const spa: ClientMetadata = {
+    client_id: CLIENT_ID,
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    redirect_uris: [`http://localhost:${port}/popup-callback.html`],
+    application_type: 'web',
+  };
+  gh = await startGatehouse({
+    redis,
+    env: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
+    gatehouse: {
+      clients: [...TEST_CLIENTS, spa],
+      onProviderCreated: (provider) => {
+        provider.on('grant.success', (ctx) => {
+          if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes.push({ ok: true });
+        });
+        provider.on('grant.error', (ctx, error) => {
+          if (ctx.oidc?.params?.grant_type === 'refresh_token') {
+            refreshes.push({ ok: false, error: (error as { error?: string }).error ?? 'unknown' });
+          }
+        });
+      },
+    },
+  });
+  await ensureAccount(gh.server, USER);
+  app = await startSdkApp({
+    issuer: gh.issuer,
+    clientId: CLIENT_ID,
+    scope: 'openid profile email offline_access',
+    port,
+  });
+  browser = await launchChromium();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await gh?.stop();
+  await redis?.cleanup();
+});
+
+/** `window.app` of the page, inside `page.evaluate`. */
+type WithApp = typeof globalThis & { app: SdkAppGlobals };
+
+const settled = (page: Page) =>
+  page.waitForFunction(() => (globalThis as WithApp).app?.statusAtReady !== undefined);
+
+/** The page's app state a user would notice: who is signed in, the snapshot's history, the events. */
+const appState = (page: Page) =>
+  page.evaluate(async () => {
+    const { auth, statuses, events, readyCount, statusAtReady } = (globalThis as WithApp).app;
+    return { email: (await auth.getUser())?.email, statuses, events, readyCount, statusAtReady };
+  });
+
+async function signedInTab(page: Page): Promise<void> {
+  await page.goto(`${app.origin}/`);
+  await settled(page);
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.locator('#popup').click()]);
+  await signInInPopup(popup, USER);
+  expect(await page.evaluate(() => (globalThis as WithApp).app.popup)).toEqual({ ok: true });
+}
+
+describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
+  it('a reload keeps the user (hybridStorage), and `ready` settles once, already signed in: no signed-out flash', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await signedInTab(page);
+      const before = await appState(page);
+      expect(before.email).toBe(`${USER}@example.test`);
+
+      const refreshesBefore = refreshes.length;
+      await page.reload();
+      await settled(page);
+      // Room for a second, unwanted settling of `ready` or a late status change.
+      await page.waitForTimeout(500);
+      const after = await appState(page);
+      expect(after).toMatchObject({
+        email: `${USER}@example.test`,
+        readyCount: 1,
+        statusAtReady: 'signedIn',
+      });
+      // 'loading' (the user may appear in it as storage is read) until 'signedIn', and never 'signedOut'.
+      expect(after.statuses[0]).toBe('loading');
+      expect(after.statuses.filter((status) => status !== 'loading')).toEqual(['signedIn']);
+      // The access token lived only in the page's memory: one refresh brought it back, and it works.
+      expect(
+        await page.evaluate(async () => (await (globalThis as WithApp).app.auth.getAccessToken()).length > 0),
+      ).toBe(true);
+      expect(refreshes.slice(refreshesBefore)).toEqual([{ ok: true }]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the server revokes the session: both tabs learn it, exactly one gets signInRequired, the other sessionExpired only', async () => {
+    const context = await browser.newContext();
+    try {
+      await context.clock.install();
+      const first = await context.newPage();
+      await signedInTab(first);
+      const second = await context.newPage();
+      await second.goto(`${app.origin}/`);
+      await settled(second);
+      expect((await appState(second)).email).toBe(`${USER}@example.test`);
+
+      // RFC 7009: revoking the refresh token ends the grant at the server; the tabs do not know yet.
+      const refreshToken = await first.evaluate(
+        async () => (await (globalThis as WithApp).app.auth.getTokens())?.refreshToken,
+      );
+      const revoked = await postForm(`${gh.issuer}/revoke`, {
+        token: String(refreshToken),
+        token_type_hint: 'refresh_token',
+        client_id: CLIENT_ID,
+      });
+      expect(revoked.status).toBe(200);
+
+      // Both tabs' access token comes due in the same instant; each tab's renewal meets the revoked grant.
+      const refusedBefore = refreshes.filter((r) => !r.ok).length;
+      await context.clock.fastForward(ACCESS_TOKEN_TTL * 1000);
+      const expired = async (page: Page) =>
+        (await page.evaluate(() => (globalThis as WithApp).app.auth.getSnapshot().status)) === 'expired';
+      for (
+        let waited = 0;
+        !((await expired(first)) && (await expired(second))) && waited < 10_000;
+        waited += 100
+      ) {
+        await first.waitForTimeout(100);
+      }
+      await first.waitForTimeout(500); // room for a second, unwanted prompt
+      const events = [(await appState(first)).events, (await appState(second)).events];
+      const asked = events.map((list) => list.filter((e) => e === 'signInRequired').length);
+      expect(asked.sort()).toEqual([0, 1]);
+      for (const list of events) {
+        expect(list.filter((e) => e === 'sessionExpired')).toEqual(['sessionExpired']);
+      }
+      // One refresh request reached the server and was refused; the other tab never spent the token.
+      expect(refreshes.filter((r) => !r.ok).slice(refusedBefore)).toEqual([
+        { ok: false, error: 'invalid_grant' },
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
+});
