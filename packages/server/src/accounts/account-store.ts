@@ -36,7 +36,10 @@ export type PasswordCheck =
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
 
-/** RFC-free but issue-mandated lifetimes: verification links 24 h, reset links 1 h. */
+/**
+ * No RFC sets these: a verification link may wait a day in an inbox, while a reset link grants
+ * the account to whoever holds it, so it lives 1 h.
+ */
 export const EMAIL_TOKEN_TTL_SECONDS: Readonly<Record<EmailTokenPurpose, number>> = {
   'verify-email': 24 * 60 * 60,
   'reset-password': 60 * 60,
