@@ -19,7 +19,6 @@ import {
   createProviderPages,
   type InteractionDeps,
   type PageLog,
-  securityHeaders,
 } from './interactions/index.ts';
 import { providerFormLimit } from './interactions/provider-form-limit.ts';
 import { deriveCookieKeys } from './keys/index.ts';
@@ -177,7 +176,6 @@ async function assemble(
     cookieKeys,
     readiness: async () =>
       draining ? 'shutting down' : (await store.isReady()) ? 'ready' : 'store unavailable',
-    securityHeaders: securityHeaders(),
     pages: createInteractionRoutes({
       provider: () => providerHost.provider,
       accounts,

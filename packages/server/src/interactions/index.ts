@@ -13,7 +13,6 @@ import { STYLESHEET_PATH } from './layout.ts';
 import { loginRoutes, showLogin } from './login.ts';
 import { passwordResetRoutes } from './password-reset.ts';
 import { registerRoutes } from './register.ts';
-import { securityHeaders } from './security-headers.ts';
 import { STYLESHEET } from './stylesheet.ts';
 import { verifyEmailRoutes } from './verify-email.ts';
 
@@ -79,8 +78,8 @@ async function showInteraction(ctx: Context, deps: PageContext): Promise<void> {
 
 /**
  * The server-rendered pages: sign-in and consent for oidc-provider interactions, sign-up,
- * email confirmation, password reset, and the stylesheet. Every page gets
- * {@link securityHeaders}, every form a CSRF token.
+ * email confirmation, password reset, and the stylesheet. Every form gets a CSRF token; the
+ * security headers come from the app around these routes ({@link securityHeaders}).
  *
  * Routes: `GET /interaction/:uid`, `POST /interaction/:uid/{login,confirm,abort}`,
  * `GET|POST /register`, `GET|POST /verify-email`, `GET|POST /verify-email/resend`, `GET|POST /forgot-password`,
@@ -98,7 +97,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Middleware {
     log: deps.log ?? consoleLog,
   };
   const router = new Router();
-  router.use(securityHeaders(), renderUnexpectedErrors(context));
+  router.use(renderUnexpectedErrors(context));
   router.get(STYLESHEET_PATH, function serveStylesheet(ctx) {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');

@@ -1,7 +1,6 @@
-import { parse } from 'node:querystring';
 import type { Middleware } from 'koa';
+import { readFormBody } from '../http/form-body.ts';
 import { handOverParsedBody } from '../provider/oidc-provider-quirks.ts';
-import { readBody } from '../provider/request-body.ts';
 import { respondWithPage } from './context.ts';
 import { PAGE_FORM_LIMIT } from './form-body.ts';
 import { html } from './html.ts';
@@ -28,9 +27,8 @@ export function providerFormLimit(): Middleware {
     ) {
       return next();
     }
-    const read = await readBody(ctx.req, PAGE_FORM_LIMIT);
+    const read = await readFormBody(ctx, PAGE_FORM_LIMIT);
     if (read.kind === 'too_large') {
-      if (!read.drained) ctx.set('Connection', 'close');
       respondWithPage(ctx, 413, {
         title: 'This request cannot be completed',
         error: 'This form is too large. Go back and try again.',
@@ -38,7 +36,7 @@ export function providerFormLimit(): Middleware {
       });
       return;
     }
-    handOverParsedBody(ctx, parse(read.body.toString('utf8')));
+    handOverParsedBody(ctx, read.params);
     await next();
   };
 }

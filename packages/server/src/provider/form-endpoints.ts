@@ -1,9 +1,9 @@
-import { parse } from 'node:querystring';
 import type Koa from 'koa';
 import compose from 'koa-compose';
+import { readFormBody } from '../http/form-body.ts';
+import { readBody } from '../http/request-body.ts';
 import { noteTokenGrantType } from './grant-types.ts';
 import { handOverParsedBody } from './oidc-provider-quirks.ts';
-import { readBody } from './request-body.ts';
 import { refuseRouteVariants } from './route-variants.ts';
 
 /** The provider's POST endpoints that take `application/x-www-form-urlencoded` bodies. */
@@ -58,12 +58,11 @@ function guardFormEndpoint(
         'the request body must be application/x-www-form-urlencoded',
       );
     }
-    const read = await readBody(ctx.req);
+    const read = await readFormBody(ctx);
     if (read.kind === 'too_large') {
-      if (!read.drained) ctx.set('Connection', 'close');
       return oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
     }
-    const params: FormParams = parse(read.body.toString('utf8'));
+    const params: FormParams = read.params;
     // The request log names the grant of a token request (never any other parameter).
     if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
     const request: FormRequest = {

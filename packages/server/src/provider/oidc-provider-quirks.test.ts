@@ -7,8 +7,8 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import { errors, type KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readBody } from '../http/request-body.ts';
 import { PARSED_BODY_NOTICE, QUIRKS, QUIRKS_VERIFIED_WITH } from './oidc-provider-quirks.ts';
-import { readBody } from './request-body.ts';
 
 // One test per quirk in oidc-provider-quirks.ts, against the library alone (no Gatehouse
 // policy in front), so that each fails, naming its quirk, when an oidc-provider release stops

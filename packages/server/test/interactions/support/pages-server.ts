@@ -4,7 +4,7 @@ import { freePort } from '@gatehouse/testkit';
 import Koa from 'koa';
 import { type AccountStore, createMailer, type Mailer } from '../../../src/accounts/index.ts';
 import { loadConfig } from '../../../src/config.ts';
-import { createInteractionRoutes } from '../../../src/interactions/index.ts';
+import { createInteractionRoutes, securityHeaders } from '../../../src/interactions/index.ts';
 import { createRateLimiter } from '../../../src/security/index.ts';
 
 /** The pages alone (no provider) on a free port, with the in-process outbox and rate limiter. */
@@ -54,6 +54,8 @@ export async function startPagesServer(accounts: AccountStore): Promise<PagesSer
     // Koa sends the response once this chain settles; anything later is off the request path.
     phase = 'after';
   });
+  // As in the server, where the app applies them around every response.
+  app.use(securityHeaders());
   app.use(
     createInteractionRoutes({
       provider: () => {
