@@ -1,6 +1,6 @@
 import Koa from 'koa';
-import type { Config } from './config.ts';
-import { securityHeaders } from './interactions/security-headers.ts';
+import type { Config } from './config/config.ts';
+import { securityHeaders } from './security/security-headers.ts';
 import { trustedForwardedHeaders, trustedProxySettings } from './security/trusted-proxy.ts';
 import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './store/index.ts';
 

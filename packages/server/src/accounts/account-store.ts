@@ -3,7 +3,7 @@ import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from '
 import type { StoreBackend } from '../store/store-backend.ts';
 import { createAccountBackend, type StoredAccount } from './account-backend.ts';
 import { AccountError } from './account-error.ts';
-import { emailKeyOf, tokenHashOf } from './account-keys.ts';
+import { emailKeyOf, tokenHashOf } from './email-digest.ts';
 import { hashPassword, needsRehash, verifyPasswordHash } from './password.ts';
 import { passwordProblem } from './password-policy.ts';
 
