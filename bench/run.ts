@@ -1,5 +1,6 @@
 /**
- * `pnpm bench [--quick] [--only=1,4]`: every scenario of issue 7, measured side by side in one run.
+ * `pnpm bench [--quick] [--only=1,4]`: every scenario in bench/scenarios, measured side by side in one run
+ * so the numbers share one machine and one moment.
  * Prints a table on stdout, progress on stderr, and writes bench/results/latest.json.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

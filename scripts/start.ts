@@ -139,7 +139,7 @@ async function seedDemoSpa(): Promise<string> {
  */
 async function seedDemoUser(): Promise<string> {
   const [{ loadConfig }, redisConnection, { createAccountStore }, { DEMO_EMAIL }] = await Promise.all([
-    import('../packages/server/src/config.ts'),
+    import('../packages/server/src/config/config.ts'),
     import('../packages/server/src/store/redis-connection.ts'),
     import('../packages/server/src/accounts/index.ts'),
     import('./demo-stack.ts'),

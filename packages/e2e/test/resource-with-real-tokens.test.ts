@@ -22,7 +22,9 @@ const OTHER_API = 'https://billing.example.com';
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-// Issue 4's negative token table, with tokens issued by the real server and a real Redis.
+// Every way a bearer token can be wrong (absent, forged, confused algorithm, another token type or
+// audience, oversized, expired) and the JWKS being down, checked by the demo API against tokens
+// issued by the real server on a real Redis rather than hand-made ones.
 describe('the demo API with tokens from the real server', () => {
   let redis: RedisProcess;
   let gh: StartedGatehouse;

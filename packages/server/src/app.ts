@@ -1,5 +1,6 @@
 import Koa from 'koa';
-import type { Config } from './config.ts';
+import type { Config } from './config/config.ts';
+import { securityHeaders } from './security/security-headers.ts';
 import { trustedForwardedHeaders, trustedProxySettings } from './security/trusted-proxy.ts';
 import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './store/index.ts';
 
@@ -18,8 +19,6 @@ export interface AppParts {
   readonly onError?: (err: unknown, ctx: Koa.Context) => void;
   /** Middleware around everything (logging, metrics), outside the error handler. */
   readonly outer?: readonly Koa.Middleware[];
-  /** Security headers for every response, including oidc-provider's own pages. */
-  readonly securityHeaders?: Koa.Middleware;
 }
 
 /**
@@ -64,7 +63,8 @@ export function createApp(parts: AppParts): Koa {
   if (hops > 0) app.use(trustedForwardedHeaders(hops));
   for (const middleware of parts.outer ?? []) app.use(middleware);
   app.use(errorHandler(parts.onError));
-  if (parts.securityHeaders) app.use(parts.securityHeaders);
+  // The one place security headers are applied: every response, oidc-provider's pages and ours.
+  app.use(securityHeaders());
   app.use(async function health(ctx, next) {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {
       ctx.body = { status: 'ok' };

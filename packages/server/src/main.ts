@@ -1,5 +1,5 @@
 import { readClientsFile } from './clients/clients-file.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig } from './config/config.ts';
 import { demoClients } from './dev/demo-clients.ts';
 import { seedDemoUser } from './dev/demo-user.ts';
 import { createLogger, createObservability, logSecurityEvent } from './observability/index.ts';

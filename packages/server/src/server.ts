@@ -10,29 +10,28 @@ import { type AccountStore, createMailer, type Mailer } from './accounts/index.t
 import type { MailLog } from './accounts/mailer.ts';
 import { createApp } from './app.ts';
 import { validateClients } from './clients/clients-file.ts';
-import type { Config } from './config.ts';
-import { anonymousSessionLimit } from './interactions/anonymous-session-limit.ts';
+import type { Config } from './config/config.ts';
+import { resolveSecret } from './config/secret.ts';
+import { OIDC_SCOPES } from './oidc-provider/configuration.ts';
+import { ProviderHost } from './oidc-provider/provider-host.ts';
 import {
   createInteractionPolicy,
-  createInteractionRoutes,
   createLoadExistingGrant,
+  createPageRoutes,
   createProviderPages,
   type InteractionDeps,
   type PageLog,
-  securityHeaders,
-} from './interactions/index.ts';
-import { providerFormLimit } from './interactions/provider-form-limit.ts';
-import { deriveCookieKeys } from './keys/index.ts';
-import { type ActiveKeySet, SigningKeyWatcher } from './keys/signing-key-watcher.ts';
-import { OIDC_SCOPES } from './provider/configuration.ts';
-import { formEndpointGuard } from './provider/form-endpoints.ts';
-import { ProviderHost } from './provider/provider-host.ts';
-import { SuccessorLinks } from './provider/refresh-reuse.ts';
-import { createStructuredTokenPolicies } from './provider/structured-tokens.ts';
-import { createTokenPolicies, stateOf } from './provider/token-policies.ts';
-import { resolveSecret } from './secret.ts';
+} from './pages/index.ts';
+import { providerFormLimit } from './pages/provider-form-limit.ts';
+import { anonymousSessionLimit } from './security/anonymous-session-limit.ts';
 import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
+import { deriveCookieKeys } from './signing-keys/index.ts';
+import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
+import { formEndpointGuard } from './tokens/form-endpoint-guard.ts';
+import { createJwtIntrospectionRevocation } from './tokens/jwt-introspection-revocation.ts';
+import { SuccessorLinks } from './tokens/refresh-reuse.ts';
+import { createTokenPolicies, stateOf } from './tokens/token-policies.ts';
 
 export interface GatehouseOptions {
   /** Clients known at start (the clients file, seeded demo clients). */
@@ -164,7 +163,7 @@ async function assemble(
     revokeGrant,
   });
   const throttleClientAuth = clientAuthThrottle(limiter, { onSecurityEvent: options.onSecurityEvent });
-  const structuredTokens = createStructuredTokenPolicies({
+  const jwtIntrospectionRevocation = createJwtIntrospectionRevocation({
     issuer: config.issuer,
     publicJwks: () => providerHost.publicJwks(),
     grantAlive: async (grantId) => (await grants.find(grantId)) !== undefined,
@@ -177,8 +176,7 @@ async function assemble(
     cookieKeys,
     readiness: async () =>
       draining ? 'shutting down' : (await store.isReady()) ? 'ready' : 'store unavailable',
-    securityHeaders: securityHeaders(),
-    pages: createInteractionRoutes({
+    pages: createPageRoutes({
       provider: () => providerHost.provider,
       accounts,
       config,
@@ -190,7 +188,7 @@ async function assemble(
     }),
     formGuard: formEndpointGuard((ctx, request, next) =>
       throttleClientAuth(ctx, request, () =>
-        structuredTokens(ctx, request, () => tokenPolicies(ctx, request, next)),
+        jwtIntrospectionRevocation(ctx, request, () => tokenPolicies(ctx, request, next)),
       ),
     ),
     // The provider's own pages: their forms held to the pages' size limit, anonymous sessions rate-limited.

@@ -6,7 +6,7 @@ import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClientsFile } from '../src/clients/clients-file.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config/config.ts';
 import { createGatehouseServer } from '../src/server.ts';
 
 const file = (content: unknown) => {

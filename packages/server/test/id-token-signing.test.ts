@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { createRemoteJWKSet, decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKeys, RedisKeyRepository, rotateSigningKey } from '../src/keys/index.ts';
-import { ID_TOKEN_TTL } from '../src/provider/configuration.ts';
+import { ID_TOKEN_TTL } from '../src/oidc-provider/configuration.ts';
+import { loadKeys, RedisKeyRepository, rotateSigningKey } from '../src/signing-keys/index.ts';
 
 // OIDC Core §15.1 / Registration §2: a relying party that registers no ID token algorithm gets
 // RS256, the one every OpenID Connect library verifies out of the box. Access tokens stay on

@@ -5,7 +5,7 @@ import { oauthClient } from '@gatehouse/testkit/sign-in';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeyRepository, rotateSigningKey } from '../src/keys/index.ts';
+import { RedisKeyRepository, rotateSigningKey } from '../src/signing-keys/index.ts';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const EMAIL = 'device-owner@example.test';
 const PASSWORD = 'device-owner-password-123';
 
-// Issue 5: the device flow from Node with the SDK, the user approving in real Chromium through
-// the real pages of the real server.
+// The device flow as a CLI or TV app meets it: the SDK polls from Node while the user approves in
+// real Chromium through the real pages of the real server (RFC 8628 §3.3–3.5).
 describe('SDK device flow approved in Chromium', () => {
   let redis: RedisProcess;
   let gh: StartedGatehouse;

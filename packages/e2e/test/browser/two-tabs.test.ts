@@ -1,4 +1,4 @@
-// Issue 5, in a real browser: two tabs of the demo page (two pages of one Chromium context)
+// In a real browser, because the race lives in Chromium's storage and locks: two tabs of the demo page (two pages of one Chromium context)
 // share one session. When the access token runs out in both at the same moment, Web Locks +
 // BroadcastChannel must turn that into ONE refresh at the server, and both tabs must end up
 // using the same new token. Signing out in one tab signs out the other.
@@ -13,7 +13,7 @@ import { signInThroughPages } from './sign-in.ts';
 // Long enough that nothing expires on its own; the tabs' clocks are moved instead.
 const ACCESS_TOKEN_TTL = 600;
 
-// What this guards against (issue 5): Chromium hands localStorage writes to other tabs late, so a
+// What this guards against: Chromium hands localStorage writes to other tabs late, so a
 // tab that took the Web Lock right after the other one rotated the refresh token could read the
 // old one from localStorage and replay it (measured: 129 of 200 lock handoffs; IndexedDB: 0 of
 // 200), and the server then revokes the whole family, signing both tabs out. The SDK keeps the

@@ -579,7 +579,7 @@ describe('fuzzing the protocol endpoints with 10,000 random and mutated requests
   });
 
   // RFC 6749 §5.2: error_description is NQSCHAR as well. Gatehouse echoes unknown scopes into it
-  // verbatim (provider/token-policies.ts), so a non-ASCII scope breaks this (see the report).
+  // verbatim (tokens/token-policies.ts), so a non-ASCII scope breaks this (see the report).
   it('every error_description is RFC 6749 §5.2 NQSCHAR too', () => {
     const offenders = seen.filter((s) => {
       if (!s.contentType.includes('application/json') || s.status < 400) return false;

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latencySummary, mb } from '../support/measure.ts';
 
-/** 60 s with GATEHOUSE_SOAK=1 (the soak), otherwise a 10 s version for every run. */
+/** 60 s with GATEHOUSE_SOAK=1 (long enough for slow leaks to show), otherwise a 10 s version for every run. */
 const LONG = process.env.GATEHOUSE_SOAK === '1';
 const SOAK_MS = LONG ? 60_000 : 10_000;
 const WARM_UP_MS = 2_000;

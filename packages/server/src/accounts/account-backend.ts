@@ -1,13 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { StoreBackend } from '../store/store-backend.ts';
-import { failingAsUnavailable } from '../store/unavailable-on-failure.ts';
 import {
   accountClientGrantKey,
   accountGrantsKey,
   accountIdKey,
   accountKey,
   emailTokenKey,
-} from './account-keys.ts';
+} from '../store/keys.ts';
+import type { StoreBackend } from '../store/store-backend.ts';
+import { failingAsUnavailable } from '../store/unavailable-on-failure.ts';
 
 /** The stored fields of an account record, all strings as in a Redis hash. */
 export type StoredAccount = Readonly<Record<string, string>>;

@@ -3,7 +3,7 @@ import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from '
 import type { StoreBackend } from '../store/store-backend.ts';
 import { createAccountBackend, type StoredAccount } from './account-backend.ts';
 import { AccountError } from './account-error.ts';
-import { emailKeyOf, tokenHashOf } from './account-keys.ts';
+import { emailKeyOf, tokenHashOf } from './email-digest.ts';
 import { hashPassword, needsRehash, verifyPasswordHash } from './password.ts';
 import { passwordProblem } from './password-policy.ts';
 
@@ -36,7 +36,10 @@ export type PasswordCheck =
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
 
-/** RFC-free but issue-mandated lifetimes: verification links 24 h, reset links 1 h. */
+/**
+ * No RFC sets these: a verification link may wait a day in an inbox, while a reset link grants
+ * the account to whoever holds it, so it lives 1 h.
+ */
 export const EMAIL_TOKEN_TTL_SECONDS: Readonly<Record<EmailTokenPurpose, number>> = {
   'verify-email': 24 * 60 * 60,
   'reset-password': 60 * 60,

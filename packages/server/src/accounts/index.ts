@@ -1,12 +1,11 @@
-export { AccountError, type AccountErrorCode } from './account-error.ts';
 export {
   accountClientGrantKey,
   accountGrantsKey,
   accountIdKey,
   accountKey,
   emailTokenKey,
-  normalizeEmail,
-} from './account-keys.ts';
+} from '../store/keys.ts';
+export { AccountError, type AccountErrorCode } from './account-error.ts';
 export {
   type Account,
   type AccountStore,
@@ -17,6 +16,7 @@ export {
   type PasswordCheck,
 } from './account-store.ts';
 export { isCommonPassword } from './common-passwords.ts';
+export { normalizeEmail } from './email-digest.ts';
 export { createMailer, type Mailer, type MailMessage } from './mailer.ts';
 export { PASSWORD_HASH_PARAMETERS, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password.ts';
 export { type PasswordOwner, passwordProblem } from './password-policy.ts';

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Adapter } from 'oidc-provider';
-import type { Config } from '../config.ts';
-import { RedisKeyRepository } from '../keys/redis-key-repository.ts';
+import type { Config } from '../config/config.ts';
+import { RedisKeyRepository } from '../signing-keys/redis-key-repository.ts';
 import { createRedisAdapterClass } from '../store/redis-adapter.ts';
 import { closeRedisConnection, createRedisConnection } from '../store/redis-connection.ts';
 import { CliError } from './cli-error.ts';

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { CLIENT_IDS_KEY } from '../store/keys.ts';
 import { CliError } from './cli-error.ts';
 import type { ClientMetadata } from './new-client-metadata.ts';
 
@@ -11,13 +12,6 @@ export interface ClientStore {
   find(id: string): Promise<Record<string, unknown> | undefined>;
   destroy(id: string): Promise<unknown>;
 }
-
-/**
- * Set of the client ids the CLI registered, so `clients list` needs no SCAN (which a Cluster
- * would have to run on every node). Clients registered over RFC 7591 dynamic registration or
- * loaded from GATEHOUSE_CLIENTS_FILE are not in it.
- */
-export const CLIENT_IDS_KEY = 'gatehouse:clients';
 
 /**
  * Adds, lists and removes stored OAuth clients.

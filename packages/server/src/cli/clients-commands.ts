@@ -1,4 +1,4 @@
-import { epochSeconds } from '../keys/signing-key-record.ts';
+import { epochSeconds } from '../signing-keys/signing-key-record.ts';
 import { CliError } from './cli-error.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import { formatTable } from './format-table.ts';

@@ -1,10 +1,10 @@
-import type { Config } from '../config.ts';
-import type { KeyRepository } from '../keys/key-repository.ts';
-import { listKeys } from '../keys/list-keys.ts';
-import { rotateSigningKey } from '../keys/signing-key-lifecycle.ts';
-import { ID_TOKEN_DEFAULT_ALGORITHM, type SigningAlgorithm } from '../keys/signing-key-record.ts';
-import { DEFAULT_KEY_POLL_SECONDS } from '../keys/signing-key-watcher.ts';
-import { ID_TOKEN_TTL } from '../provider/configuration.ts';
+import type { Config } from '../config/config.ts';
+import { ID_TOKEN_TTL } from '../oidc-provider/configuration.ts';
+import type { KeyRepository } from '../signing-keys/key-repository.ts';
+import { listKeys } from '../signing-keys/list-keys.ts';
+import { rotateSigningKey } from '../signing-keys/signing-key-lifecycle.ts';
+import { ID_TOKEN_DEFAULT_ALGORITHM, type SigningAlgorithm } from '../signing-keys/signing-key-record.ts';
+import { DEFAULT_KEY_POLL_SECONDS } from '../signing-keys/signing-key-watcher.ts';
 import { CliError } from './cli-error.ts';
 import { formatTable, isoTime } from './format-table.ts';
 

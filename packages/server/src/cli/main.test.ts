@@ -7,9 +7,9 @@ import { startRedis, startRedisCluster } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { Provider } from 'oidc-provider';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { keySetAt } from '../keys/key-set.ts';
-import { RedisKeyRepository } from '../keys/redis-key-repository.ts';
-import { ensureSigningKeys } from '../keys/signing-key-lifecycle.ts';
+import { keySetAt } from '../signing-keys/key-set.ts';
+import { RedisKeyRepository } from '../signing-keys/redis-key-repository.ts';
+import { ensureSigningKeys } from '../signing-keys/signing-key-lifecycle.ts';
 import { createRedisAdapterClass } from '../store/redis-adapter.ts';
 
 const run = promisify(execFile);
@@ -135,7 +135,7 @@ describe('gatehouse clients', () => {
     const provider = new Provider('http://localhost:4000', {
       adapter: createRedisAdapterClass(conn, { revokedTTL: 60, accessTokenTTL: 60 }),
       jwks: { keys: keySetAt(records, records[0]?.activateAt ?? 0).published },
-      // As provider/configuration.ts sets them.
+      // As oidc-provider/configuration.ts sets them.
       clientDefaults: {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],

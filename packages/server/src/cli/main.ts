@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from '../config.ts';
-import { SigningKeyError } from '../keys/signing-key-error.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { SigningKeyError } from '../signing-keys/signing-key-error.ts';
 import { CliError } from './cli-error.ts';
 import { parseCommand } from './parse-command.ts';
 import { runCommand } from './run-command.ts';

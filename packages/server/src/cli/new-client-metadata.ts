@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { clientMetadataProblem, scopeOrDefault } from '../clients/client-metadata-policy.ts';
-import { GRANT_TYPES } from '../provider/grant-types.ts';
+import { GRANT_TYPES } from '../tokens/grant-types.ts';
 import { CliError } from './cli-error.ts';
 
 /** Client metadata as stored for oidc-provider's `Client` model (RFC 7591 §2 field names). */

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../keys/signing-key-record.ts';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../signing-keys/signing-key-record.ts';
 import { CliError } from './cli-error.ts';
 
 /** A parsed `gatehouse` invocation. */

@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider from 'oidc-provider';
-import type { Config } from '../config.ts';
-import { buildProviderConfiguration } from '../provider/configuration.ts';
+import type { Config } from '../config/config.ts';
+import { buildProviderConfiguration } from '../oidc-provider/configuration.ts';
 import { CliError } from './cli-error.ts';
 import type { ClientMetadata } from './new-client-metadata.ts';
 

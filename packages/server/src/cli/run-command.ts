@@ -1,6 +1,6 @@
 import { readClientsFile } from '../clients/clients-file.ts';
-import type { Config } from '../config.ts';
-import { epochSeconds } from '../keys/signing-key-record.ts';
+import type { Config } from '../config/config.ts';
+import { epochSeconds } from '../signing-keys/signing-key-record.ts';
 import { openAdminStore } from './admin-store.ts';
 import { clientsAdd, clientsList, clientsRemove, type FileClients } from './clients-commands.ts';
 import { configCheck } from './config-check.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config/config.ts';
 
 /**
  * Reads `GATEHOUSE_CLIENTS_FILE`: a JSON array of OAuth client metadata with RFC 7591 field

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/config.ts';
 import type { Store } from '../store/index.ts';
 import type { Logger } from './logger.ts';
 import {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
-import { type GrantType, tokenGrantTypeOf } from '../provider/grant-types.ts';
+import { type GrantType, tokenGrantTypeOf } from '../tokens/grant-types.ts';
 import type { Logger } from './logger.ts';
 import { clientIdOf, routeLabel } from './route-label.ts';
 

@@ -32,5 +32,4 @@ export {
   type RateLimiter,
   type RateLimitResult,
   type RefusedAttempt,
-  rateLimitKey,
 } from './rate-limiter.ts';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { rateLimitInFlightKey, rateLimitKey } from '../store/keys.ts';
 import type { StoreBackend } from '../store/store-backend.ts';
 import { unavailableOnFailure } from '../store/unavailable-on-failure.ts';
 
@@ -61,10 +62,10 @@ export type Admission = AdmittedAttempt | RefusedAttempt;
 
 /**
  * Fixed-window counters shared by every instance through Redis. Keys are caller-chosen
- * strings (hash them when they hold personal data); each lives at
- * `gatehouse:ratelimit:{<key>}`, one key per counter, so it is cluster-safe. Attempts being
- * evaluated ({@link RateLimiter.admit}) live beside their counter, in a sorted set at
- * `gatehouse:ratelimit:{<key>}:in-flight` (same hash tag, so one script sees both).
+ * strings (hash them when they hold personal data); each lives at its own key
+ * ({@link rateLimitKey}), one key per counter, so it is cluster-safe. Attempts being
+ * evaluated ({@link RateLimiter.admit}) live beside their counter, in a sorted set under the
+ * same hash tag ({@link rateLimitInFlightKey}), so one script sees both.
  */
 export interface RateLimiter {
   /** Counts one event and says whether it was within the limit. */
@@ -88,10 +89,6 @@ export interface RateLimiter {
 
 /** How long an admitted attempt holds its slot when it is never settled. */
 export const IN_FLIGHT_SECONDS = 30;
-
-export function rateLimitKey(key: string): string {
-  return `gatehouse:ratelimit:{${key}}`;
-}
 
 // INCR and the expiry in one step; the window starts with the first event. PTTL lets the
 // answer carry Retry-After without a second round trip.
@@ -203,13 +200,9 @@ function longestRefusal(refusals: readonly RefusedAttempt[]): RefusedAttempt | u
   }, undefined);
 }
 
-function inFlightKey(key: string): string {
-  return `${rateLimitKey(key)}:in-flight`;
-}
-
 function redisAdmission(conn: Redis | Cluster): RateLimiter['admit'] {
   const keysOf = (checks: readonly AttemptCheck[]) =>
-    checks.flatMap(({ key }) => [rateLimitKey(key), inFlightKey(key)]);
+    checks.flatMap(({ key }) => [rateLimitKey(key), rateLimitInFlightKey(key)]);
 
   // One script over the given checks: on a standalone Redis all of them at once (atomic across
   // checks); on a Cluster one check per call, since each check has its own hash tag.

@@ -1,11 +1,11 @@
 import type { RevocationSource } from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
 import { type AccountStore, createAccountStore } from '../accounts/account-store.ts';
-import type { Config } from '../config.ts';
-import type { KeyRepository } from '../keys/key-repository.ts';
-import { MemoryKeyRepository } from '../keys/key-repository.ts';
-import { RedisKeyRepository } from '../keys/redis-key-repository.ts';
+import type { Config } from '../config/config.ts';
 import { createRateLimiter, type RateLimiter } from '../security/rate-limiter.ts';
+import type { KeyRepository } from '../signing-keys/key-repository.ts';
+import { MemoryKeyRepository } from '../signing-keys/key-repository.ts';
+import { RedisKeyRepository } from '../signing-keys/redis-key-repository.ts';
 import type { AdapterClass } from './adapter-options.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { createMemoryTokenStore } from './memory-adapter.ts';

@@ -1,6 +1,9 @@
 /**
- * Redis key naming. Every key starts with `gatehouse:`; the part in `{…}` is the Redis Cluster
- * hash tag, so keys that a Lua script touches together always share a slot:
+ * Every Redis key Gatehouse writes is named here, so that what lives in Redis can be read off
+ * one table. Every key starts with `gatehouse:`; the part in `{…}` is the Redis Cluster hash
+ * tag, so keys that a Lua script or MULTI touches together always share a slot.
+ *
+ * oidc-provider's models (the adapters):
  *
  * | key                                  | type   | holds                                         |
  * | ------------------------------------ | ------ | --------------------------------------------- |
@@ -10,8 +13,30 @@
  * | `gatehouse:grant-revoked:{<grantId>}`| string | tombstone of a revoked grant                  |
  * | `gatehouse:uid:{<uid>}`              | string | Session id for a session uid                  |
  * | `gatehouse:user-code:{<userCode>}`   | string | DeviceCode id for a user code                 |
+ * | `gatehouse:rt-lock:{<tokenId>}`      | string | owner of the lock serialising one refresh     |
  *
  * The Grant record, its member set and its tombstone share the `{<grantId>}` tag.
+ *
+ * Accounts (`accounts/`). No command touches two of these keys except the two grant keys, which
+ * share the `{<sub>}` tag and are written together in one MULTI, so the account store runs the
+ * same on a standalone Redis and on a Cluster:
+ *
+ * | key                                      | type   | holds                                        |
+ * | ---------------------------------------- | ------ | -------------------------------------------- |
+ * | `gatehouse:account:{<emailKey>}`         | hash   | the account record                           |
+ * | `gatehouse:account:id:{<sub>}`           | string | `<emailKey>` of the account with that `sub`  |
+ * | `gatehouse:account:grants:{<sub>}`       | set    | ids of every Grant the account consented to  |
+ * | `gatehouse:account:client-grant:{<sub>}` | hash   | client_id → id of the account's latest Grant |
+ * | `gatehouse:account:token:{<tokenHash>}`  | string | JSON of a pending email token (verify/reset) |
+ *
+ * Everything else:
+ *
+ * | key                                      | type   | holds                                        |
+ * | ---------------------------------------- | ------ | -------------------------------------------- |
+ * | `gatehouse:ratelimit:{<key>}`            | string | a fixed-window counter (`security/`)         |
+ * | `gatehouse:ratelimit:{<key>}:in-flight`  | zset   | attempts being evaluated, beside the counter |
+ * | `gatehouse:keys`                         | string | the encrypted signing key set (`signing-keys/`) |
+ * | `gatehouse:clients`                      | set    | ids of the clients the CLI registered        |
  *
  * No two prefixes differ only by case: Redis keys are case-sensitive, people reading them are not.
  * Releases before this one kept the member set at `gatehouse:grant:{<grantId>}` (next to the
@@ -83,3 +108,60 @@ export function indexesOf(model: string, payload: Readonly<Record<string, unknow
     userCode: text(payload.userCode),
   };
 }
+
+/** The lock that serialises concurrent refreshes of one refresh token across instances. */
+export function refreshLockKey(tokenId: string): string {
+  return `gatehouse:rt-lock:{${tokenId}}`;
+}
+
+/**
+ * The account record. `<emailKey>` is the base64url SHA-256 of the normalized email: the record
+ * key *is* the unique email index, so "create unless the email is taken" is one atomic
+ * single-key script, and an email with `{` or `}` in it cannot break the hash tag. The record's
+ * fields are described in `accounts/account-store.ts`.
+ */
+export function accountKey(emailKey: string): string {
+  return `gatehouse:account:{${emailKey}}`;
+}
+
+/** Written once at creation and never changed (emails cannot change): read it, then the record, without a transaction. */
+export function accountIdKey(sub: string): string {
+  return `gatehouse:account:id:{${sub}}`;
+}
+
+export function accountGrantsKey(sub: string): string {
+  return `gatehouse:account:grants:{${sub}}`;
+}
+
+export function accountClientGrantKey(sub: string): string {
+  return `gatehouse:account:client-grant:{${sub}}`;
+}
+
+/**
+ * A pending email token, stored under the SHA-256 of the token sent by mail, never the token
+ * itself. A reset token's JSON also holds a digest of the password hash it was issued for, and a
+ * reset replaces the hash only while it is still that one (one compare-and-set script on the record).
+ */
+export function emailTokenKey(tokenHash: string): string {
+  return `gatehouse:account:token:{${tokenHash}}`;
+}
+
+/** A rate-limit counter; keys are caller-chosen strings (hashed when they hold personal data). */
+export function rateLimitKey(key: string): string {
+  return `gatehouse:ratelimit:{${key}}`;
+}
+
+/** The attempts being evaluated against a counter: same hash tag, so one script sees both. */
+export function rateLimitInFlightKey(key: string): string {
+  return `${rateLimitKey(key)}:in-flight`;
+}
+
+/** The encrypted signing key set; a single key, so its compare-and-set runs unchanged on a Cluster. */
+export const SIGNING_KEYS_REDIS_KEY = 'gatehouse:keys';
+
+/**
+ * Set of the client ids the CLI registered, so `clients list` needs no SCAN (which a Cluster
+ * would have to run on every node). Clients registered over RFC 7591 dynamic registration or
+ * loaded from GATEHOUSE_CLIENTS_FILE are not in it.
+ */
+export const CLIENT_IDS_KEY = 'gatehouse:clients';

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Redis } from 'ioredis';
+import { refreshLockKey } from './keys.ts';
 import { unavailableOnFailure } from './unavailable-on-failure.ts';
 
 /**
@@ -41,11 +42,11 @@ export function memoryRefreshSerializer(): RefreshSerializer {
 const RELEASE_IF_OWNER =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
-/** A Redis `SET NX PX` lock per token at `gatehouse:rt-lock:{<tokenId>}`, shared by every Gatehouse instance. */
+/** A Redis `SET NX PX` lock per token ({@link refreshLockKey}), shared by every Gatehouse instance. */
 export function redisRefreshSerializer(conn: Redis | Cluster): RefreshSerializer {
   return {
     async acquire(tokenId) {
-      const key = `gatehouse:rt-lock:{${tokenId}}`;
+      const key = refreshLockKey(tokenId);
       const owner = crypto.randomUUID();
       const deadline = Date.now() + WAIT_LIMIT_MS;
       // If the lock cannot be had in time we proceed anyway: the adapter's atomic consume()

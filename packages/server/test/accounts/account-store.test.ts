@@ -7,7 +7,7 @@ import {
 import { parseOptions } from '@node-rs/argon2';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { emailKeyOf } from '../../src/accounts/account-keys.ts';
+import { emailKeyOf } from '../../src/accounts/email-digest.ts';
 import {
   AccountError,
   type AccountStore,

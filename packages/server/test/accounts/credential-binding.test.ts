@@ -6,7 +6,7 @@ import {
 } from '@gatehouse/testkit';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailKeyOf } from '../../src/accounts/account-keys.ts';
+import { emailKeyOf } from '../../src/accounts/email-digest.ts';
 import {
   type AccountStore,
   accountKey,

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passwordProblem } from '../../src/accounts/index.ts';
-import { startTestServer, type TestServer } from '../interactions/support/provider.ts';
+import { startTestServer, type TestServer } from '../pages/support/provider.ts';
 import { PageUserAgent } from './support/page-user-agent.ts';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import {
   refresh,
   startTestServer,
   type TestServer,
-} from '../interactions/support/provider.ts';
+} from '../pages/support/provider.ts';
 import { PageUserAgent } from './support/page-user-agent.ts';
 
 // A JWT access token for the demo API (the default resource), and a refresh token.

@@ -4,9 +4,9 @@ import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server
 import { authorizationUrl, oauthClient, pkce, signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANONYMOUS_SESSION_LIMIT } from '../../src/interactions/anonymous-session-limit.ts';
-import { SIGNING_KEYS_REDIS_KEY } from '../../src/keys/redis-key-repository.ts';
-import { ANONYMOUS_SESSION_TTL, INTERACTION_TTL } from '../../src/provider/configuration.ts';
+import { ANONYMOUS_SESSION_TTL, INTERACTION_TTL } from '../../src/oidc-provider/configuration.ts';
+import { ANONYMOUS_SESSION_LIMIT } from '../../src/security/anonymous-session-limit.ts';
+import { SIGNING_KEYS_REDIS_KEY } from '../../src/store/keys.ts';
 
 interface Answer {
   readonly status: number;

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_SCOPE } from '../../src/clients/client-metadata-policy.ts';
 import { readClientsFile } from '../../src/clients/clients-file.ts';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
 import { createGatehouseServer } from '../../src/server.ts';
 
 const REGISTRATION_TOKEN = 'initial-access-token-for-client-metadata-tests';

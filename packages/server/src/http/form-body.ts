@@ -1,0 +1,21 @@
+import { type ParsedUrlQuery, parse } from 'node:querystring';
+import type { Context } from 'koa';
+import { FORM_BODY_LIMIT, readBody } from './request-body.ts';
+
+export type FormBodyResult = { kind: 'ok'; params: ParsedUrlQuery } | { kind: 'too_large' };
+
+/**
+ * The one reader of `application/x-www-form-urlencoded` bodies, for the provider's endpoints
+ * and for the pages alike: the body up to `limit` bytes, parsed as oidc-provider parses it
+ * (repeated fields become arrays). An oversized body is reported, not thrown, so each caller
+ * answers in its own format (RFC 6749 §5.2 JSON or a page); when even draining gave up, the
+ * connection is marked to close, because the rest of the body is still on the wire.
+ */
+export async function readFormBody(ctx: Context, limit = FORM_BODY_LIMIT): Promise<FormBodyResult> {
+  const read = await readBody(ctx.req, limit);
+  if (read.kind === 'too_large') {
+    if (!read.drained) ctx.set('Connection', 'close');
+    return { kind: 'too_large' };
+  }
+  return { kind: 'ok', params: parse(read.body.toString('utf8')) };
+}

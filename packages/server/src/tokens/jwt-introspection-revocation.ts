@@ -1,0 +1,116 @@
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+} from 'jose';
+import type Koa from 'koa';
+import { refusedStructuredToken } from '../oidc-provider/oidc-provider-quirks.ts';
+import type { FormRequest } from './form-endpoint-guard.ts';
+
+export interface JwtIntrospectionRevocationDeps {
+  readonly issuer: string;
+  /** The public JWKS the server currently publishes. */
+  readonly publicJwks: () => JSONWebKeySet;
+  /** Whether the grant (`gid` claim) still exists: revoked grants make their JWTs inactive. */
+  readonly grantAlive: (grantId: string) => Promise<boolean>;
+  readonly revokeGrant: (grantId: string) => Promise<void>;
+}
+
+function looksLikeJwt(token: unknown): token is string {
+  if (typeof token !== 'string' || token.split('.').length !== 3) return false;
+  try {
+    decodeProtectedHeader(token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * oidc-provider refuses JWT access tokens at introspection and revocation
+ * ({@link refusedStructuredToken}). Gatehouse answers for them: the request goes through
+ * oidc-provider as sent (client authentication and its errors), and once it has refused the
+ * JWT for an authenticated client, the JWT is checked here.
+ * - RFC 7662: active only with a valid signature, unexpired, its grant alive, and only to the
+ *   client it was issued to (§4: never disclose another client's token).
+ * - RFC 7009: revoking one revokes its grant, which resource servers learn about.
+ */
+export function createJwtIntrospectionRevocation(deps: JwtIntrospectionRevocationDeps) {
+  // The key set changes only on rotation: build the verifier's view once per published set.
+  let published: JSONWebKeySet['keys'] | undefined;
+  let localSet: ReturnType<typeof createLocalJWKSet> | undefined;
+  function keySet() {
+    const { keys } = deps.publicJwks();
+    if (keys !== published || !localSet) {
+      published = keys;
+      localSet = createLocalJWKSet({ keys });
+    }
+    return localSet;
+  }
+
+  async function verify(token: string): Promise<JWTPayload | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, keySet(), {
+        issuer: deps.issuer,
+        typ: 'at+jwt',
+        algorithms: ['ES256', 'EdDSA'],
+        requiredClaims: ['exp', 'iat', 'jti', 'client_id'],
+      });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return async function jwtIntrospectionRevocation(
+    ctx: Koa.Context,
+    request: FormRequest,
+    next: () => Promise<void>,
+  ) {
+    const token = request.params.token;
+    if ((request.path !== '/introspect' && request.path !== '/revoke') || !looksLikeJwt(token)) return next();
+    await next();
+    const clientId = refusedStructuredToken(ctx);
+    if (clientId === undefined) return;
+
+    const claims = await verify(token);
+    const gid = typeof claims?.gid === 'string' ? claims.gid : undefined;
+    const ownToken = claims?.client_id === clientId;
+    ctx.status = 200;
+    if (request.path === '/revoke') {
+      // RFC 7009 §2.2: an invalid token, or another client's, is answered 200 all the same
+      // (and with an empty body: the content type of the refusal goes with it).
+      ctx.remove('Content-Type');
+      ctx.body = '';
+      if (claims && ownToken && gid) await deps.revokeGrant(gid);
+      else if (claims && ownToken) {
+        // A client-credentials JWT has no grant to revoke; say so rather than pretend (RFC 7009 §2.2.1).
+        ctx.status = 400;
+        ctx.body = {
+          error: 'unsupported_token_type',
+          error_description:
+            'client credentials access tokens cannot be revoked; they expire with ACCESS_TOKEN_TTL',
+        };
+      }
+      return;
+    }
+    if (!claims || !ownToken || (gid && !(await deps.grantAlive(gid)))) {
+      ctx.body = { active: false };
+      return;
+    }
+    ctx.body = {
+      active: true,
+      token_type: 'Bearer',
+      iss: claims.iss,
+      sub: claims.sub,
+      aud: claims.aud,
+      client_id: claims.client_id,
+      scope: claims.scope,
+      exp: claims.exp,
+      iat: claims.iat,
+      jti: claims.jti,
+    };
+  };
+}
