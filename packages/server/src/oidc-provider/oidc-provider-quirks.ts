@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import { type Configuration, errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
-import { isGrantType } from './grant-types.ts';
+import { isGrantType } from '../tokens/grant-types.ts';
 
 /**
  * Everything Gatehouse relies on in oidc-provider that the library offers no hook for. Each
