@@ -1,7 +1,4 @@
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { REPO_DIR } from '../support/child.ts';
+import { bundleSize } from '../support/bundle-size.ts';
 import type { Figure } from '../support/figure.ts';
 import { round } from '../support/stats.ts';
 
@@ -10,23 +7,7 @@ const REACT = ['react', 'react-dom', 'react/jsx-runtime'];
 
 /** `export *` of the entries, minified, then gzip -9, resolved from the bindings' package. */
 async function gzipped(entries: string[], external: string[]): Promise<number> {
-  const result = await build({
-    stdin: {
-      contents: entries.map((entry) => `export * from ${JSON.stringify(entry)};`).join('\n'),
-      resolveDir: join(REPO_DIR, 'packages/react'),
-      loader: 'js',
-    },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@gatehouse/source'],
-    external,
-    write: false,
-    logLevel: 'silent',
-  });
-  return gzipSync(result.outputFiles[0]!.contents, { level: 9 }).byteLength;
+  return (await bundleSize('react', entries, external)).gzip;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { BENCH_DIR, REPO_DIR, runWorker } from '../support/child.ts';
+import { bundleSize as bundleSizeFrom } from '../support/bundle-size.ts';
+import { BENCH_DIR, runWorker } from '../support/child.ts';
 import type { BenchContext } from '../support/context.ts';
 import type { Figure } from '../support/figure.ts';
 import { BENCH_SECRET } from '../support/gatehouse-process.ts';
@@ -11,37 +10,9 @@ import { reactBindingsSize } from './react-bindings-size.ts';
 
 const SCENARIO = '6 SDK';
 
-/**
- * Minified, then gzip -9: what a browser downloads for `export * from <entry>` (of each entry, when several), or
- * for its default export only.
- */
-async function bundleSize(
-  entry: string | string[],
-  external: string[] = [],
-  only?: 'default',
-): Promise<{ min: number; gzip: number }> {
-  const contents = only
-    ? `export { default } from ${JSON.stringify(entry)};`
-    : [entry]
-        .flat()
-        .map((e) => `export * from ${JSON.stringify(e)};`)
-        .join('\n');
-  const result = await build({
-    // ky resolves from the SDK's own package: the very version it bundles with.
-    stdin: { contents, resolveDir: join(REPO_DIR, 'packages/client'), loader: 'js' },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    conditions: ['@gatehouse/source'],
-    external,
-    write: false,
-    logLevel: 'silent',
-  });
-  const code = result.outputFiles[0]!.contents;
-  return { min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength };
-}
+/** The SDK's bundles resolve ky from the SDK's own package: the very version it bundles with. */
+const bundleSize = (entry: string | string[], external: string[] = [], only?: 'default') =>
+  bundleSizeFrom('client', entry, external, only);
 
 /**
  * Scenario 6: single-flight refresh under 1,000 concurrent calls, and the browser bundle of the
