@@ -9,9 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { createDemoApi, type DemoTokenStorage } from '../packages/demo-api/src/index.ts';
-import { demoClients } from '../packages/server/src/dev/demo-clients.ts';
-import { createGatehouseServer, type GatehouseOptions, loadConfig } from '../packages/server/src/index.ts';
+import { createDemoApi, type DemoTokenStorage } from '@gatehouse/demo-api';
+import { createGatehouseServer, demoClients, type GatehouseOptions, loadConfig } from '@gatehouse/server';
 
 export const DEMO_EMAIL = 'demo@example.com';
 const DEFAULT_API_URL = 'http://localhost:4001';

@@ -10,7 +10,6 @@
 //
 // Ctrl-C (SIGINT) or SIGTERM stops both cleanly.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -121,7 +120,7 @@ function gatehouseCli(args: readonly string[]): string {
 
 /** Registers the demo page's client in Redis unless a client with its id already exists. */
 async function seedDemoSpa(): Promise<string> {
-  const { demoClients } = await import('../packages/server/src/dev/demo-clients.ts');
+  const { demoClients } = await import('@gatehouse/server');
   const spa = demoClients(apiUrl).clients.find((client) => client.client_id === 'demo-spa');
   try {
     const registered = JSON.parse(gatehouseCli(['clients', 'list', '--json'])) as { client_id?: unknown }[];
@@ -138,28 +137,27 @@ async function seedDemoSpa(): Promise<string> {
  * now can be printed.
  */
 async function seedDemoUser(): Promise<string> {
-  const [{ loadConfig }, redisConnection, { createAccountStore }, { DEMO_EMAIL }] = await Promise.all([
-    import('../packages/server/src/config/config.ts'),
-    import('../packages/server/src/store/redis-connection.ts'),
-    import('../packages/server/src/accounts/index.ts'),
-    import('./demo-stack.ts'),
+  const [{ loadConfig, seedDemoUser: seed, DEMO_EMAIL }, { createStore }] = await Promise.all([
+    import('@gatehouse/server'),
+    import('@gatehouse/server/internal/store'),
   ]);
   const config = loadConfig(process.env);
   if (config.redis.kind === 'memory') return 'no Redis configured';
-  const conn = redisConnection.createRedisConnection(config.redis);
-  conn.on('error', () => {}); // reported below as "not reachable"
+  let store: Awaited<ReturnType<typeof createStore>>;
   try {
-    if (!(await redisConnection.waitUntilReady(conn, 5_000))) return 'Redis is not reachable';
-    const accounts = createAccountStore({ kind: 'redis', conn });
-    if (await accounts.findByEmail(DEMO_EMAIL))
-      return `${DEMO_EMAIL}  (existing account, password unchanged)`;
-    const password = randomBytes(12).toString('base64url');
-    await accounts.create({ email: DEMO_EMAIL, password, name: 'Demo User', emailVerified: true });
-    return `${DEMO_EMAIL}  /  ${password}`;
+    store = await createStore(config, { connectWaitMs: 5_000 });
+  } catch {
+    return 'Redis is not reachable';
+  }
+  try {
+    const created = await seed(store.accounts);
+    return created
+      ? `${created.email}  /  ${created.password}`
+      : `${DEMO_EMAIL}  (existing account, password unchanged)`;
   } catch (err) {
     return `the demo user could not be created: ${(err as Error).message}`;
   } finally {
-    await redisConnection.closeRedisConnection(conn);
+    await store.close();
   }
 }
 
