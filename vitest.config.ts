@@ -18,6 +18,9 @@ export default defineConfig({
       },
     })),
     testTimeout: 30_000,
+    // expect.poll waits for pages, mail and revocations on a shared 2-core machine: 1 s (the
+    // default) is too short under load; the assertion itself is unchanged.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 60_000,
     pool: 'forks',
   },
