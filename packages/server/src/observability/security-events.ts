@@ -138,11 +138,15 @@ interface ProviderError {
   readonly error_detail?: unknown;
 }
 
-// A claimed client id is caller input: keep it short and printable in the log.
+/** A claimed client id is caller input: kept short and printable in the log. */
+export function printableClientId(id: string): string {
+  return /^[\x21-\x7E]{1,128}$/.test(id) ? id : '[unprintable]';
+}
+
 function claimedClientId(ctx: KoaContextWithOIDC): string | undefined {
   const id = ctx.oidc?.params?.client_id ?? ctx.oidc?.client?.clientId;
   if (typeof id !== 'string' || id === '') return undefined;
-  return /^[\x21-\x7E]{1,128}$/.test(id) ? id : '[unprintable]';
+  return printableClientId(id);
 }
 
 function ipOf(ctx: KoaContextWithOIDC): string | undefined {

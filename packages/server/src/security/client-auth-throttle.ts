@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import type { SecurityEvent } from '../observability/security-events.ts';
+import { printableClientId, type SecurityEvent } from '../observability/security-events.ts';
 import { admitWhenFree } from './admit-when-free.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import type { AttemptCheck, RateLimit, RateLimiter } from './rate-limiter.ts';
@@ -90,11 +90,6 @@ function presentedCredential(ctx: Context, request: ClientAuthRequest): Presente
   return undefined;
 }
 
-/** A claimed client id is caller input: keep it short and printable in the log. */
-function printable(clientId: string): string {
-  return /^[\x21-\x7E]{1,128}$/.test(clientId) ? clientId : '[unprintable]';
-}
-
 function refuse(ctx: Context, retryAfter: number): void {
   ctx.status = 429;
   ctx.set('Retry-After', String(retryAfter));
@@ -180,7 +175,7 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
           scope: scopeOf(key),
           ip: ctx.ip,
           retryAfterSeconds: retryAfter,
-          ...(clientId && scopeOf(key) === 'client' ? { clientId: printable(clientId) } : {}),
+          ...(clientId && scopeOf(key) === 'client' ? { clientId: printableClientId(clientId) } : {}),
         });
       }
       return;
