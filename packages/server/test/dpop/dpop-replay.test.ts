@@ -89,5 +89,13 @@ describe.each([
     expect(answers.filter((a) => a.status === 400 && a.body.error === 'invalid_grant')).toHaveLength(
       BURST - 1,
     );
+
+    // The claim outlives every moment the proof could be accepted: its iat may be 300 s off either way.
+    const conn = gh.server.store.connection;
+    if (conn) {
+      const claims = await conn.keys('gatehouse:replay:*');
+      expect(claims.length).toBeGreaterThan(0);
+      for (const claim of claims) expect(await conn.ttl(claim)).toBeGreaterThan(590);
+    }
   });
 });
