@@ -1,9 +1,10 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'node:querystring';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import { errors, type KoaContextWithOIDC, Provider } from 'oidc-provider';
@@ -213,6 +214,81 @@ describe(`oidc-provider ${installed} (quirks verified with ${QUIRKS_VERIFIED_WIT
       expect(response.status, checked).toBe(400);
       expect(((await response.json()) as { error?: string }).error, checked).toBe('invalid_grant');
       expect(asked, checked).toEqual([['service', 'proof-jti', expect.any(Number)]]);
+    } finally {
+      listening.close();
+    }
+  });
+
+  it(`quirk ${QUIRKS.dpopJktCheckedAfterConsume}: a code bound with dpop_jkt, redeemed with another key, is consumed anyway (the right key then fails)`, async () => {
+    const provider = new Provider('http://localhost', {
+      clients: [
+        {
+          client_id: 'spa',
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          redirect_uris: ['http://localhost:5173/callback'],
+        },
+      ],
+      features: { devInteractions: { enabled: false } },
+    });
+    const listening = provider.listen(0, '127.0.0.1');
+    await once(listening, 'listening');
+    const at = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    const keyPair = async () => {
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const jwk = await exportJWK(publicKey);
+      return { privateKey, jwk, thumbprint: await calculateJwkThumbprint(jwk) };
+    };
+    const prove = (key: Awaited<ReturnType<typeof keyPair>>) =>
+      new SignJWT({ htm: 'POST', htu: `${at}/token`, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk })
+        .setIssuedAt()
+        .sign(key.privateKey);
+    try {
+      const rightful = await keyPair();
+      const other = await keyPair();
+      const client = await provider.Client.find('spa');
+      if (!client) throw new Error('client spa not found');
+      const verifier = 'v'.repeat(43);
+      const newCode = async () => {
+        const grant = new provider.Grant({ accountId: 'someone', clientId: 'spa' });
+        grant.addOIDCScope('openid');
+        return new provider.AuthorizationCode({
+          accountId: 'someone',
+          grantId: await grant.save(),
+          client,
+          redirectUri: 'http://localhost:5173/callback',
+          scope: 'openid',
+          codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+          codeChallengeMethod: 'S256',
+          dpopJkt: rightful.thumbprint,
+        } as ConstructorParameters<typeof provider.AuthorizationCode>[0]).save();
+      };
+      const redeem = async (code: string, key: Awaited<ReturnType<typeof keyPair>>) => {
+        const response = await fetch(`${at}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await prove(key) },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            code_verifier: verifier,
+            redirect_uri: 'http://localhost:5173/callback',
+            client_id: 'spa',
+          }),
+        });
+        return response.status === 200 ? 'ok' : ((await response.json()) as { error?: string }).error;
+      };
+      const quirk = `quirk ${QUIRKS.dpopJktCheckedAfterConsume}`;
+      const code = await newCode();
+      const stored = (await provider.AuthorizationCode.find(code)) as unknown as { dpopJkt?: string };
+      expect(stored.dpopJkt, `${quirk}: the code record no longer carries dpopJkt`).toBe(rightful.thumbprint);
+      expect(await redeem(code, rightful)).toBe('ok');
+
+      const tried = await newCode();
+      expect(await redeem(tried, other)).toBe('invalid_grant');
+      expect(await redeem(tried, rightful), `${quirk}: fixed upstream, remove codeBoundToAnotherKey`).toBe(
+        'invalid_grant',
+      );
     } finally {
       listening.close();
     }

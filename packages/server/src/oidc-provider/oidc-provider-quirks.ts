@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import type Koa from 'koa';
-import { type Configuration, errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import {
+  type Adapter,
+  type Configuration,
+  errors,
+  type KoaContextWithOIDC,
+  type Provider,
+} from 'oidc-provider';
 import type { ReplayGuard } from '../store/replay-guard.ts';
 import { isGrantType } from '../tokens/grant-types.ts';
 
@@ -21,6 +28,7 @@ export const QUIRKS = Object.freeze({
   structuredTokensRefused: 'structured-tokens-refused',
   deviceErrorPageUnsavedSession: 'device-error-page-unsaved-session',
   replayDetectionCheckThenAct: 'replay-detection-check-then-act',
+  dpopJktCheckedAfterConsume: 'dpop-jkt-checked-after-consume',
 });
 
 const PROVIDER_ERROR = Symbol('oidc-provider error');
@@ -191,4 +199,36 @@ export function detectReplayAtomically(provider: Provider, guard: ReplayGuard): 
     const now = Math.floor(Date.now() / 1000);
     return guard.claimOnce(id, Math.max(0, exp - now) + DPOP_IAT_WINDOW);
   };
+}
+
+/**
+ * RFC 9449 §10: a code requested with `dpop_jkt` is redeemed only with a proof of that key.
+ *
+ * Quirk `dpop-jkt-checked-after-consume`: oidc-provider checks that binding after it consumed the
+ * code, so a redemption with another key, or without a proof, burns the code, and the rightful
+ * client's redemption that follows counts as a code replay, which revokes the grant (the user's
+ * other tokens for the client with it, as consent is remembered). Called before the token
+ * endpoint runs: reads the code's record (`dpopJkt` in its payload) and says whether the request
+ * must be refused with `invalid_grant`, consuming nothing. Only a proof of another key, or none,
+ * is refused here; whether the proof is valid is left to oidc-provider, which checks that before
+ * it consumes anything.
+ */
+export async function codeBoundToAnotherKey(
+  codes: Adapter,
+  code: string,
+  proof: string | undefined,
+): Promise<'missing DPoP proof JWT' | 'DPoP proof key thumbprint does not match dpop_jkt' | undefined> {
+  const record = (await codes.find(code)) as { dpopJkt?: unknown } | undefined;
+  if (typeof record?.dpopJkt !== 'string' || record.dpopJkt === '') return undefined;
+  if (!proof) return 'missing DPoP proof JWT';
+  let thumbprint: string;
+  try {
+    const { jwk } = decodeProtectedHeader(proof);
+    if (!jwk) return undefined;
+    thumbprint = await calculateJwkThumbprint(jwk);
+  } catch {
+    // Not a proof oidc-provider will accept either: it answers invalid_dpop_proof before consuming.
+    return undefined;
+  }
+  return thumbprint === record.dpopJkt ? undefined : 'DPoP proof key thumbprint does not match dpop_jkt';
 }

@@ -1,6 +1,9 @@
 import type Koa from 'koa';
 import type { AdapterConstructor, KoaContextWithOIDC } from 'oidc-provider';
-import { answerDisallowedGrantAsUnauthorizedClient } from '../oidc-provider/oidc-provider-quirks.ts';
+import {
+  answerDisallowedGrantAsUnauthorizedClient,
+  codeBoundToAnotherKey,
+} from '../oidc-provider/oidc-provider-quirks.ts';
 import type { FormRequest } from './form-endpoint-guard.ts';
 import type { RefreshSerializer, SuccessorLinks } from './refresh-reuse.ts';
 
@@ -40,9 +43,12 @@ const epoch = () => Math.floor(Date.now() / 1000);
  *   later replay (the server cannot tell the legitimate client from an attacker).
  * - REFRESH_TOKEN_REUSE_INTERVAL: inside the window a rotated refresh token is answered with the
  *   same successor it produced (lost-response recovery); after it, reuse revokes.
+ * - RFC 9449 §10: a code bound to a DPoP key (`dpop_jkt`) presented with another key, or without
+ *   a proof, is refused before it is consumed (quirk `dpop-jkt-checked-after-consume`).
  */
 export function createTokenPolicies(deps: TokenPolicyDeps) {
   const refreshTokens = new deps.adapter('RefreshToken');
+  const codes = new deps.adapter('AuthorizationCode');
 
   async function withReuseWindow(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
     const presented = request.params.refresh_token;
@@ -95,6 +101,16 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
       return;
     }
     if (request.path !== '/token') return next();
+    const code = request.params.code;
+    if (request.params.grant_type === 'authorization_code' && typeof code === 'string') {
+      const refusal = await codeBoundToAnotherKey(codes, code, ctx.get('DPoP') || undefined);
+      if (refusal) {
+        ctx.status = 400;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: 'invalid_grant', error_description: refusal };
+        return;
+      }
+    }
     await withReuseWindow(ctx, request, next);
 
     answerDisallowedGrantAsUnauthorizedClient(ctx);

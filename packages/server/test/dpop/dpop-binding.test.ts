@@ -1,7 +1,8 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { basic, REDIRECT_URI, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { API, basic, REDIRECT_URI, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { ensureAccount } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLIENTS_WITH_DPOP,
@@ -91,6 +92,85 @@ describe.each(['memory', 'redis'] as const)('DPoP-bound tokens on the %s store',
     const successor = String(refreshed.body.refresh_token);
     expect((await tokenRequest(gh.issuer, refreshForm(successor), thief)).body.error).toBe('invalid_grant');
     expect((await tokenRequest(gh.issuer, refreshForm(successor), holder)).status).toBe(200);
+  });
+
+  it('a thief with an already rotated bound refresh token cannot even trigger reuse detection: the family lives on', async () => {
+    const holder = await dpopKey();
+    const thief = await dpopKey();
+    const issued = await signInWithDpop(gh, holder);
+    const old = String(issued.body.refresh_token);
+    const rotated = await tokenRequest(gh.issuer, refreshForm(old), holder);
+    expect(rotated.status).toBe(200);
+    // RFC 9700 §4.14.2 reuse detection would revoke the family on a replay of `old`; a replay
+    // without the key is refused before that, so a stolen old token cannot log the user out.
+    for (const key of [thief, undefined]) {
+      const replay = await tokenRequest(gh.issuer, refreshForm(old), key);
+      expect(replay.body.error).toBe('invalid_grant');
+    }
+    expect(
+      (await tokenRequest(gh.issuer, refreshForm(String(rotated.body.refresh_token)), holder)).status,
+    ).toBe(200);
+  });
+
+  it('dpop_jkt at authorization binds the code to a key (RFC 9449 §10): another key or none cannot redeem it, nor burn it', async () => {
+    const key = await dpopKey();
+    const other = await dpopKey();
+    const { code, verifier } = await codeFor(gh, { extra: { dpop_jkt: key.thumbprint } });
+    const form = {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: REDIRECT_URI,
+      client_id: 'spa',
+    };
+    expect((await tokenRequest(gh.issuer, form)).body.error).toBe('invalid_grant');
+    expect((await tokenRequest(gh.issuer, form, other)).body.error).toBe('invalid_grant');
+    // Those refusals consumed nothing: the rightful redemption is not taken for a code replay.
+    const issued = await tokenRequest(gh.issuer, form, key);
+    expect(issued.status).toBe(200);
+    expect(claimsOf(issued.body.access_token).cnf).toEqual({ jkt: key.thumbprint });
+  });
+
+  it('the device grant binds too: a public CLI’s tokens carry cnf.jkt and its refresh token needs the key', async () => {
+    const device = await postForm(`${gh.issuer}/device/auth`, {
+      client_id: 'cli',
+      scope: 'openid offline_access recipes:read',
+    });
+    expect(device.status).toBe(200);
+    // The user's side, as the confirmation page does it.
+    const provider = gh.server.host.provider;
+    const pending = await provider.DeviceCode.findByUserCode(
+      String(device.body.user_code).replace(/[^A-Z]/g, ''),
+    );
+    if (!pending) throw new Error('device code not found by user code');
+    const accountId = await ensureAccount(gh.server, 'dpop-device-user');
+    const grant = new provider.Grant({ accountId, clientId: 'cli' });
+    grant.addOIDCScope('openid offline_access');
+    grant.addResourceScope(API, 'recipes:read');
+    pending.grantId = await grant.save();
+    pending.accountId = accountId;
+    pending.resource = API;
+    pending.authTime = Math.floor(Date.now() / 1000);
+    await pending.save();
+
+    const key = await dpopKey();
+    const issued = await tokenRequest(
+      gh.issuer,
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: String(device.body.device_code),
+        client_id: 'cli',
+      },
+      key,
+    );
+    expect(issued.status).toBe(200);
+    expect(issued.body.token_type).toBe('DPoP');
+    expect(claimsOf(issued.body.access_token).cnf).toEqual({ jkt: key.thumbprint });
+    const refreshToken = String(issued.body.refresh_token);
+    expect((await tokenRequest(gh.issuer, refreshForm(refreshToken, 'cli'))).body.error).toBe(
+      'invalid_grant',
+    );
+    expect((await tokenRequest(gh.issuer, refreshForm(refreshToken, 'cli'), key)).status).toBe(200);
   });
 
   it('a client registered with dpop_bound_access_tokens gets nothing without a proof (and its code survives the refusal)', async () => {

@@ -78,7 +78,7 @@ export const CLIENTS_WITH_DPOP: ClientMetadata[] = [...TEST_CLIENTS, DPOP_SPA];
 /** An authorization code for `clientId` (PKCE S256), signed in as `user`; not redeemed yet. */
 export async function codeFor(
   gh: StartedGatehouse,
-  options: { clientId?: string; scope?: string; user?: string } = {},
+  options: { clientId?: string; scope?: string; user?: string; extra?: Record<string, string> } = {},
 ): Promise<{ code: string; verifier: string }> {
   const p = await pkce();
   const url = new URL(`${gh.issuer}/authorize`);
@@ -90,6 +90,7 @@ export async function codeFor(
     code_challenge: p.challenge,
     code_challenge_method: 'S256',
     state: p.state,
+    ...options.extra,
   }).toString();
   const callback = await authorize(gh.server, url, options.user ?? 'dpop-user');
   const code = callback.searchParams.get('code');
