@@ -60,6 +60,29 @@ describe.each(['memory', 'redis'] as const)('DPoP-bound tokens on the %s store',
     expect(plain.body.cnf).toBeUndefined();
   });
 
+  it('revocation and introspection take no proof (RFC 9449 defines none there): a DPoP header changes nothing', async () => {
+    const key = await dpopKey();
+    const issued = await signInWithDpop(gh, key);
+    const withProof = async (path: string, form: Record<string, string>) =>
+      postForm(`${gh.issuer}${path}`, form, {
+        dpop: await dpopProof(key, { htm: 'POST', htu: `${gh.issuer}${path}` }),
+      });
+    const introspected = await withProof('/introspect', {
+      token: String(issued.body.refresh_token),
+      client_id: 'spa',
+    });
+    expect(introspected.body).toMatchObject({ active: true, cnf: { jkt: key.thumbprint } });
+    const revoked = await withProof('/revoke', {
+      token: String(issued.body.refresh_token),
+      client_id: 'spa',
+    });
+    expect(revoked.status).toBe(200);
+    expect((await introspect(issued.body.refresh_token)).body.active).toBe(false);
+    expect(
+      (await tokenRequest(gh.issuer, refreshForm(String(issued.body.refresh_token)), key)).body.error,
+    ).toBe('invalid_grant');
+  });
+
   it('EdDSA keys work as well as ES256 (both advertised, both accepted)', async () => {
     for (const alg of ['EdDSA', 'Ed25519'] as const) {
       const key = await dpopKey(alg);
