@@ -1,4 +1,9 @@
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import {
+  type RedisClusterProcess,
+  type RedisProcess,
+  startRedis,
+  startRedisCluster,
+} from '@gatehouse/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { createStore, type Store } from '../../src/store/index.ts';
@@ -6,21 +11,28 @@ import { replayKey } from '../../src/store/keys.ts';
 
 const tokenStore = { revokedTTL: 3600, accessTokenTTL: 900 };
 
-// The store's replay guard on both backends: the first claim of an id wins, every claim while it
+// The store's replay guard on every backend: the first claim of an id wins, every claim while it
 // lives loses, and a burst of claims of one id has exactly one winner.
-describe.each(['memory', 'redis'] as const)('replay guard on %s', (backend) => {
+describe.each(['memory', 'redis', 'cluster'] as const)('replay guard on %s', (backend) => {
   let redis: RedisProcess | undefined;
+  let cluster: RedisClusterProcess | undefined;
   let store: Store;
   beforeAll(async () => {
     if (backend === 'redis') redis = await startRedis();
+    if (backend === 'cluster') cluster = await startRedisCluster(3);
     store = await createStore({
-      redis: redis ? { kind: 'standalone', url: redis.url } : { kind: 'memory' },
+      redis: redis
+        ? { kind: 'standalone', url: redis.url }
+        : cluster
+          ? { kind: 'cluster', nodes: cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) }
+          : { kind: 'memory' },
       tokenStore,
     });
   });
   afterAll(async () => {
     await store?.close();
     await redis?.cleanup();
+    await cluster?.cleanup();
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -38,7 +50,7 @@ describe.each(['memory', 'redis'] as const)('replay guard on %s', (backend) => {
   });
 
   it('a claim lives its TTL and no longer', async () => {
-    if (backend === 'redis' && store.connection) {
+    if (backend !== 'memory' && store.connection) {
       await store.replay.claimOnce('ttl', 600);
       const ttl = await store.connection.ttl(replayKey('ttl'));
       expect(ttl).toBeGreaterThan(590);
