@@ -170,8 +170,9 @@ export function persistingSession(
 }
 
 /**
- * Seconds oidc-provider accepts a DPoP proof's `iat` away from its clock, either way
- * (`CHALLENGE_OK_WINDOW` in `lib/helpers/challenge.js`); also how long one of its nonces lives.
+ * Seconds oidc-provider accepts a DPoP proof without a nonce whose `iat` is this far from its
+ * clock, either way (`CHALLENGE_OK_WINDOW` in `lib/helpers/challenge.js`). A proof with a nonce
+ * is accepted while the nonce is, which is less (3 to 4 minutes).
  */
 export const DPOP_IAT_WINDOW = 300;
 

@@ -36,9 +36,9 @@ export function deriveCookieKeys(secret: string): string[] {
 }
 
 /**
- * The secret DPoP nonces (RFC 9449 §8) are computed from (oidc-provider's
- * `features.dPoP.nonceSecret`, 32 bytes), derived from `GATEHOUSE_SECRET` with HKDF-SHA256 under a
- * label of its own. A nonce is a function of this secret and the minute, nothing is stored: every
+ * The 32-byte secret oidc-provider computes DPoP nonces (RFC 9449 §8) from
+ * (`features.dPoP.nonceSecret`), derived from `GATEHOUSE_SECRET` with HKDF-SHA256 under a label of
+ * its own. A nonce is a function of this secret and the minute and nothing is stored, so every
  * instance with the same secret issues and accepts the same nonces.
  *
  * @example
