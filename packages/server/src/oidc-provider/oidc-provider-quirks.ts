@@ -194,12 +194,18 @@ export function detectReplayAtomically(provider: Provider, guard: ReplayGuard): 
     unique(iss: string, jti: string, exp: number): Promise<boolean>;
   };
   ReplayDetection.unique = async (iss, jti, exp) => {
-    // Hashed, so neither a client id nor a caller-chosen jti shapes the Redis key; the NUL keeps
-    // ("ab", "c") and ("a", "bc") apart.
-    const id = createHash('sha256').update(`${iss}\0${jti}`).digest('base64url');
     const now = Math.floor(Date.now() / 1000);
-    return guard.claimOnce(id, Math.max(0, exp - now) + DPOP_IAT_WINDOW);
+    return guard.claimOnce(replayClaimId(iss, jti), Math.max(0, exp - now) + DPOP_IAT_WINDOW);
   };
+}
+
+/**
+ * The id a one-time `jti` of issuer `iss` (the client) is claimed under. Hashed, so neither a
+ * client id nor a caller-chosen jti shapes the Redis key; the NUL keeps ("ab", "c") and
+ * ("a", "bc") apart.
+ */
+export function replayClaimId(iss: string, jti: string): string {
+  return createHash('sha256').update(`${iss}\0${jti}`).digest('base64url');
 }
 
 /**
