@@ -1,0 +1,181 @@
+import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { join } from 'node:path';
+import { freePort } from '@gatehouse/testkit';
+import type { JWK } from 'jose';
+import { API_AUDIENCE } from '../support/audience.ts';
+import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from '../support/child.ts';
+import { serviceTokenRequest } from '../support/clients.ts';
+import { type MeasuredRound, measureRound, summarize } from '../support/compare.ts';
+import type { BenchContext } from '../support/context.ts';
+import type { Figure } from '../support/figure.ts';
+import type { LoadResult } from '../support/load.ts';
+import { processCpuSeconds } from '../support/process-cpu.ts';
+import { round } from '../support/stats.ts';
+import type { DpopLoadSpec } from '../workers/dpop-autocannon.ts';
+import type { DpopVerifierInput, DpopVerifierResult } from '../workers/dpop-verifier.ts';
+
+const SCENARIO = '8 DPoP at the demo API';
+/** RFC 9449 cannot cache a proof: the target allows 30 % over "Bearer + one signature check". */
+const TARGET = 1.3;
+
+/** One ES256 proof for a request, made with node:crypto. */
+function proofFor(privateJwk: JWK, htm: string, htu: string): string {
+  const { d: _private, ...jwk } = privateJwk;
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode({ alg: 'ES256', typ: 'dpop+jwt', jwk })}.${encode({ jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000) })}`;
+  const key = createPrivateKey({ key: privateJwk as never, format: 'jwk' });
+  return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
+/** A client-credentials token for the demo API; bound to `privateJwk` (token_type DPoP) when given. */
+async function serviceToken(ctx: BenchContext, privateJwk?: JWK): Promise<string> {
+  const headers: Record<string, string> = { ...serviceTokenRequest.headers };
+  if (privateJwk) headers.dpop = proofFor(privateJwk, 'POST', `${ctx.gatehouse.issuer}/token`);
+  const response = await fetch(`${ctx.gatehouse.url}/token`, { ...serviceTokenRequest, headers });
+  const body = (await response.json()) as { access_token?: string; token_type?: string };
+  if (!body.access_token) throw new Error(`no access token: ${response.status} ${JSON.stringify(body)}`);
+  if (privateJwk && body.token_type !== 'DPoP') throw new Error(`token_type ${body.token_type}, not DPoP`);
+  return body.access_token;
+}
+
+/** One DPoP load round (a fresh proof per request) with the CPU the API process spent on it. */
+async function measureDpopRound(spec: DpopLoadSpec, pid: number | undefined): Promise<MeasuredRound> {
+  const before = await processCpuSeconds(pid);
+  const result = await runWorker<LoadResult>(join(BENCH_DIR, 'workers/dpop-autocannon.ts'), spec);
+  const after = await processCpuSeconds(pid);
+  const total = result.ok + result.non2xx + result.errors;
+  if (result.ok === 0 || (result.non2xx + result.errors) / Math.max(1, total) > 0.01) {
+    throw new Error(
+      `DPoP GET ${spec.url}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors`,
+    );
+  }
+  if (before === undefined || after === undefined) return result;
+  return { ...result, cpuMsPerRequest: ((after - before) * 1000) / result.ok };
+}
+
+/**
+ * Scenario 8: the demo API's `GET /me` with a DPoP-bound token and a fresh proof per request, against the
+ * same route with a Bearer token and against `/health`, interleaved in one run (same process); then the
+ * verifier alone: DPoP vs Bearer (cached) vs one ES256 crypto.verify, the floor of a proof check.
+ */
+export async function dpop(ctx: BenchContext): Promise<Figure[]> {
+  const privateJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    format: 'jwk',
+  }) as JWK;
+  const boundToken = await serviceToken(ctx, privateJwk);
+  const bearerToken = await serviceToken(ctx);
+  const htu = `${API_AUDIENCE}/me`;
+
+  // The verifier alone first: its crypto.verify figure is the yardstick of the API's target too.
+  ctx.log('verifier alone (CPU time): DPoP vs Bearer (cached) vs one ES256 crypto.verify vs jose');
+  const ops = await runWorker<DpopVerifierResult>(join(BENCH_DIR, 'workers/dpop-verifier.ts'), {
+    issuer: ctx.gatehouse.issuer,
+    audience: API_AUDIENCE,
+    bearerToken,
+    boundToken,
+    privateJwk,
+    htu,
+    roundMs: ctx.quick ? 500 : 2000,
+    rounds: ctx.quick ? 2 : 3,
+  } satisfies DpopVerifierInput);
+  const us = (perSecond: number) => 1e6 / perSecond;
+  const verifyUs = us(ops.cryptoVerify);
+  const figures: Figure[] = [];
+  const verifierBudget = us(ops.bearerCached) + verifyUs;
+  figures.push(
+    {
+      scenario: SCENARIO,
+      name: 'verifier DPoP (token cached, proof checked)',
+      value: round(ops.dpop, 0),
+      unit: 'ops/s',
+      ratio: round(us(ops.dpop) / verifierBudget),
+      target: `<= ${TARGET}`,
+      pass: us(ops.dpop) <= TARGET * verifierBudget,
+      note: `${round(us(ops.dpop), 1)} µs/op; ratio = DPoP / (Bearer + crypto.verify) = ${round(us(ops.dpop), 1)} / (${round(us(ops.bearerCached), 1)} + ${round(verifyUs, 1)}) µs`,
+    },
+    {
+      scenario: SCENARIO,
+      name: 'verifier Bearer (result cache)',
+      value: round(ops.bearerCached, 0),
+      unit: 'ops/s',
+      note: `${round(us(ops.bearerCached), 1)} µs/op`,
+    },
+    {
+      scenario: SCENARIO,
+      name: 'jose jwtVerify of a proof (cached key)',
+      value: round(ops.joseJwtVerify, 0),
+      unit: 'ops/s',
+      ratio: round(us(ops.joseJwtVerify) / verifyUs),
+      note: `${round(us(ops.joseJwtVerify), 1)} µs/op; ratio vs crypto.verify: why the verifier checks proofs with node:crypto`,
+    },
+    {
+      scenario: SCENARIO,
+      name: 'crypto.verify (ES256, one proof signature)',
+      value: round(ops.cryptoVerify, 0),
+      unit: 'ops/s',
+      note: `${round(verifyUs, 1)} µs/op: the floor of a proof check`,
+    },
+  );
+
+  const port = await freePort();
+  const api = spawnNode(join(BENCH_DIR, 'servers/demo-api.ts'), [], {
+    PORT: String(port),
+    ISSUER: ctx.gatehouse.issuer,
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/health`, api);
+    const pid = api.child.pid;
+    const dpopSpec = { url: `${url}/me`, htu, token: boundToken, privateJwk, connections: ctx.connections };
+    const bearerSpec = {
+      url: `${url}/me`,
+      headers: { authorization: `Bearer ${bearerToken}` },
+      connections: ctx.connections,
+    };
+    const healthSpec = { url: `${url}/health`, connections: ctx.connections };
+    const asBearer = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${boundToken}` } });
+    if (asBearer.status !== 401) throw new Error(`a bound token as Bearer answered ${asBearer.status}`);
+    ctx.log('demo API: GET /me DPoP vs GET /me Bearer vs GET /health, interleaved');
+    const warmupSeconds = ctx.quick ? 1 : 3;
+    await measureDpopRound({ ...dpopSpec, durationSeconds: warmupSeconds }, pid);
+    await measureRound({ ...bearerSpec, durationSeconds: warmupSeconds }, pid);
+    await measureRound({ ...healthSpec, durationSeconds: warmupSeconds }, pid);
+    const rounds = {
+      dpop: [] as MeasuredRound[],
+      bearer: [] as MeasuredRound[],
+      health: [] as MeasuredRound[],
+    };
+    for (let i = 0; i < ctx.rounds; i++) {
+      rounds.dpop.push(await measureDpopRound({ ...dpopSpec, durationSeconds: ctx.roundSeconds }, pid));
+      rounds.bearer.push(await measureRound({ ...bearerSpec, durationSeconds: ctx.roundSeconds }, pid));
+      rounds.health.push(await measureRound({ ...healthSpec, durationSeconds: ctx.roundSeconds }, pid));
+    }
+    const withDpop = summarize(rounds.dpop);
+    const withBearer = summarize(rounds.bearer);
+    const health = summarize(rounds.health);
+    figures.push({
+      scenario: SCENARIO,
+      name: 'GET /me DPoP req/s',
+      value: round(withDpop.perSecond, 0),
+      unit: 'req/s',
+      ratio: round(withDpop.perSecond / withBearer.perSecond),
+      note: `vs Bearer ${round(withBearer.perSecond, 0)}, /health ${round(health.perSecond, 0)} req/s; p99 ${withDpop.p99} / ${withBearer.p99} / ${health.p99} ms; ratio = DPoP / Bearer`,
+    });
+    if (withDpop.cpuMsPerRequest !== undefined && withBearer.cpuMsPerRequest !== undefined) {
+      const budget = withBearer.cpuMsPerRequest + verifyUs / 1000;
+      figures.push({
+        scenario: SCENARIO,
+        name: 'GET /me DPoP API CPU per request',
+        value: withDpop.cpuMsPerRequest,
+        unit: 'ms',
+        ratio: round(withDpop.cpuMsPerRequest / budget),
+        target: `<= ${TARGET}`,
+        pass: withDpop.cpuMsPerRequest <= TARGET * budget,
+        note: `Bearer ${withBearer.cpuMsPerRequest} ms, /health ${health.cpuMsPerRequest} ms, crypto.verify ${round(verifyUs / 1000, 3)} ms; ratio = DPoP / (Bearer + crypto.verify), /proc CPU time`,
+      });
+    }
+  } finally {
+    await api.stop();
+  }
+  return figures;
+}
