@@ -41,7 +41,8 @@ export interface DpopProofInput {
   method: string;
   /** The request URL as the client addressed it (query and fragment are ignored). */
   url: URL;
-  accessToken: string;
+  /** `ath` the proof must carry: the base64url SHA-256 of the access token (RFC 9449 §4.2). */
+  ath: string;
   /** `cnf.jkt` of the access token. */
   jkt: string;
   challenge: AuthChallenge;
@@ -77,7 +78,7 @@ const VERIFY_PARAMS: Record<string, { hash: string | null; options: Omit<VerifyK
 
 // RFC 7518 §6: private members of an EC/OKP/RSA JWK, which a proof's public key must not carry.
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const MAX_PROOF_LENGTH = 8192;
 const MAX_JTI_LENGTH = 256;
 
@@ -87,7 +88,7 @@ function htuOf(url: URL): string {
 }
 
 /** A base64url SHA-256 (the `ath` of an access token, RFC 9449 §4.2). */
-function sha256(value: string): string {
+export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 
@@ -113,6 +114,7 @@ export function createDpopProofChecker(options: {
   const importProofKey = async (headerSegment: string, fail: (why: string) => Error): Promise<ProofKey> => {
     const cached = keys.get(headerSegment);
     if (cached) return cached;
+    if (!BASE64URL.test(headerSegment)) throw fail('malformed DPoP proof');
     let header: unknown;
     try {
       header = JSON.parse(Buffer.from(headerSegment, 'base64url').toString('utf8'));
@@ -165,12 +167,23 @@ export function createDpopProofChecker(options: {
       if (input.proofs.length > 1 || proof === undefined || proof.includes(',')) {
         throw fail('more than one DPoP proof');
       }
-      if (proof.length > MAX_PROOF_LENGTH || !COMPACT_JWS.test(proof)) throw fail('malformed DPoP proof');
-      const headerSegment = proof.slice(0, proof.indexOf('.'));
+      // RFC 7515 §7.1: three segments. Only the header (on a key-cache miss) and the signature are checked for
+      // base64url characters: any other change to the signed part fails the signature.
+      const headerEnd = proof.indexOf('.');
+      const signatureStart = proof.lastIndexOf('.');
+      if (
+        proof.length > MAX_PROOF_LENGTH ||
+        headerEnd < 1 ||
+        signatureStart === headerEnd ||
+        proof.indexOf('.', headerEnd + 1) !== signatureStart ||
+        !BASE64URL.test(proof.slice(signatureStart + 1))
+      ) {
+        throw fail('malformed DPoP proof');
+      }
+      const headerSegment = proof.slice(0, headerEnd);
       const { verify, jkt } = await importProofKey(headerSegment, fail);
 
       // RFC 9449 §4.3 (6): the signature by the embedded key (typ and alg were checked with the header).
-      const signatureStart = proof.lastIndexOf('.');
       let valid: boolean;
       try {
         valid = verify(
@@ -213,7 +226,7 @@ export function createDpopProofChecker(options: {
         throw fail('invalid DPoP proof jti');
 
       // RFC 9449 §4.3 (12)-(13) and §7.1: bound to this access token and to the key the token names.
-      if (typeof ath !== 'string' || ath !== sha256(input.accessToken))
+      if (typeof ath !== 'string' || ath !== input.ath)
         throw fail('DPoP proof ath does not match the access token');
       if (jkt !== input.jkt) throw fail('DPoP proof key does not match the token binding (cnf.jkt)');
 

@@ -54,6 +54,8 @@ export function memoryDpopReplayStore(options: MemoryDpopReplayStoreOptions = {}
   const now = options.now ?? Date.now;
   // Insertion order is close to expiry order (every TTL is at most the proof window), so expired
   // entries are swept from the front; a later-expiring one in front only delays the sweep a little.
+  // Expiries in whole seconds since the store was made: small integers, which V8 keeps unboxed in the map.
+  const base = now();
   const expiries = new Map<string, number>();
   const sweep = (at: number) => {
     for (const [key, expiresAt] of expiries) {
@@ -63,12 +65,12 @@ export function memoryDpopReplayStore(options: MemoryDpopReplayStoreOptions = {}
   };
   return {
     async markUsed(key, ttlSeconds) {
-      const at = now();
+      const at = (now() - base) / 1000;
       sweep(at);
       const seen = expiries.get(key);
       if (seen !== undefined && seen > at) return false;
       if (expiries.size >= max) throw new Error('DPoP replay store full');
-      expiries.set(key, at + ttlSeconds * 1000);
+      expiries.set(key, Math.ceil(at + ttlSeconds));
       return true;
     },
   };

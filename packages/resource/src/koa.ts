@@ -52,8 +52,8 @@ function verifyPresented(
   if (presented.scheme === 'Bearer') return verifier.verify(presented.token);
   return verifier.verify(presented.token, {
     scheme: 'DPoP',
-    // Every DPoP header separately: RFC 9449 §4.3 refuses a request with more than one.
-    dpop: ctx.req.headersDistinct.dpop,
+    // Node joins repeated DPoP headers with ", ", which the verifier refuses (RFC 9449 §4.3: exactly one).
+    dpop: ctx.get('dpop') || undefined,
     method: ctx.method,
     url: ctx.href,
   });

@@ -10,7 +10,7 @@ import {
 } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { discoverJwksUri } from './discovery.ts';
-import { createDpopProofChecker, type DpopNonceOptions } from './dpop-proof.ts';
+import { createDpopProofChecker, type DpopNonceOptions, sha256 } from './dpop-proof.ts';
 import { type DpopReplayStore, memoryDpopReplayStore } from './dpop-replay.ts';
 import {
   type AuthChallenge,
@@ -488,6 +488,17 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return result;
   };
 
+  // `ath` of each verified token, computed once per cached result rather than once per request.
+  const tokenHashes = new WeakMap<VerifiedAccessToken, string>();
+  const athOf = (result: VerifiedAccessToken, token: string) => {
+    let ath = tokenHashes.get(result);
+    if (ath === undefined) {
+      ath = sha256(token);
+      tokenHashes.set(result, ath);
+    }
+    return ath;
+  };
+
   /** RFC 9449 §7: the token's binding decides which presentations are acceptable. */
   const verifyPresented = async (token: string, presentation: TokenPresentation | undefined) => {
     const scheme = presentation?.scheme ?? 'Bearer';
@@ -495,6 +506,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const jkt = result.claims.cnf?.jkt;
     if (scheme === 'Bearer') {
       // RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, whatever the mode.
+      if (jkt !== undefined && dpop === 'off')
+        throw new InvalidTokenError(realm, 'DPoP-bound tokens are not accepted here');
       if (jkt !== undefined) throw new InvalidDpopProofError(realm, 'DPoP-bound token sent as Bearer');
       if (dpop === 'required') throw new InvalidDpopProofError(realm, 'this API requires DPoP');
       return result;
@@ -513,7 +526,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       proofs: proofs === undefined ? [] : typeof proofs === 'string' ? [proofs] : proofs,
       method,
       url: requestUrl,
-      accessToken: token,
+      ath: athOf(result, token),
       jkt,
       challenge,
       nowSeconds: nowSeconds(),
