@@ -182,6 +182,9 @@ export function createDpopProofChecker(options: {
       }
       const headerSegment = proof.slice(0, headerEnd);
       const { verify, jkt } = await importProofKey(headerSegment, fail);
+      // RFC 9449 §4.3 (13) and §7.1: the key the token is bound to; checked before the signature, so a
+      // stranger's proof costs no signature check.
+      if (jkt !== input.jkt) throw fail('DPoP proof key does not match the token binding (cnf.jkt)');
 
       // RFC 9449 §4.3 (6): the signature by the embedded key (typ and alg were checked with the header).
       let valid: boolean;
@@ -225,10 +228,9 @@ export function createDpopProofChecker(options: {
       if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH)
         throw fail('invalid DPoP proof jti');
 
-      // RFC 9449 §4.3 (12)-(13) and §7.1: bound to this access token and to the key the token names.
+      // RFC 9449 §4.3 (12): made for this access token.
       if (typeof ath !== 'string' || ath !== input.ath)
         throw fail('DPoP proof ath does not match the access token');
-      if (jkt !== input.jkt) throw fail('DPoP proof key does not match the token binding (cnf.jkt)');
 
       // RFC 9449 §9 (10): a nonce of ours, when the API asks for them.
       if (nonces && (typeof nonce !== 'string' || !nonces.accepts(nonce, nowSeconds))) {

@@ -305,6 +305,22 @@ describe('replay stores', () => {
     expect(await store.markUsed('c', 61)).toBe(true);
   });
 
+  it('memory: 20,000 proofs through table growth and rebuilds, each accepted once, free again once expired', async () => {
+    let clock = 5_000_000;
+    const store = memoryDpopReplayStore({ max: 25_000, now: () => clock });
+    const keys = Array.from({ length: 20_000 }, (_, i) =>
+      createHash('sha256').update(`k${i}`).digest('base64url').slice(0, 22),
+    );
+    const first = await Promise.all(keys.map((k, i) => store.markUsed(k, i % 2 === 0 ? 10 : 100)));
+    expect(first.every(Boolean)).toBe(true);
+    const again = await Promise.all(keys.map((k) => store.markUsed(k, 10)));
+    expect(again.some(Boolean)).toBe(false);
+    clock += 20_000; // the 10 s half has expired, the 100 s half has not
+    const later = await Promise.all(keys.map((k) => store.markUsed(k, 10)));
+    expect(later.filter(Boolean)).toHaveLength(10_000);
+    expect(later.every((accepted, i) => accepted === (i % 2 === 0))).toBe(true);
+  });
+
   it('Redis: one SET NX EX per proof, so 50 concurrent uses of one key give exactly one true', async () => {
     const store = redisDpopReplayStore(conn, { prefix: 'test:dpop:' });
     const results = await Promise.all(Array.from({ length: 50 }, () => store.markUsed('k1', 61)));
