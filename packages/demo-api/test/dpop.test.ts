@@ -258,6 +258,8 @@ describe('DPoP behind a proxy and with nonces', () => {
         dpop: await key.proof('GET', url, token, { nonce }),
       });
       expect(retried.status).toBe(200);
+      // Every DPoP answer names the current nonce, so clients switch before theirs expires.
+      expect(retried.headers.get('dpop-nonce')).toBe(nonce);
     } finally {
       await sibling.close();
       await api.close();

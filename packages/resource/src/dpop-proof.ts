@@ -265,8 +265,17 @@ function nonceIssuer(options: DpopNonceOptions) {
   if (!(lifetime > 0)) throw new TypeError('dpopNonce.lifetime must be a positive number of seconds');
   const secret = typeof options.secret === 'string' ? Buffer.from(options.secret) : options.secret;
   if (secret.length < 32) throw new TypeError('dpopNonce.secret must have at least 32 bytes');
-  const forWindow = (index: number) =>
-    createHmac('sha256', secret).update(`gatehouse-dpop-nonce:${index}`).digest('base64url');
+  // The last two windows' nonces are kept: one HMAC per window instead of one per request.
+  const recent = new Map<number, string>();
+  const forWindow = (index: number) => {
+    let nonce = recent.get(index);
+    if (nonce === undefined) {
+      nonce = createHmac('sha256', secret).update(`gatehouse-dpop-nonce:${index}`).digest('base64url');
+      recent.set(index, nonce);
+      for (const old of recent.keys()) if (old < index - 1) recent.delete(old);
+    }
+    return nonce;
+  };
   const windowOf = (nowSeconds: number) => Math.floor(nowSeconds / lifetime);
   const same = (a: string, b: string) =>
     a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));

@@ -50,6 +50,9 @@ function verifyPresented(
   presented: PresentedAccessToken,
 ): Promise<VerifiedAccessToken> {
   if (presented.scheme === 'Bearer') return verifier.verify(presented.token);
+  // RFC 9449 §9: a fresh nonce on every DPoP answer, so clients move to the next one without a 401 first.
+  const nonce = verifier.currentDpopNonce();
+  if (nonce !== undefined) ctx.set('DPoP-Nonce', nonce);
   return verifier.verify(presented.token, {
     scheme: 'DPoP',
     // Node joins repeated DPoP headers with ", ", which the verifier refuses (RFC 9449 §4.3: exactly one).

@@ -228,6 +228,11 @@ export interface AccessTokenVerifier {
    * @throws {TemporarilyUnavailableError} keys, revocations or the replay store cannot be reached (503).
    */
   verify(token: string, presentation?: TokenPresentation): Promise<VerifiedAccessToken>;
+  /**
+   * The DPoP nonce proofs should carry now when `dpopNonce` is set (else `undefined`): send it as `DPoP-Nonce`
+   * on answers to DPoP requests so clients switch before theirs expires (RFC 9449 §9).
+   */
+  currentDpopNonce(): string | undefined;
   /** Resolves once the initial revocation list is loaded (immediately without a revocation source). */
   ready(): Promise<void>;
   /** Unsubscribes from the revocation source. */
@@ -542,6 +547,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     challenge,
     ready: loadRevocations,
     close: () => unsubscribe?.(),
+    currentDpopNonce: () => proofChecker?.currentNonce(nowSeconds()),
     async verify(token, presentation) {
       try {
         return await verifyPresented(token, presentation);
