@@ -5,6 +5,7 @@ export {
   type PresentedAccessToken,
 } from './bearer.ts';
 export { discoverJwksUri } from './discovery.ts';
+export type { DpopVerifierOptions, TokenPresentation } from './dpop-binding.ts';
 export type { DpopNonceOptions } from './dpop-proof.ts';
 export {
   type DpopReplayStore,
@@ -44,6 +45,5 @@ export {
   type AccessTokenVerifier,
   type AccessTokenVerifierOptions,
   createAccessTokenVerifier,
-  type TokenPresentation,
   type VerifiedAccessToken,
 } from './verifier.ts';

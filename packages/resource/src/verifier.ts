@@ -10,13 +10,11 @@ import {
 } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { discoverJwksUri } from './discovery.ts';
-import { createDpopProofChecker, type DpopNonceOptions, sha256 } from './dpop-proof.ts';
-import { type DpopReplayStore, memoryDpopReplayStore } from './dpop-replay.ts';
+import { createDpopBinding, type DpopVerifierOptions, type TokenPresentation } from './dpop-binding.ts';
 import {
   type AuthChallenge,
   BearerError,
   type DpopMode,
-  InvalidDpopProofError,
   InvalidTokenError,
   setChallenge,
   TemporarilyUnavailableError,
@@ -112,7 +110,7 @@ export interface VerifiedAccessToken {
  * };
  * ```
  */
-export interface AccessTokenVerifierOptions {
+export interface AccessTokenVerifierOptions extends DpopVerifierOptions {
   /** The authorization server's issuer identifier; `iss` must equal it exactly. */
   issuer: string;
   /** This API's resource identifier (RFC 8707); `aud` must contain it. */
@@ -151,55 +149,6 @@ export interface AccessTokenVerifierOptions {
   retryAfter?: number;
   /** Clock (tests freeze it). @default () => new Date() */
   now?: () => Date;
-  /**
-   * DPoP (RFC 9449): `'allowed'` accepts unbound tokens as `Bearer` and DPoP-bound tokens (`cnf.jkt`)
-   * only as `DPoP` with a valid proof; `'required'` accepts only DPoP-bound tokens with a proof; `'off'`
-   * accepts only `Bearer` (bound tokens are then refused: a bound token is never a bearer token).
-   * @default 'allowed'
-   * @see https://www.rfc-editor.org/rfc/rfc9449#section-7
-   */
-  dpop?: DpopMode;
-  /** Accepted proof algorithms, listed in the `algs` of DPoP challenges. @default ['ES256', 'EdDSA'] */
-  dpopAlgorithms?: readonly AccessTokenAlgorithm[];
-  /** Seconds a proof's `iat` may differ from now, either way (RFC 9449 §4.3 step 11). @default 60 */
-  dpopProofWindow?: number;
-  /**
-   * Where proof `jti`s are remembered (single use, RFC 9449 §11.1). Pass {@link redisDpopReplayStore} when
-   * several instances serve the API. @default memoryDpopReplayStore()
-   */
-  dpopReplayStore?: DpopReplayStore;
-  /** Require resource-server nonces in proofs (RFC 9449 §9); off when omitted. */
-  dpopNonce?: DpopNonceOptions;
-  /**
-   * The origin clients address (e.g. `https://api.example.com`), for the proof's `htu`, when the API
-   * sits behind a proxy that changes scheme or host. Without it the request's own URL is used (in Koa
-   * `ctx.href`, which honours `X-Forwarded-*` only when `app.proxy` is set).
-   */
-  dpopPublicOrigin?: string;
-}
-
-/**
- * How the token came, for {@link AccessTokenVerifier.verify}: without it, as `Bearer`.
- *
- * @example
- * ```ts
- * const auth = await verifier.verify(token, {
- *   scheme: 'DPoP',
- *   dpop: req.headersDistinct.dpop,
- *   method: req.method ?? 'GET',
- *   url: `https://api.example.com${req.url}`,
- * });
- * ```
- */
-export interface TokenPresentation {
-  /** The `Authorization` scheme the token came with. */
-  scheme: 'Bearer' | 'DPoP';
-  /** The request's `DPoP` header value(s); `undefined` when there is none. */
-  dpop?: string | readonly string[] | undefined;
-  /** The request method, e.g. `GET`. Required with `DPoP`. */
-  method?: string;
-  /** The request URL as received (absolute). Required with `DPoP`; `dpopPublicOrigin` replaces its origin. */
-  url?: string | URL;
 }
 
 /**
@@ -434,33 +383,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     });
   };
 
-  const dpop = options.dpop ?? 'allowed';
-  if (dpop !== 'allowed' && dpop !== 'required' && dpop !== 'off') {
-    throw new TypeError(`dpop must be 'required', 'allowed' or 'off', got ${String(dpop)}`);
-  }
-  const dpopAlgorithms = [...(options.dpopAlgorithms ?? ['ES256', 'EdDSA'])];
-  for (const alg of dpopAlgorithms) {
-    if (!ASYMMETRIC.has(alg))
-      throw new TypeError(`DPoP algorithm ${alg} is not an allowed asymmetric algorithm`);
-  }
-  if (dpop !== 'off' && dpopAlgorithms.length === 0) throw new TypeError('dpopAlgorithms must not be empty');
-  const dpopProofWindow = options.dpopProofWindow ?? 60;
-  const publicOrigin = options.dpopPublicOrigin === undefined ? undefined : new URL(options.dpopPublicOrigin);
-  const challenge: AuthChallenge = Object.freeze({
-    realm,
-    dpop,
-    ...(dpop === 'off' ? {} : { dpopAlgorithms: Object.freeze(dpopAlgorithms) }),
-  });
-  const proofChecker =
-    dpop === 'off'
-      ? undefined
-      : createDpopProofChecker({
-          algorithms: dpopAlgorithms,
-          window: dpopProofWindow,
-          replayStore: options.dpopReplayStore ?? memoryDpopReplayStore(),
-          nonce: options.dpopNonce,
-          retryAfter,
-        });
+  const dpop = createDpopBinding({ ...options, realm, retryAfter, asymmetric: ASYMMETRIC });
+  const { challenge } = dpop;
 
   const verifyToken = async (token: string): Promise<VerifiedAccessToken> => {
     if (token.length > maxTokenLength) throw new InvalidTokenError(realm, 'token too large');
@@ -493,49 +417,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return result;
   };
 
-  // `ath` of each verified token, computed once per cached result rather than once per request.
-  const tokenHashes = new WeakMap<VerifiedAccessToken, string>();
-  const athOf = (result: VerifiedAccessToken, token: string) => {
-    let ath = tokenHashes.get(result);
-    if (ath === undefined) {
-      ath = sha256(token);
-      tokenHashes.set(result, ath);
-    }
-    return ath;
-  };
-
-  /** RFC 9449 §7: the token's binding decides which presentations are acceptable. */
   const verifyPresented = async (token: string, presentation: TokenPresentation | undefined) => {
-    const scheme = presentation?.scheme ?? 'Bearer';
     const result = await verifyToken(token);
-    const jkt = result.claims.cnf?.jkt;
-    if (scheme === 'Bearer') {
-      // RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, whatever the mode.
-      if (jkt !== undefined && dpop === 'off')
-        throw new InvalidTokenError(realm, 'DPoP-bound tokens are not accepted here');
-      if (jkt !== undefined) throw new InvalidDpopProofError(realm, 'DPoP-bound token sent as Bearer');
-      if (dpop === 'required') throw new InvalidDpopProofError(realm, 'this API requires DPoP');
-      return result;
-    }
-    if (proofChecker === undefined) throw new InvalidTokenError(realm, 'DPoP is not accepted here');
-    if (jkt === undefined) throw new InvalidTokenError(realm, 'token is not DPoP-bound');
-    const { method, url } = presentation ?? {};
-    if (method === undefined || url === undefined) {
-      throw new TypeError('verify() with scheme DPoP needs the request method and url');
-    }
-    const received = new URL(url);
-    // Behind a proxy the client addressed the public origin; the path is the one received.
-    const requestUrl = publicOrigin ? new URL(`${publicOrigin.origin}${received.pathname}`) : received;
-    const proofs = presentation?.dpop;
-    await proofChecker.check({
-      proofs: proofs === undefined ? [] : typeof proofs === 'string' ? [proofs] : proofs,
-      method,
-      url: requestUrl,
-      ath: athOf(result, token),
-      jkt,
-      challenge,
-      nowSeconds: nowSeconds(),
-    });
+    await dpop.check(result, token, presentation, nowSeconds());
     return result;
   };
 
@@ -543,11 +427,11 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     issuer,
     audience,
     realm,
-    dpop,
+    dpop: dpop.mode,
     challenge,
     ready: loadRevocations,
     close: () => unsubscribe?.(),
-    currentDpopNonce: () => proofChecker?.currentNonce(nowSeconds()),
+    currentDpopNonce: () => dpop.currentNonce(nowSeconds()),
     async verify(token, presentation) {
       try {
         return await verifyPresented(token, presentation);
