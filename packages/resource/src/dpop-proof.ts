@@ -139,6 +139,10 @@ export function createDpopProofChecker(options: {
       if (imported instanceof Uint8Array) throw fail('DPoP proof jwk is not an asymmetric key');
       const key = KeyObject.from(imported as webcrypto.CryptoKey);
       if (key.type !== 'public') throw fail('DPoP proof jwk is not a public key');
+      // RFC 7518 §3.3/§3.5: RSA keys of at least 2048 bits (jose checks this when it verifies; we verify here).
+      if (key.asymmetricKeyType?.startsWith('rsa') && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+        throw fail('DPoP proof RSA key is shorter than 2048 bits');
+      }
       const { hash, options: verifyOptions } = params;
       const keyInput = { key, ...verifyOptions };
       proofKey = {

@@ -1,4 +1,12 @@
-import { createHash, KeyObject, randomUUID, sign, type webcrypto } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  generateKeyPairSync,
+  KeyObject,
+  randomUUID,
+  sign,
+  type webcrypto,
+} from 'node:crypto';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -193,6 +201,38 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
       code: 'invalid_dpop_proof',
       description: 'DPoP proof jwk is not a usable public key',
     });
+  });
+
+  it('accepts a PS256 proof when allowed, and refuses an RSA key under 2048 bits', async () => {
+    const present = async (modulusLength: number) => {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength });
+      const jwk = publicKey.export({ format: 'jwk' }) as JWK;
+      const token = await boundToken(await calculateJwkThumbprint(jwk));
+      const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const input = `${encode({ alg: 'PS256', typ: 'dpop+jwt', jwk })}.${encode({
+        jti: randomUUID(),
+        htm: 'GET',
+        htu: URL_ME,
+        iat: NOW_SECONDS,
+        ath: createHash('sha256').update(token).digest('base64url'),
+      })}`;
+      const signature = sign('sha256', Buffer.from(input), {
+        key: privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
+      const dpop = `${input}.${signature.toString('base64url')}`;
+      return outcome(() =>
+        verifierFor({ dpopAlgorithms: ['ES256', 'PS256'] }).verify(token, {
+          scheme: 'DPoP',
+          dpop,
+          method: 'GET',
+          url: URL_ME,
+        }),
+      );
+    };
+    expect((await present(2048)).status).toBe(200);
+    expect(await present(1024)).toMatchObject({ status: 401, code: 'invalid_dpop_proof' });
   });
 
   it('refuses a tampered proof (signature) and never answers 500 to garbage', async () => {
