@@ -150,7 +150,9 @@ export async function dpop(ctx: BenchContext): Promise<Figure[]> {
     // CPU per request depends on the request rate (fewer requests per wake-up at lower rates), and the DPoP
     // load is the slowest to generate: the CPU comparison runs all three at one rate, below DPoP's ceiling.
     const rate = Math.max(100, Math.floor(saturated.dpop.perSecond * 0.8));
-    ctx.log(`demo API: the three interleaved at ${rate} req/s each, API CPU per request`);
+    ctx.log(
+      `demo API: DPoP, Bearer, /health and Bearer + crypto.verify interleaved at ${rate} req/s each, API CPU per request`,
+    );
     const rounds = {
       dpop: [] as MeasuredRound[],
       bearer: [] as MeasuredRound[],
