@@ -10,6 +10,7 @@ import { startRedis } from '@gatehouse/testkit';
 import { argon2 } from './scenarios/argon2.ts';
 import { clientCredentials } from './scenarios/client-credentials.ts';
 import { demoApi } from './scenarios/demo-api.ts';
+import { dpop } from './scenarios/dpop.ts';
 import { introspection } from './scenarios/introspection.ts';
 import { startRedisMemory } from './scenarios/redis-memory.ts';
 import { refresh } from './scenarios/refresh.ts';
@@ -40,6 +41,7 @@ const SCENARIOS: Scenario[] = [
   { id: 4, title: 'demo API / verifier', run: demoApi },
   { id: 5, title: 'password hashing', run: argon2 },
   { id: 6, title: 'SDK', run: sdk },
+  { id: 8, title: 'DPoP at the demo API', run: dpop },
 ];
 const BACKGROUND: BackgroundScenario[] = [{ id: 7, title: 'Redis memory', start: startRedisMemory }];
 

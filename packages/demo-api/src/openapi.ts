@@ -19,7 +19,9 @@ const pageOfRecipes = {
   ...json(ref('RecipePage')),
 };
 const auth = (scopes: string[]) => [{ gatehouse: scopes }];
-const unauthorized = error('missing, invalid, expired or revoked access token (RFC 6750)');
+const unauthorized = error(
+  'missing, invalid, expired or revoked access token (RFC 6750), or a missing or bad DPoP proof for a DPoP-bound token (RFC 9449: invalid_dpop_proof, use_dpop_nonce)',
+);
 const forbiddenScope = error('insufficient_scope');
 const owned = {
   401: unauthorized,
@@ -140,7 +142,7 @@ export function openApiDocument(options: { apiUrl: string; issuer: string }) {
         gatehouse: {
           type: 'oauth2',
           description:
-            'JWT access tokens (RFC 9068) from the Gatehouse server, sent as `Authorization: Bearer`.',
+            'JWT access tokens (RFC 9068) from the Gatehouse server, sent as `Authorization: Bearer`; DPoP-bound ones (`cnf.jkt`) as `Authorization: DPoP` with a `DPoP` proof per request (RFC 9449).',
           flows: {
             authorizationCode: {
               authorizationUrl: `${options.issuer}/authorize`,

@@ -1,14 +1,33 @@
-export { type BearerTokenSources, extractBearerToken } from './bearer.ts';
-export { discoverJwksUri } from './discovery.ts';
 export {
+  type BearerTokenSources,
+  extractAccessToken,
+  extractBearerToken,
+  type PresentedAccessToken,
+} from './bearer.ts';
+export { discoverJwksUri } from './discovery.ts';
+export type { DpopVerifierOptions, TokenPresentation } from './dpop-binding.ts';
+export type { DpopNonceOptions } from './dpop-proof.ts';
+export {
+  type DpopReplayStore,
+  type MemoryDpopReplayStoreOptions,
+  memoryDpopReplayStore,
+  type RedisDpopReplayStoreOptions,
+  redisDpopReplayStore,
+} from './dpop-replay.ts';
+export {
+  type AuthChallenge,
   BearerError,
   type BearerErrorCode,
   bearerChallenge,
+  type DpopMode,
+  dpopChallenge,
   InsufficientScopeError,
+  InvalidDpopProofError,
   InvalidRequestError,
   InvalidTokenError,
   MissingTokenError,
   TemporarilyUnavailableError,
+  UseDpopNonceError,
 } from './errors.ts';
 export {
   parseRevocationEvent,

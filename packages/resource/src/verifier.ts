@@ -10,7 +10,15 @@ import {
 } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { discoverJwksUri } from './discovery.ts';
-import { BearerError, InvalidTokenError, TemporarilyUnavailableError } from './errors.ts';
+import { createDpopBinding, type DpopVerifierOptions, type TokenPresentation } from './dpop-binding.ts';
+import {
+  type AuthChallenge,
+  BearerError,
+  type DpopMode,
+  InvalidTokenError,
+  setChallenge,
+  TemporarilyUnavailableError,
+} from './errors.ts';
 import { type RevocationEvent, RevocationList, type RevocationSource } from './revocations.ts';
 
 /**
@@ -69,6 +77,8 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   /** Grant id; absent for client-credentials tokens. Matched against grant revocations. */
   gid?: string;
+  /** Confirmation (RFC 7800): `jkt` is the thumbprint of the DPoP key the token is bound to (RFC 9449 §6). */
+  cnf?: { jkt?: string; [member: string]: unknown };
 }
 
 /**
@@ -100,7 +110,7 @@ export interface VerifiedAccessToken {
  * };
  * ```
  */
-export interface AccessTokenVerifierOptions {
+export interface AccessTokenVerifierOptions extends DpopVerifierOptions {
   /** The authorization server's issuer identifier; `iss` must equal it exactly. */
   issuer: string;
   /** This API's resource identifier (RFC 8707); `aud` must contain it. */
@@ -155,12 +165,23 @@ export interface AccessTokenVerifier {
   readonly issuer: string;
   readonly audience: string;
   readonly realm: string;
+  /** The DPoP mode (see {@link AccessTokenVerifierOptions.dpop}). */
+  readonly dpop: DpopMode;
+  /** What error challenges offer (realm, schemes, DPoP algorithms): pass it to errors you create. */
+  readonly challenge: AuthChallenge;
   /**
-   * Verifies `token` and returns who it speaks for.
+   * Verifies `token` (and, with `presentation.scheme` `DPoP`, its proof) and returns who it speaks for.
    * @throws {InvalidTokenError} the token is unacceptable (401).
-   * @throws {TemporarilyUnavailableError} keys or revocations cannot be loaded (503).
+   * @throws {InvalidDpopProofError} the DPoP proof is missing or unacceptable, or a bound token came as Bearer (401).
+   * @throws {UseDpopNonceError} the proof needs this API's nonce (401 with `DPoP-Nonce`).
+   * @throws {TemporarilyUnavailableError} keys, revocations or the replay store cannot be reached (503).
    */
-  verify(token: string): Promise<VerifiedAccessToken>;
+  verify(token: string, presentation?: TokenPresentation): Promise<VerifiedAccessToken>;
+  /**
+   * The DPoP nonce proofs should carry now when `dpopNonce` is set (else `undefined`): send it as `DPoP-Nonce`
+   * on answers to DPoP requests so clients switch before theirs expires (RFC 9449 §9).
+   */
+  currentDpopNonce(): string | undefined;
   /** Resolves once the initial revocation list is loaded (immediately without a revocation source). */
   ready(): Promise<void>;
   /** Unsubscribes from the revocation source. */
@@ -338,6 +359,15 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (scope !== undefined && typeof scope !== 'string')
       throw new InvalidTokenError(realm, 'invalid scope claim');
     if (gid !== undefined && typeof gid !== 'string') throw new InvalidTokenError(realm, 'invalid gid claim');
+    const { cnf } = payload;
+    if (
+      cnf !== undefined &&
+      (typeof cnf !== 'object' ||
+        cnf === null ||
+        ('jkt' in cnf && (typeof cnf.jkt !== 'string' || cnf.jkt === '')))
+    ) {
+      throw new InvalidTokenError(realm, 'invalid cnf claim');
+    }
     // jose checks `iat` only together with maxTokenAge; a token from the future is refused here.
     if (typeof iat === 'number' && iat > currentDate.getTime() / 1000 + clockTolerance) {
       throw new InvalidTokenError(realm, 'token issued in the future');
@@ -353,41 +383,64 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     });
   };
 
+  const dpop = createDpopBinding({ ...options, realm, retryAfter, asymmetric: ASYMMETRIC });
+  const { challenge } = dpop;
+
+  const verifyToken = async (token: string): Promise<VerifiedAccessToken> => {
+    if (token.length > maxTokenLength) throw new InvalidTokenError(realm, 'token too large');
+    if (!COMPACT_JWS.test(token)) throw new InvalidTokenError(realm, 'malformed token');
+    try {
+      await loadRevocations();
+    } catch (err) {
+      throw unavailable('revocation list unavailable', err);
+    }
+    // Keyed by the token itself: a JS string hash costs a fraction of a SHA-256, and only verified tokens
+    // (at most maxTokenLength characters each, `max` of them) are ever stored.
+    const key = token;
+    const hit = cache?.get(key);
+    if (hit) {
+      if (hit.exp + clockTolerance > nowSeconds()) {
+        assertNotRevoked(hit.result.claims);
+        return hit.result;
+      }
+      cache?.delete(key);
+    }
+    let result: VerifiedAccessToken;
+    try {
+      result = await verifySignedToken(token);
+    } catch (err) {
+      if (err instanceof BearerError) throw err;
+      throw new InvalidTokenError(realm, describe(err), { cause: err });
+    }
+    assertNotRevoked(result.claims);
+    cache?.set(key, { result, exp: result.claims.exp });
+    return result;
+  };
+
+  const verifyPresented = async (token: string, presentation: TokenPresentation | undefined) => {
+    const result = await verifyToken(token);
+    await dpop.check(result, token, presentation, nowSeconds());
+    return result;
+  };
+
   return {
     issuer,
     audience,
     realm,
+    dpop: dpop.mode,
+    challenge,
     ready: loadRevocations,
     close: () => unsubscribe?.(),
-    async verify(token) {
-      if (token.length > maxTokenLength) throw new InvalidTokenError(realm, 'token too large');
-      if (!COMPACT_JWS.test(token)) throw new InvalidTokenError(realm, 'malformed token');
+    currentDpopNonce: () => dpop.currentNonce(nowSeconds()),
+    async verify(token, presentation) {
       try {
-        await loadRevocations();
+        return await verifyPresented(token, presentation);
       } catch (err) {
-        throw unavailable('revocation list unavailable', err);
+        // Every error names the schemes this API accepts, and carries its error in the scheme used.
+        if (err instanceof BearerError)
+          setChallenge(err, { ...challenge, scheme: presentation?.scheme ?? 'Bearer' });
+        throw err;
       }
-      // Keyed by the token itself: a JS string hash costs a fraction of a SHA-256, and only verified tokens
-      // (at most maxTokenLength characters each, `max` of them) are ever stored.
-      const key = token;
-      const hit = cache?.get(key);
-      if (hit) {
-        if (hit.exp + clockTolerance > nowSeconds()) {
-          assertNotRevoked(hit.result.claims);
-          return hit.result;
-        }
-        cache?.delete(key);
-      }
-      let result: VerifiedAccessToken;
-      try {
-        result = await verifySignedToken(token);
-      } catch (err) {
-        if (err instanceof BearerError) throw err;
-        throw new InvalidTokenError(realm, describe(err), { cause: err });
-      }
-      assertNotRevoked(result.claims);
-      cache?.set(key, { result, exp: result.claims.exp });
-      return result;
     },
   };
 }
