@@ -3,6 +3,7 @@ import type { ClientContext } from '../context.ts';
 import { NetworkError, OAuthError, TimeoutError } from '../errors.ts';
 import { check, fail, grant, type Json, post, tokenSet } from '../protocol.ts';
 import type { TokenSet } from '../token-set.ts';
+import { isFileStorage } from './file-storage.ts';
 
 /**
  * What to show the user during a device sign-in (RFC 8628 §3.3).
@@ -170,7 +171,11 @@ export const deviceAuthorization = (body: Json): DeviceAuthorizationResponse & {
  * ```
  */
 export function createGatehouseClient(options: GatehouseClientOptions): GatehouseNodeClient {
-  const [client, context] = createClient(options);
+  // A refresh token kept in a file outlives the process; its DPoP key must too (in the same 0600 file).
+  const [client, context] = createClient(
+    options,
+    options.storage && isFileStorage(options.storage) ? options.storage : undefined,
+  );
   return {
     ...client,
     signInWithDeviceCode: (deviceOptions) => runDeviceSignIn(context, deviceOptions),

@@ -1,0 +1,109 @@
+/**
+ * DPoP for every request a client makes (RFC 9449), as a wrapper around its `fetch`: proofs on token endpoint
+ * requests (§5) and on API requests that carry an access token (§7), the server's nonces (§8, §9) remembered
+ * per origin, and exactly one retry when a server asks for a nonce. Loaded on demand: a client without
+ * `dpop: true` never downloads it.
+ */
+import { GatehouseError } from '../errors.ts';
+import type { TokenStorage } from '../storage/token-storage.ts';
+import {
+  type DpopKeyStore,
+  dpopUnsupported,
+  indexedDbDpopKeys,
+  memoryDpopKeys,
+  storedDpopKeys,
+} from './dpop-keys.ts';
+import { createDpopProof } from './dpop-proof.ts';
+
+/**
+ * What the wrapper needs from its client.
+ *
+ * @example
+ * ```ts
+ * const dpopFetch = createDpopFetch({ fetch, name: 'gatehouse:https://id.example.com:demo-spa', tokenEndpoint });
+ * ```
+ */
+export interface DpopFetchOptions {
+  fetch: typeof fetch;
+  /** Names the key: one per issuer and client (the client's storage prefix). */
+  name: string;
+  /** The token endpoint's URL (from discovery): POSTs to it get a proof without `ath`. */
+  tokenEndpoint(): Promise<string>;
+  /** Node with `fileStorage()`: keep the key in that file beside the tokens. */
+  keyStorage?: TokenStorage | undefined;
+  /** Replaces the default key store (IndexedDB in browsers, memory in Node). */
+  keys?: DpopKeyStore | undefined;
+}
+
+/** RFC 9449 §8 (token endpoint) and §9 (resource server): the server wants a proof with its nonce. */
+const asksForNonce = async (response: Response, resource: boolean): Promise<boolean> =>
+  resource
+    ? response.status === 401 &&
+      /\berror\s*=\s*"?use_dpop_nonce\b/.test(response.headers.get('www-authenticate') ?? '')
+    : response.status === 400 &&
+      (await response
+        .clone()
+        .json()
+        .then((body: { error?: unknown }) => body.error === 'use_dpop_nonce')
+        .catch(() => false));
+
+/**
+ * Wraps `fetch`: a request with `Authorization: Bearer <token>` (which `auth.http` sets only for `apiOrigins`)
+ * goes out as `Authorization: DPoP <token>` with a proof carrying `ath`; a POST to the token endpoint gets a
+ * proof; everything else passes untouched. Each response's `DPoP-Nonce` becomes the nonce for its origin. A
+ * `use_dpop_nonce` answer is retried once with the new nonce, and a second one is returned as it is.
+ *
+ * @example
+ * ```ts
+ * const dpopFetch = createDpopFetch({ fetch, name, tokenEndpoint: async () => metadata.token_endpoint });
+ * await dpopFetch('https://api.example.com/me', { headers: { authorization: `Bearer ${accessToken}` } });
+ * ```
+ */
+export function createDpopFetch(options: DpopFetchOptions): typeof fetch {
+  const { name } = options;
+  const keys =
+    options.keys ??
+    (options.keyStorage
+      ? storedDpopKeys(options.keyStorage, name)
+      : globalThis.indexedDB
+        ? indexedDbDpopKeys(name)
+        : memoryDpopKeys(name));
+  /** The newest `DPoP-Nonce` each origin sent (servers may rotate it on any response). */
+  const nonces = new Map<string, string>();
+
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const accessToken = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+    const proves =
+      !!accessToken || (request.method === 'POST' && request.url === (await options.tokenEndpoint()));
+    if (!proves) return options.fetch(request);
+    const { origin } = new URL(request.url);
+    const keyPair = await keys.load().catch((cause: unknown) => {
+      throw cause instanceof GatehouseError
+        ? cause
+        : dpopUnsupported('the DPoP key could not be loaded', cause);
+    });
+    const attempt = async (last: boolean) => {
+      const sent = last ? request : request.clone();
+      sent.headers.set(
+        'dpop',
+        await createDpopProof(keyPair, {
+          method: request.method,
+          url: request.url,
+          nonce: nonces.get(origin),
+          accessToken,
+        }),
+      );
+      // RFC 9449 §7.1: a DPoP-bound token is presented with the DPoP scheme.
+      if (accessToken) sent.headers.set('authorization', `DPoP ${accessToken}`);
+      const response = await options.fetch(sent);
+      const nonce = response.headers.get('dpop-nonce');
+      if (nonce) nonces.set(origin, nonce);
+      return response;
+    };
+    const first = await attempt(false);
+    if (!first.headers.get('dpop-nonce') || !(await asksForNonce(first, !!accessToken))) return first;
+    await first.body?.cancel();
+    return attempt(true);
+  };
+}
