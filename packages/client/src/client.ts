@@ -162,12 +162,7 @@ export function createClient(
   const prefix = options.storageKey ?? `gatehouse:${issuer}:${clientId}`;
   const baseFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const fetchFn = options.dpop
-    ? lazyDpopFetch({
-        fetch: baseFetch,
-        name: prefix,
-        keyStorage: dpopKeyStorage,
-        tokenEndpoint: async () => (await context.metadata()).token_endpoint,
-      })
+    ? lazyDpopFetch(baseFetch, prefix, () => context.metadata(), dpopKeyStorage)
     : baseFetch;
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const storage = options.storage ?? memoryStorage();

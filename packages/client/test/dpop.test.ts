@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createGatehouseClient,
   fileStorage,
@@ -231,6 +231,36 @@ describe('dpop: true', () => {
     expect(server.tokenErrors().slice(refusalsBefore)).toEqual(['invalid_grant']);
     expect(expired).toHaveLength(1);
     expect(signInRequired).toHaveLength(1);
+  });
+
+  it('without WebCrypto the renewal fails with ERR_DPOP_UNSUPPORTED, not a network error, and keeps the session', async () => {
+    const path = join(dir, 'no-webcrypto.json');
+    const auth = nodeClient(fileStorage(path), 'dpop-no-webcrypto');
+    let authorizationUrl = '';
+    await auth.signInRedirect({
+      navigate: (url) => {
+        authorizationUrl = url;
+      },
+    });
+    await auth.handleRedirectCallback(await server.approve(authorizationUrl));
+    // "Another process" on a runtime without crypto.subtle (an http: page that is not localhost, say).
+    const later = nodeClient(fileStorage(path), 'dpop-no-webcrypto');
+    const failed = record(later, 'refreshFailed');
+    const requestsBefore = server.tokenRequests();
+    clock.advance(120);
+    vi.stubGlobal('crypto', { getRandomValues: crypto.getRandomValues.bind(crypto) });
+    try {
+      await expect(later.getAccessToken()).rejects.toMatchObject({
+        name: 'GatehouseError',
+        code: 'ERR_DPOP_UNSUPPORTED',
+      });
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(server.tokenRequests()).toBe(requestsBefore);
+    expect(failed.map((error) => error?.code)).toEqual(['ERR_DPOP_UNSUPPORTED']);
+    // WebCrypto back: the kept session renews.
+    await expect(later.getAccessToken()).resolves.toMatch(/^ey/);
   });
 
   it('sign-out revokes the bound refresh token', async () => {

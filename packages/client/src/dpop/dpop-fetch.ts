@@ -4,36 +4,12 @@
  * per origin, and exactly one retry when a server asks for a nonce. Loaded on demand: a client without
  * `dpop: true` never downloads it.
  */
-import { GatehouseError } from '../errors.ts';
-import type { TokenStorage } from '../storage/token-storage.ts';
-import {
-  type DpopKeyStore,
-  dpopUnsupported,
-  indexedDbDpopKeys,
-  memoryDpopKeys,
-  storedDpopKeys,
-} from './dpop-keys.ts';
-import { createDpopProof } from './dpop-proof.ts';
 
-/**
- * What the wrapper needs from its client.
- *
- * @example
- * ```ts
- * const dpopFetch = createDpopFetch({ fetch, name: 'gatehouse:https://id.example.com:demo-spa', tokenEndpoint });
- * ```
- */
-export interface DpopFetchOptions {
-  fetch: typeof fetch;
-  /** Names the key: one per issuer and client (the client's storage prefix). */
-  name: string;
-  /** The token endpoint's URL (from discovery): POSTs to it get a proof without `ath`. */
-  tokenEndpoint(): Promise<string>;
-  /** Node with `fileStorage()`: keep the key in that file beside the tokens. */
-  keyStorage?: TokenStorage | undefined;
-  /** Replaces the default key store (IndexedDB in browsers, memory in Node). */
-  keys?: DpopKeyStore | undefined;
-}
+import type { GatehouseError } from '../errors.ts';
+import type { AuthorizationServerMetadata } from '../protocol.ts';
+import type { TokenStorage } from '../storage/token-storage.ts';
+import { indexedDbDpopKeys, memoryDpopKeys, storedDpopKeys } from './dpop-keys.ts';
+import { createDpopProof } from './dpop-proof.ts';
 
 /** RFC 9449 §8 (token endpoint) and §9 (resource server): the server wants a proof with its nonce. */
 const asksForNonce = async (response: Response, resource: boolean): Promise<boolean> =>
@@ -55,19 +31,27 @@ const asksForNonce = async (response: Response, resource: boolean): Promise<bool
  *
  * @example
  * ```ts
- * const dpopFetch = createDpopFetch({ fetch, name, tokenEndpoint: async () => metadata.token_endpoint });
+ * const dpopFetch = createDpopFetch(GatehouseError, fetch, 'gatehouse:https://id.example.com:demo-spa', discover);
  * await dpopFetch('https://api.example.com/me', { headers: { authorization: `Bearer ${accessToken}` } });
  * ```
  */
-export function createDpopFetch(options: DpopFetchOptions): typeof fetch {
-  const { name } = options;
-  const keys =
-    options.keys ??
-    (options.keyStorage
-      ? storedDpopKeys(options.keyStorage, name)
-      : globalThis.indexedDB
-        ? indexedDbDpopKeys(name)
-        : memoryDpopKeys(name));
+export function createDpopFetch(
+  /** The entry's error class, passed in: importing it would split a shared chunk off the browser entry. */
+  Failure: typeof GatehouseError,
+  /** The client's own `fetch`. */
+  send: typeof fetch,
+  /** Names the key: one per issuer and client (the client's storage prefix). */
+  name: string,
+  /** Discovery: POSTs to the `token_endpoint` get a proof without `ath`. */
+  metadata: () => Promise<AuthorizationServerMetadata>,
+  /** Node's `fileStorage()`: the key lives in that file beside the tokens; else IndexedDB or memory. */
+  keyStorage?: TokenStorage,
+): typeof fetch {
+  const keys = keyStorage
+    ? storedDpopKeys(keyStorage, name)
+    : globalThis.indexedDB
+      ? indexedDbDpopKeys(name)
+      : memoryDpopKeys(name);
   /** The newest `DPoP-Nonce` each origin sent (servers may rotate it on any response). */
   const nonces = new Map<string, string>();
 
@@ -75,13 +59,11 @@ export function createDpopFetch(options: DpopFetchOptions): typeof fetch {
     const request = new Request(input, init);
     const accessToken = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
     const proves =
-      !!accessToken || (request.method === 'POST' && request.url === (await options.tokenEndpoint()));
-    if (!proves) return options.fetch(request);
+      !!accessToken || (request.method === 'POST' && request.url === (await metadata()).token_endpoint);
+    if (!proves) return send(request);
     const { origin } = new URL(request.url);
-    const keyPair = await keys.load().catch((cause: unknown) => {
-      throw cause instanceof GatehouseError
-        ? cause
-        : dpopUnsupported('the DPoP key could not be loaded', cause);
+    const keyPair = await keys.load().catch((cause: Error) => {
+      throw new Failure(`DPoP key unavailable: ${cause.message}`, { code: 'ERR_DPOP_UNSUPPORTED', cause });
     });
     const attempt = async (last: boolean) => {
       const sent = last ? request : request.clone();
@@ -96,7 +78,7 @@ export function createDpopFetch(options: DpopFetchOptions): typeof fetch {
       );
       // RFC 9449 §7.1: a DPoP-bound token is presented with the DPoP scheme.
       if (accessToken) sent.headers.set('authorization', `DPoP ${accessToken}`);
-      const response = await options.fetch(sent);
+      const response = await send(sent);
       const nonce = response.headers.get('dpop-nonce');
       if (nonce) nonces.set(origin, nonce);
       return response;

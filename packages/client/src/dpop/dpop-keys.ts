@@ -3,7 +3,7 @@
  * every tab of the origin in browsers and by every client of the process in Node: a refresh token is bound to
  * the key that requested it (RFC 9449 §5), so whoever renews it next must hold the same key.
  */
-import { GatehouseError } from '../errors.ts';
+import type { GatehouseError } from '../errors.ts';
 import type { TokenStorage } from '../storage/token-storage.ts';
 
 /**
@@ -20,14 +20,17 @@ export interface DpopKeyStore {
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
-/** `ERR_DPOP_UNSUPPORTED`: this runtime cannot keep a DPoP key. */
-export const dpopUnsupported = (message: string, cause?: unknown): GatehouseError =>
-  new GatehouseError(message, { code: 'ERR_DPOP_UNSUPPORTED', cause });
+/**
+ * This runtime cannot keep a DPoP key: a plain `Error`, which `createDpopFetch` turns into the
+ * `ERR_DPOP_UNSUPPORTED` {@link GatehouseError} callers see (this file imports nothing from the browser entry).
+ */
+const unsupported = (message: string, cause?: unknown): Error =>
+  Object.assign(new Error(message, { cause }), { unsupported: true });
 
 /** A new P-256 key pair; the private key is non-extractable unless it must be written to a file. */
 async function generate(extractable = false): Promise<CryptoKeyPair> {
   if (!globalThis.crypto?.subtle)
-    throw dpopUnsupported('DPoP needs WebCrypto (crypto.subtle): a secure context (https or localhost)');
+    throw unsupported('DPoP needs WebCrypto (crypto.subtle): a secure context (https or localhost)');
   return crypto.subtle.generateKey(ALGORITHM, extractable, ['sign', 'verify']);
 }
 
@@ -78,8 +81,8 @@ export function indexedDbDpopKeys(name: string): DpopKeyStore {
           },
         );
       } catch (cause) {
-        if (cause instanceof GatehouseError) throw cause;
-        throw dpopUnsupported('DPoP needs IndexedDB to keep its key, and IndexedDB refused', cause);
+        if ((cause as { unsupported?: boolean }).unsupported) throw cause;
+        throw unsupported('DPoP needs IndexedDB to keep its key, and IndexedDB refused', cause);
       }
     },
   };
