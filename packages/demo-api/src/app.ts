@@ -3,6 +3,7 @@ import {
   type AccessTokenVerifierOptions,
   createAccessTokenVerifier,
   type RevocationSource,
+  redisDpopReplayStore,
   redisRevocationSource,
 } from '@gatehouse/resource';
 import Router from '@koa/router';
@@ -79,7 +80,12 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
   const apiUrl = options.apiUrl.replace(/\/$/, '');
   const revocations =
     options.revocations ?? (options.redis ? redisRevocationSource(options.redis) : undefined);
+  // DPoP (RFC 9449): bound tokens must come with a proof, unbound ones as Bearer (the verifier's default
+  // 'allowed'). Proofs name the URL the client used: API_URL, whatever proxy sits in front. With Redis,
+  // a proof is single-use across every instance of the API.
   const verifier = createAccessTokenVerifier({
+    dpopPublicOrigin: new URL(apiUrl).origin,
+    ...(options.redis ? { dpopReplayStore: redisDpopReplayStore(options.redis) } : {}),
     ...options.verifier,
     issuer: options.issuer,
     audience: apiUrl,
@@ -95,10 +101,14 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     ctx.set('Cache-Control', 'no-store');
     // Bearer tokens, no cookies: any origin may call the API (the demo page and SDK examples do).
     ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.set('Access-Control-Expose-Headers', 'Link, X-Total-Count, Location, WWW-Authenticate, Retry-After');
+    ctx.set(
+      'Access-Control-Expose-Headers',
+      'Link, X-Total-Count, Location, WWW-Authenticate, Retry-After, DPoP-Nonce',
+    );
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
       ctx.set('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE');
-      ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+      // DPoP (RFC 9449 §4.1): browsers send the proof in a `DPoP` header, which needs a preflight.
+      ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, DPoP');
       ctx.set('Access-Control-Max-Age', '600');
       ctx.status = 204;
       return;

@@ -189,7 +189,10 @@ describe.each(['memory', 'redis'] as const)('recipes API on the %s store', (stor
   it('requires a token (401) and recipes:write (403 insufficient_scope) to create', async () => {
     const anonymous = await call('POST', '/recipes', { body: { name: 'x' } });
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer realm="${running.url}"`);
+    // Both schemes are offered, neither with an error (RFC 6750 §3.1, RFC 9449 §7.1).
+    expect(anonymous.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${running.url}", DPoP realm="${running.url}", algs="ES256 EdDSA"`,
+    );
     const scoped = await call('POST', '/recipes', { token: readOnly, body: { name: 'x' } });
     expect(scoped.status).toBe(403);
     expect(scoped.headers.get('www-authenticate')).toContain('error="insufficient_scope"');

@@ -115,10 +115,12 @@ describe('the demo API with tokens from the real server', () => {
     expect((await fetch(`${apiBase}/recipes/${id}`)).status).toBe(404);
   });
 
-  it('no credentials: 401 with a bare challenge', async () => {
+  it('no credentials: 401 with bare challenges (Bearer and DPoP, no error)', async () => {
     const response = await me();
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]+"$/);
+    expect(response.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="[^"]+", DPoP realm="[^"]+", algs="ES256 EdDSA"$/,
+    );
   });
 
   it('garbage, alg none, tampered payload, a foreign key with the known kid', async () => {

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { extractBearerToken } from './bearer.ts';
+import { extractAccessToken, type PresentedAccessToken } from './bearer.ts';
 import { BearerError, MissingTokenError } from './errors.ts';
 import { assertScopes } from './scopes.ts';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.ts';
@@ -28,7 +28,7 @@ export interface OptionalAccessTokenState {
   auth?: VerifiedAccessToken | undefined;
 }
 
-function tokenFromContext(ctx: Context, realm: string): string | undefined {
+function tokenFromContext(ctx: Context, verifier: AccessTokenVerifier): PresentedAccessToken | undefined {
   const query = ctx.query.access_token;
   // RFC 6750 §2.2: a form-encoded body parameter, if a body parser has run and the body is a form.
   const body = (ctx.request as { body?: unknown }).body;
@@ -36,10 +36,27 @@ function tokenFromContext(ctx: Context, realm: string): string | undefined {
     ctx.is('application/x-www-form-urlencoded') && typeof body === 'object' && body !== null
       ? (body as Record<string, unknown>).access_token
       : undefined;
-  return extractBearerToken(
+  return extractAccessToken(
     { authorization: ctx.get('authorization') || undefined, bodyToken, queryToken: query },
-    realm,
+    verifier.challenge,
+    { dpop: verifier.dpop !== 'off' },
   );
+}
+
+/** Verifies the presented token, with its DPoP proof for this very request (method and URL). */
+function verifyPresented(
+  ctx: Context,
+  verifier: AccessTokenVerifier,
+  presented: PresentedAccessToken,
+): Promise<VerifiedAccessToken> {
+  if (presented.scheme === 'Bearer') return verifier.verify(presented.token);
+  return verifier.verify(presented.token, {
+    scheme: 'DPoP',
+    // Every DPoP header separately: RFC 9449 §4.3 refuses a request with more than one.
+    dpop: ctx.req.headersDistinct.dpop,
+    method: ctx.method,
+    url: ctx.href,
+  });
 }
 
 function respond(ctx: Context, err: BearerError): void {
@@ -51,8 +68,10 @@ function respond(ctx: Context, err: BearerError): void {
 
 /**
  * Koa middleware that refuses requests without a valid access token carrying every one of `scopes`,
- * answering per RFC 6750 (status, `WWW-Authenticate`, JSON `{ error, error_description }`), and puts
- * the verified token on `ctx.state.auth`.
+ * answering per RFC 6750 and RFC 9449 (status, `WWW-Authenticate`, JSON `{ error, error_description }`),
+ * and puts the verified token on `ctx.state.auth`. `Authorization: DPoP` tokens are checked with the
+ * request's `DPoP` proof against `ctx.method` and `ctx.href` (set `app.proxy` or the verifier's
+ * `dpopPublicOrigin` behind a proxy).
  *
  * @example
  * ```ts
@@ -68,10 +87,10 @@ export function requireAccessToken<StateT extends object = object>(options: {
   const { verifier, scopes = [] } = options;
   return async function requireAccessToken(ctx, next) {
     try {
-      const token = tokenFromContext(ctx, verifier.realm);
-      if (token === undefined) throw new MissingTokenError(verifier.realm);
-      const auth = await verifier.verify(token);
-      assertScopes(auth, scopes, verifier.realm);
+      const presented = tokenFromContext(ctx, verifier);
+      if (presented === undefined) throw new MissingTokenError(verifier.challenge);
+      const auth = await verifyPresented(ctx, verifier, presented);
+      assertScopes(auth, scopes, { ...verifier.challenge, scheme: presented.scheme });
       ctx.state.auth = auth;
     } catch (err) {
       if (err instanceof BearerError) return respond(ctx, err);
@@ -98,8 +117,8 @@ export function optionalAccessToken<StateT extends object = object>(options: {
   const { verifier } = options;
   return async function optionalAccessToken(ctx, next) {
     try {
-      const token = tokenFromContext(ctx, verifier.realm);
-      ctx.state.auth = token === undefined ? undefined : await verifier.verify(token);
+      const presented = tokenFromContext(ctx, verifier);
+      ctx.state.auth = presented === undefined ? undefined : await verifyPresented(ctx, verifier, presented);
     } catch (err) {
       if (err instanceof BearerError) return respond(ctx, err);
       throw err;

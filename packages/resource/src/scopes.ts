@@ -1,4 +1,4 @@
-import { InsufficientScopeError } from './errors.ts';
+import { type AuthChallenge, InsufficientScopeError } from './errors.ts';
 import type { VerifiedAccessToken } from './verifier.ts';
 
 /**
@@ -11,7 +11,11 @@ import type { VerifiedAccessToken } from './verifier.ts';
  * assertScopes(auth, ['recipes:write'], verifier.realm);
  * ```
  */
-export function assertScopes(token: VerifiedAccessToken, required: readonly string[], realm: string): void {
+export function assertScopes(
+  token: VerifiedAccessToken,
+  required: readonly string[],
+  realm: string | AuthChallenge,
+): void {
   const granted = new Set(token.scopes);
   if (!required.every((scope) => granted.has(scope))) throw new InsufficientScopeError(realm, required);
 }

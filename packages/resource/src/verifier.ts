@@ -10,7 +10,17 @@ import {
 } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { discoverJwksUri } from './discovery.ts';
-import { BearerError, InvalidTokenError, TemporarilyUnavailableError } from './errors.ts';
+import { createDpopProofChecker, type DpopNonceOptions } from './dpop-proof.ts';
+import { type DpopReplayStore, memoryDpopReplayStore } from './dpop-replay.ts';
+import {
+  type AuthChallenge,
+  BearerError,
+  type DpopMode,
+  InvalidDpopProofError,
+  InvalidTokenError,
+  setChallenge,
+  TemporarilyUnavailableError,
+} from './errors.ts';
 import { type RevocationEvent, RevocationList, type RevocationSource } from './revocations.ts';
 
 /**
@@ -69,6 +79,8 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   /** Grant id; absent for client-credentials tokens. Matched against grant revocations. */
   gid?: string;
+  /** Confirmation (RFC 7800): `jkt` is the thumbprint of the DPoP key the token is bound to (RFC 9449 §6). */
+  cnf?: { jkt?: string; [member: string]: unknown };
 }
 
 /**
@@ -139,6 +151,55 @@ export interface AccessTokenVerifierOptions {
   retryAfter?: number;
   /** Clock (tests freeze it). @default () => new Date() */
   now?: () => Date;
+  /**
+   * DPoP (RFC 9449): `'allowed'` accepts unbound tokens as `Bearer` and DPoP-bound tokens (`cnf.jkt`)
+   * only as `DPoP` with a valid proof; `'required'` accepts only DPoP-bound tokens with a proof; `'off'`
+   * accepts only `Bearer` (bound tokens are then refused: a bound token is never a bearer token).
+   * @default 'allowed'
+   * @see https://www.rfc-editor.org/rfc/rfc9449#section-7
+   */
+  dpop?: DpopMode;
+  /** Accepted proof algorithms, listed in the `algs` of DPoP challenges. @default ['ES256', 'EdDSA'] */
+  dpopAlgorithms?: readonly AccessTokenAlgorithm[];
+  /** Seconds a proof's `iat` may differ from now, either way (RFC 9449 §4.3 step 11). @default 60 */
+  dpopProofWindow?: number;
+  /**
+   * Where proof `jti`s are remembered (single use, RFC 9449 §11.1). Pass {@link redisDpopReplayStore} when
+   * several instances serve the API. @default memoryDpopReplayStore()
+   */
+  dpopReplayStore?: DpopReplayStore;
+  /** Require resource-server nonces in proofs (RFC 9449 §9); off when omitted. */
+  dpopNonce?: DpopNonceOptions;
+  /**
+   * The origin clients address (e.g. `https://api.example.com`), for the proof's `htu`, when the API
+   * sits behind a proxy that changes scheme or host. Without it the request's own URL is used (in Koa
+   * `ctx.href`, which honours `X-Forwarded-*` only when `app.proxy` is set).
+   */
+  dpopPublicOrigin?: string;
+}
+
+/**
+ * How the token came, for {@link AccessTokenVerifier.verify}: without it, as `Bearer`.
+ *
+ * @example
+ * ```ts
+ * const auth = await verifier.verify(token, {
+ *   scheme: 'DPoP',
+ *   dpop: req.headersDistinct.dpop,
+ *   method: req.method ?? 'GET',
+ *   url: `https://api.example.com${req.url}`,
+ * });
+ * ```
+ */
+export interface TokenPresentation {
+  /** The `Authorization` scheme the token came with. */
+  scheme: 'Bearer' | 'DPoP';
+  /** The request's `DPoP` header value(s); `undefined` when there is none. */
+  dpop?: string | readonly string[] | undefined;
+  /** The request method, e.g. `GET`. Required with `DPoP`. */
+  method?: string;
+  /** The request URL as received (absolute). Required with `DPoP`; `dpopPublicOrigin` replaces its origin. */
+  url?: string | URL;
 }
 
 /**
@@ -155,12 +216,18 @@ export interface AccessTokenVerifier {
   readonly issuer: string;
   readonly audience: string;
   readonly realm: string;
+  /** The DPoP mode (see {@link AccessTokenVerifierOptions.dpop}). */
+  readonly dpop: DpopMode;
+  /** What error challenges offer (realm, schemes, DPoP algorithms): pass it to errors you create. */
+  readonly challenge: AuthChallenge;
   /**
-   * Verifies `token` and returns who it speaks for.
+   * Verifies `token` (and, with `presentation.scheme` `DPoP`, its proof) and returns who it speaks for.
    * @throws {InvalidTokenError} the token is unacceptable (401).
-   * @throws {TemporarilyUnavailableError} keys or revocations cannot be loaded (503).
+   * @throws {InvalidDpopProofError} the DPoP proof is missing or unacceptable, or a bound token came as Bearer (401).
+   * @throws {UseDpopNonceError} the proof needs this API's nonce (401 with `DPoP-Nonce`).
+   * @throws {TemporarilyUnavailableError} keys, revocations or the replay store cannot be reached (503).
    */
-  verify(token: string): Promise<VerifiedAccessToken>;
+  verify(token: string, presentation?: TokenPresentation): Promise<VerifiedAccessToken>;
   /** Resolves once the initial revocation list is loaded (immediately without a revocation source). */
   ready(): Promise<void>;
   /** Unsubscribes from the revocation source. */
@@ -338,6 +405,15 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (scope !== undefined && typeof scope !== 'string')
       throw new InvalidTokenError(realm, 'invalid scope claim');
     if (gid !== undefined && typeof gid !== 'string') throw new InvalidTokenError(realm, 'invalid gid claim');
+    const { cnf } = payload;
+    if (
+      cnf !== undefined &&
+      (typeof cnf !== 'object' ||
+        cnf === null ||
+        ('jkt' in cnf && (typeof cnf.jkt !== 'string' || cnf.jkt === '')))
+    ) {
+      throw new InvalidTokenError(realm, 'invalid cnf claim');
+    }
     // jose checks `iat` only together with maxTokenAge; a token from the future is refused here.
     if (typeof iat === 'number' && iat > currentDate.getTime() / 1000 + clockTolerance) {
       throw new InvalidTokenError(realm, 'token issued in the future');
@@ -353,41 +429,115 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     });
   };
 
+  const dpop = options.dpop ?? 'allowed';
+  if (dpop !== 'allowed' && dpop !== 'required' && dpop !== 'off') {
+    throw new TypeError(`dpop must be 'required', 'allowed' or 'off', got ${String(dpop)}`);
+  }
+  const dpopAlgorithms = [...(options.dpopAlgorithms ?? ['ES256', 'EdDSA'])];
+  for (const alg of dpopAlgorithms) {
+    if (!ASYMMETRIC.has(alg))
+      throw new TypeError(`DPoP algorithm ${alg} is not an allowed asymmetric algorithm`);
+  }
+  if (dpop !== 'off' && dpopAlgorithms.length === 0) throw new TypeError('dpopAlgorithms must not be empty');
+  const dpopProofWindow = options.dpopProofWindow ?? 60;
+  const publicOrigin = options.dpopPublicOrigin === undefined ? undefined : new URL(options.dpopPublicOrigin);
+  const challenge: AuthChallenge = Object.freeze({
+    realm,
+    dpop,
+    ...(dpop === 'off' ? {} : { dpopAlgorithms: Object.freeze(dpopAlgorithms) }),
+  });
+  const proofChecker =
+    dpop === 'off'
+      ? undefined
+      : createDpopProofChecker({
+          algorithms: dpopAlgorithms,
+          window: dpopProofWindow,
+          replayStore: options.dpopReplayStore ?? memoryDpopReplayStore(),
+          nonce: options.dpopNonce,
+          retryAfter,
+        });
+
+  const verifyToken = async (token: string): Promise<VerifiedAccessToken> => {
+    if (token.length > maxTokenLength) throw new InvalidTokenError(realm, 'token too large');
+    if (!COMPACT_JWS.test(token)) throw new InvalidTokenError(realm, 'malformed token');
+    try {
+      await loadRevocations();
+    } catch (err) {
+      throw unavailable('revocation list unavailable', err);
+    }
+    // Keyed by the token itself: a JS string hash costs a fraction of a SHA-256, and only verified tokens
+    // (at most maxTokenLength characters each, `max` of them) are ever stored.
+    const key = token;
+    const hit = cache?.get(key);
+    if (hit) {
+      if (hit.exp + clockTolerance > nowSeconds()) {
+        assertNotRevoked(hit.result.claims);
+        return hit.result;
+      }
+      cache?.delete(key);
+    }
+    let result: VerifiedAccessToken;
+    try {
+      result = await verifySignedToken(token);
+    } catch (err) {
+      if (err instanceof BearerError) throw err;
+      throw new InvalidTokenError(realm, describe(err), { cause: err });
+    }
+    assertNotRevoked(result.claims);
+    cache?.set(key, { result, exp: result.claims.exp });
+    return result;
+  };
+
+  /** RFC 9449 §7: the token's binding decides which presentations are acceptable. */
+  const verifyPresented = async (token: string, presentation: TokenPresentation | undefined) => {
+    const scheme = presentation?.scheme ?? 'Bearer';
+    const result = await verifyToken(token);
+    const jkt = result.claims.cnf?.jkt;
+    if (scheme === 'Bearer') {
+      // RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, whatever the mode.
+      if (jkt !== undefined) throw new InvalidDpopProofError(realm, 'DPoP-bound token sent as Bearer');
+      if (dpop === 'required') throw new InvalidDpopProofError(realm, 'this API requires DPoP');
+      return result;
+    }
+    if (proofChecker === undefined) throw new InvalidTokenError(realm, 'DPoP is not accepted here');
+    if (jkt === undefined) throw new InvalidTokenError(realm, 'token is not DPoP-bound');
+    const { method, url } = presentation ?? {};
+    if (method === undefined || url === undefined) {
+      throw new TypeError('verify() with scheme DPoP needs the request method and url');
+    }
+    const received = new URL(url);
+    // Behind a proxy the client addressed the public origin; the path is the one received.
+    const requestUrl = publicOrigin ? new URL(`${publicOrigin.origin}${received.pathname}`) : received;
+    const proofs = presentation?.dpop;
+    await proofChecker.check({
+      proofs: proofs === undefined ? [] : typeof proofs === 'string' ? [proofs] : proofs,
+      method,
+      url: requestUrl,
+      accessToken: token,
+      jkt,
+      challenge,
+      nowSeconds: nowSeconds(),
+    });
+    return result;
+  };
+
   return {
     issuer,
     audience,
     realm,
+    dpop,
+    challenge,
     ready: loadRevocations,
     close: () => unsubscribe?.(),
-    async verify(token) {
-      if (token.length > maxTokenLength) throw new InvalidTokenError(realm, 'token too large');
-      if (!COMPACT_JWS.test(token)) throw new InvalidTokenError(realm, 'malformed token');
+    async verify(token, presentation) {
       try {
-        await loadRevocations();
+        return await verifyPresented(token, presentation);
       } catch (err) {
-        throw unavailable('revocation list unavailable', err);
+        // Every error names the schemes this API accepts, and carries its error in the scheme used.
+        if (err instanceof BearerError)
+          setChallenge(err, { ...challenge, scheme: presentation?.scheme ?? 'Bearer' });
+        throw err;
       }
-      // Keyed by the token itself: a JS string hash costs a fraction of a SHA-256, and only verified tokens
-      // (at most maxTokenLength characters each, `max` of them) are ever stored.
-      const key = token;
-      const hit = cache?.get(key);
-      if (hit) {
-        if (hit.exp + clockTolerance > nowSeconds()) {
-          assertNotRevoked(hit.result.claims);
-          return hit.result;
-        }
-        cache?.delete(key);
-      }
-      let result: VerifiedAccessToken;
-      try {
-        result = await verifySignedToken(token);
-      } catch (err) {
-        if (err instanceof BearerError) throw err;
-        throw new InvalidTokenError(realm, describe(err), { cause: err });
-      }
-      assertNotRevoked(result.claims);
-      cache?.set(key, { result, exp: result.claims.exp });
-      return result;
     },
   };
 }

@@ -86,6 +86,8 @@ async function call(path: string, init: RequestInit = {}) {
 }
 
 const realm = `realm="${AUDIENCE}"`;
+// The verifier's default `dpop: 'allowed'` offers the DPoP scheme next to Bearer in every challenge.
+const dpopOffer = `DPoP ${realm}, algs="ES256 EdDSA"`;
 
 describe('requireAccessToken (RFC 6750 over HTTP)', () => {
   it('answers 200 with ctx.state.auth for a valid token, whatever the case of the scheme', async () => {
@@ -101,7 +103,7 @@ describe('requireAccessToken (RFC 6750 over HTTP)', () => {
     for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }]) {
       const { status, challenge, body } = await call('/read', { headers });
       expect(status).toBe(401);
-      expect(challenge).toBe(`Bearer ${realm}`);
+      expect(challenge).toBe(`Bearer ${realm}, ${dpopOffer}`);
       expect(body.error).toBe('missing_token');
     }
   });
@@ -115,7 +117,9 @@ describe('requireAccessToken (RFC 6750 over HTTP)', () => {
   ])('answers 400 invalid_request to the malformed header %j', async (authorization, description) => {
     const { status, challenge, body } = await call('/read', { headers: { authorization } });
     expect(status).toBe(400);
-    expect(challenge).toBe(`Bearer ${realm}, error="invalid_request", error_description="${description}"`);
+    expect(challenge).toBe(
+      `Bearer ${realm}, error="invalid_request", error_description="${description}", ${dpopOffer}`,
+    );
     expect(body).toEqual({ error: 'invalid_request', error_description: description });
   });
 
@@ -146,7 +150,9 @@ describe('requireAccessToken (RFC 6750 over HTTP)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(status).toBe(401);
-    expect(challenge).toBe(`Bearer ${realm}, error="invalid_token", error_description="invalid aud claim"`);
+    expect(challenge).toBe(
+      `Bearer ${realm}, error="invalid_token", error_description="invalid aud claim", ${dpopOffer}`,
+    );
     expect(body).toEqual({ error: 'invalid_token', error_description: 'invalid aud claim' });
   });
 
@@ -169,7 +175,7 @@ describe('requireAccessToken (RFC 6750 over HTTP)', () => {
     });
     expect(status).toBe(403);
     expect(challenge).toBe(
-      `Bearer ${realm}, error="insufficient_scope", error_description="requires scope: recipes:write", scope="recipes:write"`,
+      `Bearer ${realm}, error="insufficient_scope", error_description="requires scope: recipes:write", scope="recipes:write", ${dpopOffer}`,
     );
     expect(body.error).toBe('insufficient_scope');
     const allowed = await issuer.mint({ claims: { scope: 'recipes:read recipes:write' } });
