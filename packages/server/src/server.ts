@@ -25,7 +25,7 @@ import {
 import { providerFormLimit } from './pages/provider-form-limit.ts';
 import { anonymousSessionLimit } from './security/anonymous-session-limit.ts';
 import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
-import { deriveCookieKeys } from './signing-keys/index.ts';
+import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
 import { formEndpointGuard } from './tokens/form-endpoint-guard.ts';
@@ -129,6 +129,8 @@ async function assemble(
       config,
       adapter: store.Adapter,
       cookieKeys,
+      dpopNonceSecret: deriveDpopNonceSecret(secret),
+      replay: store.replay,
       staticClients: options.clients ?? [],
       findAccount: accounts.findAccount,
       loadExistingGrant: createLoadExistingGrant(accounts),

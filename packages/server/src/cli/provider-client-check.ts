@@ -43,6 +43,7 @@ export async function checkWithProvider(config: Config, metadata: ClientMetadata
       jwks: await Promise.all([throwawayKey('ES256'), throwawayKey('EdDSA'), throwawayKey('RS256')]),
       signingAlg: 'ES256',
       cookieKeys: ['unused-by-client-validation'],
+      dpopNonceSecret: Buffer.alloc(32),
       staticClients: [],
       findAccount: async () => undefined,
       skipRotation: () => false,

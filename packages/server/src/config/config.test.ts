@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       refreshTokenReuseInterval: 0,
       shutdownDelay: 0,
       trustedProxyHops: 0,
+      dpopRequireNonce: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -42,6 +43,8 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY must be the number of trusted proxy hops/],
     [{ TRUST_PROXY: '-1' }, /^TRUST_PROXY must be the number of trusted proxy hops/],
     [{ TRUST_PROXY: '1.5' }, /^TRUST_PROXY must be the number of trusted proxy hops/],
+    [{ DPOP_REQUIRE_NONCE: 'yes' }, /^DPOP_REQUIRE_NONCE must be 0 or 1/],
+    [{ DPOP_REQUIRE_NONCE: '2' }, /^DPOP_REQUIRE_NONCE must be 0 or 1/],
     [{ GATEHOUSE_SECRET: 'short' }, /^GATEHOUSE_SECRET must be at least 32 characters/],
     [
       { ACCESS_TOKEN_TTL: '900', REFRESH_TOKEN_TTL: '60' },

@@ -50,6 +50,12 @@ export interface Config {
    * entries left of it are whatever the client sent.
    */
   readonly trustedProxyHops: number;
+  /**
+   * RFC 9449 §8: every DPoP proof must carry a nonce this server issued (`DPOP_REQUIRE_NONCE=1`);
+   * a proof without one is answered `use_dpop_nonce` with a `DPoP-Nonce` header. Off, nonces are
+   * still issued and honoured, but a recent `iat` is enough.
+   */
+  readonly dpopRequireNonce: boolean;
   readonly smtpUrl: string | undefined;
   readonly selfRegistration: 'open' | 'closed';
   readonly metricsPort: number | undefined;
@@ -138,6 +144,7 @@ const envSchema = z.object({
       'TRUST_PROXY must be the number of trusted proxy hops (0 for none, 1 behind one proxy)',
     )
     .optional(),
+  DPOP_REQUIRE_NONCE: z.enum(['0', '1'], { message: 'DPOP_REQUIRE_NONCE must be 0 or 1' }).optional(),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'SMTP_URL must start with smtp:// or smtps://')
@@ -258,6 +265,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshTokenReuseInterval: e.REFRESH_TOKEN_REUSE_INTERVAL,
     tokenStore: Object.freeze({ revokedTTL: e.REFRESH_TOKEN_TTL, accessTokenTTL: longestAccessTokenTTL }),
     trustedProxyHops: Number(e.TRUST_PROXY ?? 0),
+    dpopRequireNonce: e.DPOP_REQUIRE_NONCE === '1',
     smtpUrl: e.SMTP_URL,
     selfRegistration: e.GATEHOUSE_REGISTRATION ?? 'open',
     metricsPort: e.METRICS_PORT,

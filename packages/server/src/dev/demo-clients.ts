@@ -5,6 +5,14 @@ import type { ClientMetadata } from 'oidc-provider';
 export const DEMO_APP_URL = 'http://localhost:4001';
 
 /**
+ * Whether the demo page's client must use DPoP (`dpop_bound_access_tokens`, RFC 9449 §5.2): every
+ * token request without a proof is then refused with `invalid_grant`. Off until the demo page
+ * signs in with the SDK's `dpop: true` and the demo API verifies DPoP-bound tokens; turning it on
+ * is this one line.
+ */
+export const DEMO_SPA_DPOP_BOUND = false;
+
+/**
  * Clients seeded on the in-process store so `pnpm start` has something to sign in with:
  * the demo page (public, PKCE), a backend service (client credentials) and a CLI (device code).
  * The service's secret is generated per start and printed once.
@@ -24,6 +32,7 @@ export function demoClients(appUrl = DEMO_APP_URL): { clients: ClientMetadata[];
         redirect_uris: [`${appUrl}/`, `${appUrl}/callback`],
         post_logout_redirect_uris: [`${appUrl}/`],
         scope: 'openid profile email offline_access recipes:read recipes:write',
+        ...(DEMO_SPA_DPOP_BOUND ? { dpop_bound_access_tokens: true } : {}),
       },
       {
         client_id: 'demo-service',

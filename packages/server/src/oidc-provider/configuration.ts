@@ -35,6 +35,8 @@ export interface ProviderDeps {
   /** Algorithm of the main key: what access tokens are signed with. */
   readonly signingAlg: 'ES256' | 'EdDSA';
   readonly cookieKeys: readonly string[];
+  /** 32 bytes every instance derives alike from GATEHOUSE_SECRET: DPoP nonces are computed, not stored. */
+  readonly dpopNonceSecret: Buffer;
   readonly staticClients: readonly ClientMetadata[];
   readonly findAccount: FindAccount;
   /** Finds an account's existing grant for a client, so consent is remembered across browsers. */
@@ -118,6 +120,10 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
       userinfoSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
       introspectionSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
       authorizationSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
+      // RFC 9449 §5.1 `dpop_signing_alg_values_supported`: what browsers (WebCrypto ECDSA P-256,
+      // Ed25519) and openid-client make. Ed25519 is the fully-specified name of EdDSA on that
+      // curve (RFC 9864); oidc-provider knows both, and a client may use either.
+      dPoPSigningAlgValues: ['ES256', 'Ed25519', 'EdDSA'],
     },
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTTL,
@@ -139,6 +145,17 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // RFC 9449. oidc-provider binds access tokens issued with a proof (`cnf.jkt`, token type
+      // DPoP) at every grant, binds public clients' refresh tokens to the proof's key, and honours
+      // the client metadata `dpop_bound_access_tokens`. The nonce secret is shared by every
+      // instance (derived from GATEHOUSE_SECRET), so a nonce one issued is accepted by all;
+      // replayed proofs are refused through the store (`detectReplayAtomically`).
+      dPoP: {
+        enabled: true,
+        nonceSecret: deps.dpopNonceSecret,
+        requireNonce: () => config.dpopRequireNonce,
+        allowReplay: false,
+      },
       deviceFlow: {
         enabled: true,
         ...pick(deps.pages, ['userCodeConfirmSource', 'successSource']),

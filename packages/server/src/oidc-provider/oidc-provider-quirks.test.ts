@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'node:querystring';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import { errors, type KoaContextWithOIDC, Provider } from 'oidc-provider';
@@ -154,6 +155,64 @@ describe(`oidc-provider ${installed} (quirks verified with ${QUIRKS_VERIFIED_WIT
       const fixed = `quirk ${QUIRKS.deviceErrorPageUnsavedSession}: fixed upstream, remove persistingSession`;
       expect(stale.status, fixed).toBe(500);
       expect(unknown.status, fixed).toBe(500);
+    } finally {
+      listening.close();
+    }
+  });
+
+  it(`quirk ${QUIRKS.replayDetectionCheckThenAct}: ReplayDetection.unique finds then saves (two parallel calls both pass), and DPoP proofs are checked through it`, async () => {
+    const provider = new Provider('http://localhost', {
+      clients: [
+        {
+          client_id: 'service',
+          client_secret: SECRET,
+          grant_types: ['client_credentials'],
+          redirect_uris: [],
+          response_types: [],
+        },
+      ],
+      features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
+    });
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const both = await Promise.all([
+      provider.ReplayDetection.unique('service', 'one-jti', exp),
+      provider.ReplayDetection.unique('service', 'one-jti', exp),
+    ]);
+    expect(
+      both,
+      `quirk ${QUIRKS.replayDetectionCheckThenAct}: unique is atomic now; detectReplayAtomically may go`,
+    ).toEqual([true, true]);
+
+    // The token endpoint asks provider.ReplayDetection.unique, so replacing it on the instance is enough.
+    const asked: unknown[][] = [];
+    const Replay = provider.ReplayDetection as { unique(...args: unknown[]): Promise<boolean> };
+    Replay.unique = async (...args: unknown[]) => {
+      asked.push(args);
+      return false;
+    };
+    const listening = provider.listen(0, '127.0.0.1');
+    await once(listening, 'listening');
+    const at = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    try {
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const jwk = await exportJWK(publicKey);
+      const proof = await new SignJWT({ htm: 'POST', htu: `${at}/token`, jti: 'proof-jti' })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .setIssuedAt()
+        .sign(privateKey);
+      const response = await fetch(`${at}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: basic('service', SECRET),
+          'content-type': 'application/x-www-form-urlencoded',
+          dpop: proof,
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const checked = `quirk ${QUIRKS.replayDetectionCheckThenAct}: DPoP replay is no longer checked through ReplayDetection.unique`;
+      expect(response.status, checked).toBe(400);
+      expect(((await response.json()) as { error?: string }).error, checked).toBe('invalid_grant');
+      expect(asked, checked).toEqual([['service', 'proof-jti', expect.any(Number)]]);
     } finally {
       listening.close();
     }

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type Koa from 'koa';
 import { type Configuration, errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
+import type { ReplayGuard } from '../store/replay-guard.ts';
 import { isGrantType } from '../tokens/grant-types.ts';
 
 /**
@@ -18,6 +20,7 @@ export const QUIRKS = Object.freeze({
   grantNotAllowedIsInvalidRequest: 'grant-not-allowed-is-invalid_request',
   structuredTokensRefused: 'structured-tokens-refused',
   deviceErrorPageUnsavedSession: 'device-error-page-unsaved-session',
+  replayDetectionCheckThenAct: 'replay-detection-check-then-act',
 });
 
 const PROVIDER_ERROR = Symbol('oidc-provider error');
@@ -155,5 +158,37 @@ export function persistingSession(
       await session.save(ttlOf(session));
     }
     return render(ctx, form, out, err);
+  };
+}
+
+/**
+ * Seconds oidc-provider accepts a DPoP proof's `iat` away from its clock, either way
+ * (`CHALLENGE_OK_WINDOW` in `lib/helpers/challenge.js`); also how long one of its nonces lives.
+ */
+export const DPOP_IAT_WINDOW = 300;
+
+/**
+ * RFC 9449 §11.1: a DPoP proof is accepted once. oidc-provider remembers proofs through
+ * `provider.ReplayDetection.unique(iss, jti, exp)`, which every check calls (DPoP at the token
+ * endpoint and at userinfo, and client assertions' `jti`).
+ *
+ * Quirk `replay-detection-check-then-act`: `unique` finds the record, then saves it: two requests
+ * carrying one proof, on one instance or two, can both find nothing and both be accepted. This
+ * replaces it, on the given provider instance, with one atomic claim in the store (Redis
+ * `SET NX EX`, shared by every instance). The claim lives until `exp` plus {@link DPOP_IAT_WINDOW}:
+ * oidc-provider passes `exp` = now + that window, but a proof whose `iat` lies up to that window
+ * in the future stays acceptable that much longer, and a claim must outlive every moment its
+ * proof could be presented. Attach to every provider instance (a key rotation builds a new one).
+ */
+export function detectReplayAtomically(provider: Provider, guard: ReplayGuard): void {
+  const ReplayDetection = provider.ReplayDetection as {
+    unique(iss: string, jti: string, exp: number): Promise<boolean>;
+  };
+  ReplayDetection.unique = async (iss, jti, exp) => {
+    // Hashed, so neither a client id nor a caller-chosen jti shapes the Redis key; the NUL keeps
+    // ("ab", "c") and ("a", "bc") apart.
+    const id = createHash('sha256').update(`${iss}\0${jti}`).digest('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    return guard.claimOnce(id, Math.max(0, exp - now) + DPOP_IAT_WINDOW);
   };
 }

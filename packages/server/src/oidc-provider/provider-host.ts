@@ -3,11 +3,12 @@ import type Koa from 'koa';
 import compose from 'koa-compose';
 import Provider from 'oidc-provider';
 import { trustedProxySettings } from '../security/trusted-proxy.ts';
+import type { ReplayGuard } from '../store/replay-guard.ts';
 import { stateOf } from '../tokens/token-policies.ts';
 import { buildProviderConfiguration, type ProviderDeps } from './configuration.ts';
 import { withholdCorsFromUnknownClients } from './cors-policy.ts';
 import { buildUrlsFromIssuer } from './issuer-urls.ts';
-import { rememberProviderErrors } from './oidc-provider-quirks.ts';
+import { detectReplayAtomically, rememberProviderErrors } from './oidc-provider-quirks.ts';
 
 /** The signing keys as the provider must see them at one moment. */
 export interface ActiveKeys {
@@ -19,7 +20,10 @@ export interface ActiveKeys {
   readonly version: string;
 }
 
-export type HostDeps = Omit<ProviderDeps, 'jwks' | 'signingAlg' | 'skipRotation'>;
+export type HostDeps = Omit<ProviderDeps, 'jwks' | 'signingAlg' | 'skipRotation'> & {
+  /** Where proofs already seen are claimed (the store's, shared by every instance on Redis). */
+  readonly replay: ReplayGuard;
+};
 
 /**
  * Holds the running oidc-provider instance. oidc-provider takes its keys at construction, so
@@ -56,10 +60,11 @@ export class ProviderHost {
   /** Rebuilds the provider when the key set changed. */
   update(keys: ActiveKeys): void {
     if (keys.version === this.#version) return;
+    const { replay, ...deps } = this.#deps;
     const provider = new Provider(
       this.#deps.config.issuer,
       buildProviderConfiguration({
-        ...this.#deps,
+        ...deps,
         jwks: keys.jwks,
         signingAlg: keys.signingAlg,
         skipRotation: (ctx) => stateOf(ctx).reuseSuccessor === true,
@@ -69,6 +74,7 @@ export class ProviderHost {
     Object.assign(provider, trustedProxySettings(this.#deps.config.trustedProxyHops));
     buildUrlsFromIssuer(provider);
     rememberProviderErrors(provider);
+    detectReplayAtomically(provider, replay);
     this.#onCreate(provider);
     this.#provider = provider;
     this.#middleware = compose([

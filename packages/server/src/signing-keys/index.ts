@@ -10,7 +10,7 @@ export { type KeyRepository, MemoryKeyRepository } from './key-repository.ts';
 export { activeKeyAt, isPublishedAt, type KeySet, keySetAt } from './key-set.ts';
 export { listKeys, type SigningKeyState, type SigningKeySummary } from './list-keys.ts';
 export { RedisKeyRepository } from './redis-key-repository.ts';
-export { deriveCookieKeys, deriveKeyEncryptionKey } from './secret-derivation.ts';
+export { deriveCookieKeys, deriveDpopNonceSecret, deriveKeyEncryptionKey } from './secret-derivation.ts';
 export { SigningKeyError, type SigningKeyErrorCode } from './signing-key-error.ts';
 export {
   ensureSigningKeys,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveCookieKeys, deriveKeyEncryptionKey } from './secret-derivation.ts';
+import { deriveCookieKeys, deriveDpopNonceSecret, deriveKeyEncryptionKey } from './secret-derivation.ts';
 
 const secret = 'correct horse battery staple 0123456789';
 
@@ -16,5 +16,15 @@ describe('secret derivation', () => {
       expect(Buffer.from(key, 'base64url').equals(kek)).toBe(false);
       expect(key).not.toContain(secret);
     }
+  });
+
+  it('derives one 32-byte DPoP nonce secret per system secret, unlike every other derived key', () => {
+    const nonceSecret = deriveDpopNonceSecret(secret);
+    expect(nonceSecret).toHaveLength(32);
+    expect(deriveDpopNonceSecret(secret).equals(nonceSecret)).toBe(true);
+    expect(deriveDpopNonceSecret(`${secret}!`).equals(nonceSecret)).toBe(false);
+    expect(nonceSecret.equals(deriveKeyEncryptionKey(secret))).toBe(false);
+    for (const key of deriveCookieKeys(secret))
+      expect(Buffer.from(key, 'base64url').equals(nonceSecret)).toBe(false);
   });
 });

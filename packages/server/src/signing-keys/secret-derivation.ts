@@ -6,6 +6,7 @@ import { hkdfSync } from 'node:crypto';
 const SALT = 'gatehouse/v1';
 const KEY_ENCRYPTION_INFO = 'gatehouse signing-key encryption (AES-256-GCM)';
 const COOKIE_KEYS_INFO = 'gatehouse cookie signing keys';
+const DPOP_NONCE_INFO = 'gatehouse DPoP nonce secret';
 
 function derive(secret: string, info: string, bytes: number): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, SALT, info, bytes));
@@ -32,4 +33,17 @@ export function deriveKeyEncryptionKey(secret: string): Buffer {
  */
 export function deriveCookieKeys(secret: string): string[] {
   return [derive(secret, COOKIE_KEYS_INFO, 32).toString('base64url')];
+}
+
+/**
+ * The secret DPoP nonces (RFC 9449 §8) are computed from (oidc-provider's
+ * `features.dPoP.nonceSecret`, 32 bytes), derived from `GATEHOUSE_SECRET` with HKDF-SHA256 under a
+ * label of its own. A nonce is a function of this secret and the minute, nothing is stored: every
+ * instance with the same secret issues and accepts the same nonces.
+ *
+ * @example
+ * const provider = new Provider(issuer, { features: { dPoP: { nonceSecret: deriveDpopNonceSecret(secret) } } });
+ */
+export function deriveDpopNonceSecret(secret: string): Buffer {
+  return derive(secret, DPOP_NONCE_INFO, 32);
 }

@@ -17,6 +17,7 @@ import {
   waitUntilReady,
 } from './redis-connection.ts';
 import { memoryRefreshSerializer, type RefreshSerializer, redisRefreshSerializer } from './refresh-locks.ts';
+import { memoryReplayGuard, type ReplayGuard, redisReplayGuard } from './replay-guard.ts';
 import type { StoreBackend } from './store-backend.ts';
 
 export type { AdapterClass, AdapterOptions } from './adapter-options.ts';
@@ -29,6 +30,7 @@ export {
 } from './errors.ts';
 export { isRedisAvailable } from './redis-connection.ts';
 export type { RefreshSerializer } from './refresh-locks.ts';
+export type { ReplayGuard } from './replay-guard.ts';
 export type { StoreBackend } from './store-backend.ts';
 
 /**
@@ -46,6 +48,8 @@ export interface Store {
   readonly keys: KeyRepository;
   /** Serializes redemptions of one refresh token inside the reuse interval. */
   readonly refreshLocks: RefreshSerializer;
+  /** One-time ids already seen (DPoP proofs): atomic first-claim-wins, shared by every instance on Redis. */
+  readonly replay: ReplayGuard;
   /**
    * The in-process store's revocations, for a resource verifier in the same process; `undefined`
    * with Redis, where verifiers subscribe through Redis (`redisRevocationSource` of `@gatehouse/resource`).
@@ -114,11 +118,14 @@ export async function createStore(config: StoreConfig, options: CreateStoreOptio
 }
 
 /** The parts beside the token store, each on the one backend chosen above. */
-function parts(backend: StoreBackend): Pick<Store, 'accounts' | 'limiter' | 'keys' | 'refreshLocks'> {
+function parts(
+  backend: StoreBackend,
+): Pick<Store, 'accounts' | 'limiter' | 'keys' | 'refreshLocks' | 'replay'> {
   return {
     accounts: createAccountStore(backend),
     limiter: createRateLimiter(backend),
     keys: backend.kind === 'redis' ? new RedisKeyRepository(backend.conn) : new MemoryKeyRepository(),
     refreshLocks: backend.kind === 'redis' ? redisRefreshSerializer(backend.conn) : memoryRefreshSerializer(),
+    replay: backend.kind === 'redis' ? redisReplayGuard(backend.conn) : memoryReplayGuard(),
   };
 }

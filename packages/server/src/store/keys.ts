@@ -37,6 +37,7 @@
  * | `gatehouse:ratelimit:{<key>}:in-flight`  | zset   | attempts being evaluated, beside the counter |
  * | `gatehouse:keys`                         | string | the encrypted signing key set (`signing-keys/`) |
  * | `gatehouse:clients`                      | set    | ids of the clients the CLI registered        |
+ * | `gatehouse:replay:{<id>}`                | string | a claimed one-time id (DPoP proof `jti`)     |
  *
  * No two prefixes differ only by case: Redis keys are case-sensitive, people reading them are not.
  * Releases before this one kept the member set at `gatehouse:grant:{<grantId>}` (next to the
@@ -165,3 +166,11 @@ export const SIGNING_KEYS_REDIS_KEY = 'gatehouse:keys';
  * loaded from GATEHOUSE_CLIENTS_FILE are not in it.
  */
 export const CLIENT_IDS_KEY = 'gatehouse:clients';
+
+/**
+ * A one-time identifier already seen (`store/replay-guard.ts`): `<id>` is the base64url SHA-256
+ * of the issuer of the proof (its client) and its `jti`, so caller input never shapes the key.
+ */
+export function replayKey(id: string): string {
+  return `gatehouse:replay:{${id}}`;
+}

@@ -28,6 +28,14 @@ function looksLikeJwt(token: unknown): token is string {
   }
 }
 
+/** The `cnf.jkt` (RFC 9449 §6.1) of a DPoP-bound JWT access token. */
+function boundKeyThumbprint(claims: JWTPayload): string | undefined {
+  const cnf = claims.cnf;
+  if (typeof cnf !== 'object' || cnf === null) return undefined;
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  return typeof jkt === 'string' && jkt !== '' ? jkt : undefined;
+}
+
 /**
  * oidc-provider refuses JWT access tokens at introspection and revocation
  * ({@link refusedStructuredToken}). Gatehouse answers for them: the request goes through
@@ -100,9 +108,13 @@ export function createJwtIntrospectionRevocation(deps: JwtIntrospectionRevocatio
       ctx.body = { active: false };
       return;
     }
+    // RFC 9449 §6.2: a DPoP-bound token is introspected with its key's thumbprint, so a resource
+    // server that introspects can check the proof against it.
+    const jkt = boundKeyThumbprint(claims);
     ctx.body = {
       active: true,
-      token_type: 'Bearer',
+      token_type: jkt ? 'DPoP' : 'Bearer',
+      ...(jkt ? { cnf: { jkt } } : {}),
       iss: claims.iss,
       sub: claims.sub,
       aud: claims.aud,
