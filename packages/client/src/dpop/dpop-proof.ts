@@ -14,6 +14,8 @@ export interface DpopProofClaims {
   nonce?: string | undefined;
   /** The access token a resource request presents: the proof then carries its hash as `ath` (RFC 9449 §4.2). */
   accessToken?: string | undefined;
+  /** The time for `iat`, in ms since the epoch (this clock corrected by the server's). @default Date.now() */
+  now?: number;
 }
 
 const encoder = new TextEncoder();
@@ -65,7 +67,7 @@ export async function createDpopProof(keyPair: CryptoKeyPair, claims: DpopProofC
     jti: base64url(crypto.getRandomValues(new Uint8Array(16))),
     htm: claims.method,
     htu: url.origin + url.pathname,
-    iat: Math.floor(Date.now() / 1000),
+    iat: Math.floor((claims.now ?? Date.now()) / 1000),
     nonce: claims.nonce,
     // RFC 9449 §4.2: ath = base64url(SHA-256(ASCII(access token))).
     ath:
