@@ -40,6 +40,9 @@ beforeEach(() => {
   api.requests.length = 0;
   api.dpopNonce = undefined;
 });
+afterEach(() => api.advanceClock(-apiClockAhead.splice(0).reduce((sum, seconds) => sum + seconds, 0)));
+/** Seconds the API's clock was moved ahead in the current test. */
+const apiClockAhead: number[] = [];
 afterEach(() => {
   for (const auth of opened.splice(0)) auth.close();
 });
@@ -173,6 +176,18 @@ describe('dpop: true', () => {
     api.requests.length = 0;
     expect((await auth.http.get(`${api.url}/me`)).status).toBe(200);
     expect(api.requests.map((request) => request.status)).toEqual([401, 200]);
+  });
+
+  it("corrects the proofs' iat when this device's clock is behind the API's: one retry, then right at once", async () => {
+    const auth = await signIn();
+    // The API's clock (and its Date header) is 40 s ahead: proofs with this device's time look stale to it.
+    api.advanceClock(40);
+    apiClockAhead.push(40);
+    expect((await auth.http.get(`${api.url}/me`)).status).toBe(200);
+    expect(api.requests.map((request) => request.status)).toEqual([401, 200]);
+    api.requests.length = 0;
+    expect((await auth.http.get(`${api.url}/me`)).status).toBe(200);
+    expect(api.requests.map((request) => request.status)).toEqual([200]);
   });
 
   it('a second use_dpop_nonce is returned as it is, without a loop', async () => {

@@ -75,9 +75,12 @@ export async function startProtectedApi(config: { issuer: string; audience: stri
       hold.arrived();
       await hold.released;
     }
+    // Its own clock, in its `Date` header too (what a client can learn a server's time from).
+    const date = new Date(Date.now() + offsetMs).toUTCString();
     const reject = (error: string, extra: Record<string, string> = {}) => {
       api.requests.push({ token, scheme, status: 401 });
       res.writeHead(401, {
+        date,
         'www-authenticate': token ? `${scheme} error="${error}"` : 'Bearer',
         'content-type': 'application/json',
         ...extra,
@@ -98,8 +101,11 @@ export async function startProtectedApi(config: { issuer: string; audience: stri
         const proof = await jwtVerify(String(req.headers.dpop), EmbeddedJWK, {
           typ: 'dpop+jwt',
           algorithms: ['ES256'],
-          maxTokenAge: 60,
-        });
+          maxTokenAge: 15,
+          clockTolerance: 15,
+          currentDate: new Date(Date.now() + offsetMs),
+        }).catch(() => undefined);
+        if (!proof) return reject('invalid_dpop_proof');
         const ath = Buffer.from(
           await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)),
         ).toString('base64url');
@@ -114,7 +120,7 @@ export async function startProtectedApi(config: { issuer: string; audience: stri
           return reject('use_dpop_nonce', { 'dpop-nonce': api.dpopNonce });
       }
       api.requests.push({ token, scheme, status: 200 });
-      res.writeHead(200, { 'content-type': 'application/json' });
+      res.writeHead(200, { 'content-type': 'application/json', date });
       res.end(JSON.stringify({ sub: payload.sub, client_id: payload.client_id, scope: payload.scope }));
     } catch {
       reject('invalid_token');
