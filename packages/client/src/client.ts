@@ -3,6 +3,7 @@ import { type AuthSnapshot, createAuthState } from './auth-state.ts';
 import { createAuthenticatedHttp } from './authenticated-http.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ClientContext } from './context.ts';
+import type { DpopKeyStore } from './dpop/dpop-keys.ts';
 import { lazyDpopFetch } from './dpop/lazy-dpop-fetch.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
 import { decodeJwt, type GatehouseUser, verifyIdToken } from './id-token.ts';
@@ -151,18 +152,19 @@ const isBrowser = () => !!globalThis.document;
  * ```ts
  * const [auth, context] = createClient({ issuer, clientId: 'demo-cli' });
  * ```
- * `dpopKeyStorage`: Node's `fileStorage()`, which keeps the DPoP key beside the tokens (mode 0600).
+ * `dpopKeys`: where the DPoP key lives when not in the default place (Node's `fileStorage()` keeps it beside
+ * the tokens, mode 0600); given the storage prefix, which names the key.
  */
 export function createClient(
   options: GatehouseClientOptions,
-  dpopKeyStorage?: TokenStorage,
+  dpopKeys?: (name: string) => DpopKeyStore,
 ): [GatehouseClient, ClientContext] {
   const { issuer, clientId } = options;
   if (!issuer || !clientId) fail('issuer and clientId required', 'ERR_CONFIGURATION');
   const prefix = options.storageKey ?? `gatehouse:${issuer}:${clientId}`;
   const baseFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const fetchFn = options.dpop
-    ? lazyDpopFetch(baseFetch, prefix, () => context.metadata(), dpopKeyStorage)
+    ? lazyDpopFetch(baseFetch, prefix, () => context.metadata(), dpopKeys?.(prefix))
     : baseFetch;
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const storage = options.storage ?? memoryStorage();

@@ -7,8 +7,7 @@
 
 import type { GatehouseError } from '../errors.ts';
 import type { AuthorizationServerMetadata } from '../protocol.ts';
-import type { TokenStorage } from '../storage/token-storage.ts';
-import { indexedDbDpopKeys, memoryDpopKeys, storedDpopKeys } from './dpop-keys.ts';
+import { type DpopKeyStore, indexedDbDpopKeys, memoryDpopKeys } from './dpop-keys.ts';
 import { createDpopProof } from './dpop-proof.ts';
 
 /** A clock this far from the server's is corrected in proofs (servers allow about a minute, RFC 9449 §11.1). */
@@ -49,14 +48,9 @@ export function createDpopFetch(
   name: string,
   /** Discovery: POSTs to the `token_endpoint` get a proof without `ath`. */
   metadata: () => Promise<AuthorizationServerMetadata>,
-  /** Node's `fileStorage()`: the key lives in that file beside the tokens; else IndexedDB or memory. */
-  keyStorage?: TokenStorage,
+  /** Where the key lives (Node's `fileStorage()`: beside the tokens); else IndexedDB, or memory without it. */
+  keys: DpopKeyStore = globalThis.indexedDB ? indexedDbDpopKeys(name) : memoryDpopKeys(name),
 ): typeof fetch {
-  const keys = keyStorage
-    ? storedDpopKeys(keyStorage, name)
-    : globalThis.indexedDB
-      ? indexedDbDpopKeys(name)
-      : memoryDpopKeys(name);
   /** The newest `DPoP-Nonce` each origin sent (servers may rotate it on any response). */
   const nonces = new Map<string, string>();
   /**

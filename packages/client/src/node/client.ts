@@ -1,5 +1,6 @@
 import { createClient, type GatehouseClient, type GatehouseClientOptions } from '../client.ts';
 import type { ClientContext } from '../context.ts';
+import { storedDpopKeys } from '../dpop/dpop-keys.ts';
 import { NetworkError, OAuthError, TimeoutError } from '../errors.ts';
 import { check, fail, grant, type Json, post, tokenSet } from '../protocol.ts';
 import type { TokenSet } from '../token-set.ts';
@@ -172,9 +173,10 @@ export const deviceAuthorization = (body: Json): DeviceAuthorizationResponse & {
  */
 export function createGatehouseClient(options: GatehouseClientOptions): GatehouseNodeClient {
   // A refresh token kept in a file outlives the process; its DPoP key must too (in the same 0600 file).
+  const { storage } = options;
   const [client, context] = createClient(
     options,
-    options.storage && isFileStorage(options.storage) ? options.storage : undefined,
+    storage && isFileStorage(storage) ? (name) => storedDpopKeys(storage, name) : undefined,
   );
   return {
     ...client,
