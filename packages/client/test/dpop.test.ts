@@ -8,11 +8,13 @@ import {
   fileStorage,
   type GatehouseClient,
   type GatehouseEvents,
+  inProcessLock,
+  memoryStorage,
   SessionExpiredError,
   type TokenStorage,
 } from '../src/node/index.ts';
 import { type AuthServer, startAuthServer } from './support/auth-server.ts';
-import { signedInSpaClient } from './support/clients.ts';
+import { signedInSpaClient, spaClient } from './support/clients.ts';
 import { type ProtectedApi, startProtectedApi } from './support/protected-api.ts';
 import { TestClock } from './support/test-clock.ts';
 
@@ -276,6 +278,21 @@ describe('dpop: true', () => {
     expect(failed.map((error) => error?.code)).toEqual(['ERR_DPOP_UNSUPPORTED']);
     // WebCrypto back: the kept session renews.
     await expect(later.getAccessToken()).resolves.toMatch(/^ey/);
+  });
+
+  it('two clients of one process sharing storage share the key: either renews the bound session, once', async () => {
+    const storage = memoryStorage();
+    const lock = inProcessLock();
+    const first = await signIn({ storage, lock, storageKey: 'dpop-shared' });
+    const second = spaClient(server, { clock, dpop: true, storage, lock, storageKey: 'dpop-shared' });
+    opened.push(second);
+    const before = server.tokenRequests('refresh_token');
+    const errorsBefore = server.tokenErrors().length;
+    clock.advance(120);
+    const [a, b] = await Promise.all([second.getAccessToken(), first.getAccessToken()]);
+    expect(a).toBe(b);
+    expect(server.tokenRequests('refresh_token') - before).toBe(1);
+    expect(server.tokenErrors().slice(errorsBefore)).toEqual([]);
   });
 
   it('sign-out revokes the bound refresh token', async () => {
