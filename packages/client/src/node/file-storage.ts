@@ -52,8 +52,8 @@ export const isFileStorage = (storage: TokenStorage): boolean => fileStorages.ha
 /**
  * Keeps tokens in a JSON file for Node CLIs: mode 0600 in a 0700 directory, each write to a temporary file
  * renamed over the old one. With `dpop: true` the client's DPoP private key is kept in it too (as a JWK: a
- * key that must outlive the process cannot stay non-extractable). Writes from one process are serialised; separate processes should not share a
- * file while refreshing (their refresh tokens would race).
+ * key that must outlive the process cannot stay non-extractable). Writes from one process are serialised;
+ * separate processes should not share a file while refreshing (their refresh tokens would race).
  *
  * @example
  * ```ts
