@@ -6,7 +6,8 @@ import { REPO_DIR } from './child.ts';
 /**
  * Minified, then gzip -9: what a browser downloads for `export * from <entry>` (of each entry, when several), or
  * for its default export only. Bare imports resolve from `packages/<resolveFrom>`, so a dependency is the very
- * version that package bundles with.
+ * version that package bundles with. Dynamic imports are split off as bundlers do (`splitting`): `min`/`gzip`
+ * count the entry chunk (with the chunks it imports statically), `lazyGzip` the chunks loaded on demand.
  *
  * @example
  * ```ts
@@ -18,7 +19,7 @@ export async function bundleSize(
   entry: string | string[],
   external: string[] = [],
   only?: 'default',
-): Promise<{ min: number; gzip: number }> {
+): Promise<{ min: number; gzip: number; lazyGzip: number }> {
   const contents = only
     ? `export { default } from ${JSON.stringify(entry)};`
     : [entry]
@@ -26,8 +27,16 @@ export async function bundleSize(
         .map((e) => `export * from ${JSON.stringify(e)};`)
         .join('\n');
   const result = await build({
-    stdin: { contents, resolveDir: join(REPO_DIR, 'packages', resolveFrom), loader: 'js' },
+    stdin: {
+      contents,
+      resolveDir: join(REPO_DIR, 'packages', resolveFrom),
+      loader: 'js',
+      sourcefile: 'entry.js',
+    },
     bundle: true,
+    splitting: true,
+    outdir: 'out',
+    metafile: true,
     minify: true,
     format: 'esm',
     platform: 'browser',
@@ -37,6 +46,27 @@ export async function bundleSize(
     write: false,
     logLevel: 'silent',
   });
-  const code = result.outputFiles[0]!.contents;
-  return { min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength };
+  const outputs = result.metafile.outputs;
+  const path = (file: { path: string }) => `out/${file.path.split('/out/').pop()}`;
+  const entryFile = Object.keys(outputs).find((file) => outputs[file]?.entryPoint !== undefined);
+  // The entry and what it imports statically load at once; whatever only `import()` reaches loads later.
+  const eager = new Set<string>();
+  const visit = (file: string | undefined) => {
+    if (!file || eager.has(file)) return;
+    eager.add(file);
+    for (const imported of outputs[file]?.imports ?? [])
+      if (imported.kind === 'import-statement') visit(imported.path);
+  };
+  visit(entryFile);
+  let min = 0;
+  let gzip = 0;
+  let lazyGzip = 0;
+  for (const file of result.outputFiles) {
+    const size = gzipSync(file.contents, { level: 9 }).byteLength;
+    if (eager.has(path(file))) {
+      min += file.contents.byteLength;
+      gzip += size;
+    } else lazyGzip += size;
+  }
+  return { min, gzip, lazyGzip };
 }

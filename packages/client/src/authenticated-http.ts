@@ -43,7 +43,8 @@ export interface AuthenticatedHttpOptions {
 }
 
 /**
- * RFC 6750 §3.1: `invalid_token` means expired, revoked or malformed — the only 401 a refresh can fix.
+ * RFC 6750 §3.1: `invalid_token` means expired, revoked or malformed — the only 401 a refresh can fix. A
+ * DPoP-bound token's challenge uses the `DPoP` scheme (RFC 9449 §7.1).
  *
  * @example
  * ```ts
@@ -52,7 +53,7 @@ export interface AuthenticatedHttpOptions {
  * ```
  */
 export function isInvalidTokenChallenge(header: string | null): boolean {
-  return /^\s*Bearer\b.*\berror\s*=\s*"?invalid_token\b/i.test(header ?? '');
+  return /^\s*(Bearer|DPoP)\b.*\berror\s*=\s*"?invalid_token\b/i.test(header ?? '');
 }
 
 /**

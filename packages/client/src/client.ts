@@ -3,6 +3,8 @@ import { type AuthSnapshot, createAuthState } from './auth-state.ts';
 import { createAuthenticatedHttp } from './authenticated-http.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ClientContext } from './context.ts';
+import type { DpopKeyStore } from './dpop/dpop-keys.ts';
+import { lazyDpopFetch } from './dpop/lazy-dpop-fetch.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
 import { decodeJwt, type GatehouseUser, verifyIdToken } from './id-token.ts';
 import { type AuthorizationServerMetadata, discover, fail, grant } from './protocol.ts';
@@ -83,6 +85,15 @@ export interface GatehouseClientOptions {
   /** Key prefix in storage. @default `gatehouse:<issuer>:<clientId>` */
   storageKey?: string;
   fetch?: typeof fetch;
+  /**
+   * RFC 9449 DPoP: tokens bound to a P-256 key of this client, so a stolen refresh or access token is useless
+   * without it. Every token request and every `auth.http` call to `apiOrigins` carries a proof; the key stays
+   * in IndexedDB in browsers (non-extractable, shared by the origin's tabs), in memory in Node, or beside the
+   * tokens with `fileStorage()`. The code loads on first use, as a chunk of its own.
+   * @see https://www.rfc-editor.org/rfc/rfc9449
+   * @default false
+   */
+  dpop?: boolean;
   /** Replace in tests to move time instead of sleeping. */
   clock?: Clock;
 }
@@ -141,13 +152,21 @@ const isBrowser = () => !!globalThis.document;
  * ```ts
  * const [auth, context] = createClient({ issuer, clientId: 'demo-cli' });
  * ```
+ * `dpopKeys`: where the DPoP key lives when not in the default place (Node's `fileStorage()` keeps it beside
+ * the tokens, mode 0600); given the storage prefix, which names the key.
  */
-export function createClient(options: GatehouseClientOptions): [GatehouseClient, ClientContext] {
+export function createClient(
+  options: GatehouseClientOptions,
+  dpopKeys?: (name: string) => DpopKeyStore,
+): [GatehouseClient, ClientContext] {
   const { issuer, clientId } = options;
   if (!issuer || !clientId) fail('issuer and clientId required', 'ERR_CONFIGURATION');
-  const fetchFn = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const prefix = options.storageKey ?? `gatehouse:${issuer}:${clientId}`;
+  const baseFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+  const fetchFn = options.dpop
+    ? lazyDpopFetch(baseFetch, prefix, () => context.metadata(), dpopKeys?.(prefix))
+    : baseFetch;
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const storage = options.storage ?? memoryStorage();
   const clock = options.clock ?? systemClock;
   const resource = [options.resource ?? []].flat();

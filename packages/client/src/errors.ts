@@ -35,7 +35,8 @@ export type GatehouseErrorCode =
   | 'ERR_ISSUER_MISMATCH'
   | 'ERR_CONFIGURATION'
   | 'ERR_POPUP_BLOCKED'
-  | 'ERR_POPUP_CLOSED';
+  | 'ERR_POPUP_CLOSED'
+  | 'ERR_DPOP_UNSUPPORTED';
 
 /**
  * Every error the SDK throws, as a union discriminated by `code`: each subclass has its own literal code, and
@@ -82,7 +83,8 @@ export type GatehouseErrorBaseCode =
   | 'ERR_ISSUER_MISMATCH'
   | 'ERR_CONFIGURATION'
   | 'ERR_POPUP_BLOCKED'
-  | 'ERR_POPUP_CLOSED';
+  | 'ERR_POPUP_CLOSED'
+  | 'ERR_DPOP_UNSUPPORTED';
 
 /**
  * Base class of every SDK error. Thrown directly for protocol violations the SDK detects itself:
@@ -90,7 +92,8 @@ export type GatehouseErrorBaseCode =
  * to a sign-in this client started), `ERR_ISSUER_MISMATCH` (discovery or RFC 9207 `iss` names another server),
  * `ERR_CONFIGURATION` (an option missing for the requested operation), and from `@gatehouse/client/popup`
  * `ERR_POPUP_BLOCKED` (the browser refused to open the sign-in popup) and `ERR_POPUP_CLOSED` (the user closed
- * it before signing in).
+ * it before signing in), and with `dpop: true` `ERR_DPOP_UNSUPPORTED` (no WebCrypto, or no usable IndexedDB
+ * in a browser, to keep the DPoP key).
  *
  * @example
  * ```ts

@@ -47,8 +47,8 @@ export interface AuthorizationServerMetadata {
  */
 export interface TokenEndpointResponse {
   access_token: string;
-  /** Always `Bearer`; other types (DPoP, MAC) are rejected until the SDK supports them. */
-  token_type: 'Bearer';
+  /** `Bearer`, or `DPoP` for a client with `dpop: true` (which accepts nothing else); others are rejected. */
+  token_type: 'Bearer' | 'DPoP';
   expires_in?: number;
   refresh_token?: string;
   id_token?: string;
@@ -62,6 +62,8 @@ export interface Endpoints {
   clientSecret?: string | undefined;
   fetch: typeof fetch;
   timeoutMs: number;
+  /** RFC 9449: `fetch` adds DPoP proofs, and token responses must be `token_type` DPoP. */
+  dpop?: boolean | undefined;
   metadata(): Promise<AuthorizationServerMetadata>;
 }
 
@@ -109,9 +111,12 @@ export async function send(
   try {
     return await endpoints.fetch(url, { ...init, signal, redirect: 'manual' });
   } catch (cause) {
-    throw signal.aborted
-      ? new TimeoutError(`${url} timed out`, { cause })
-      : new NetworkError(`${url} unreachable`, { cause });
+    // A GatehouseError from the client's own fetch (ERR_DPOP_UNSUPPORTED) says more than "unreachable".
+    throw cause instanceof GatehouseError
+      ? cause
+      : signal.aborted
+        ? new TimeoutError(`${url} timed out`, { cause })
+        : new NetworkError(`${url} unreachable`, { cause });
   }
 }
 
@@ -201,7 +206,8 @@ export async function post(
 
 /**
  * A token endpoint request, validated as RFC 6749 §5.1 asks: `access_token`, `token_type` Bearer
- * (case-insensitive), a positive `expires_in`, strings for `refresh_token`, `id_token` and `scope`.
+ * (case-insensitive; DPoP, and only DPoP, for a DPoP client), a positive `expires_in`, strings for
+ * `refresh_token`, `id_token` and `scope`.
  */
 export async function grant(
   endpoints: Endpoints,
@@ -216,8 +222,11 @@ export async function grant(
     id_token: 's?',
     scope: 'S?',
   });
-  if (checked.token_type.toLowerCase() !== 'bearer') fail(`unsupported token_type ${checked.token_type}`);
-  return { ...checked, token_type: 'Bearer' };
+  // RFC 9449 §5: a DPoP client refuses a Bearer token, which anyone holding it could use (a downgrade).
+  const type = endpoints.dpop ? 'DPoP' : 'Bearer';
+  if (checked.token_type.toLowerCase() !== type.toLowerCase())
+    fail(`unsupported token_type ${checked.token_type}`);
+  return { ...checked, token_type: type };
 }
 
 /** The session a token response starts or renews; what the response omits is kept from `previous`. */

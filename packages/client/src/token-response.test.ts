@@ -4,9 +4,10 @@ import { deviceAuthorization } from './node/client.ts';
 import { grant, okBody } from './protocol.ts';
 
 /** A token request whose endpoint answers `response`: an OAuth error unless 200, then the RFC 6749 §5.1 checks. */
-const processTokenResponse = (response: Response) =>
+const processTokenResponse = (response: Response, dpop = false) =>
   grant(
     {
+      dpop,
       clientId: 'test',
       fetch: async () => response,
       timeoutMs: 1_000,
@@ -37,11 +38,21 @@ describe('processTokenResponse', () => {
     });
   });
 
+  it('a DPoP client accepts token_type DPoP and refuses Bearer, which would be a downgrade', async () => {
+    const dpop = { access_token: 'at', token_type: 'dpop', expires_in: 60 };
+    expect(await processTokenResponse(json(dpop), true)).toMatchObject({ token_type: 'DPoP' });
+    const bearer = json({ ...dpop, token_type: 'Bearer' });
+    await expect(processTokenResponse(bearer, true)).rejects.toMatchObject({
+      code: 'ERR_INVALID_RESPONSE',
+      message: 'unsupported token_type Bearer',
+    });
+  });
+
   it.each([
     ['no access_token', { token_type: 'Bearer' }],
     ['an empty access_token', { access_token: '', token_type: 'Bearer' }],
     ['no token_type', { access_token: 'at' }],
-    ['a DPoP token_type', { access_token: 'at', token_type: 'DPoP' }],
+    ['a DPoP token_type (the client did not ask for DPoP)', { access_token: 'at', token_type: 'DPoP' }],
     ['a negative expires_in', { access_token: 'at', token_type: 'Bearer', expires_in: -1 }],
     ['a string expires_in', { access_token: 'at', token_type: 'Bearer', expires_in: '60' }],
     ['a numeric scope', { access_token: 'at', token_type: 'Bearer', scope: 1 }],

@@ -53,6 +53,7 @@ describe('errors: "all extend GatehouseError and carry a code"', () => {
       | 'ERR_CONFIGURATION'
       | 'ERR_POPUP_BLOCKED'
       | 'ERR_POPUP_CLOSED'
+      | 'ERR_DPOP_UNSUPPORTED'
     >();
     expectTypeOf<GatehouseClientError['code']>().toEqualTypeOf<GatehouseErrorCode>();
     expectTypeOf<
@@ -106,6 +107,11 @@ describe('errors: "all extend GatehouseError and carry a code"', () => {
           expectTypeOf(caught).toEqualTypeOf<GatehouseError & { readonly code: GatehouseErrorBaseCode }>();
           expectTypeOf(caught.code).toEqualTypeOf<'ERR_POPUP_BLOCKED' | 'ERR_POPUP_CLOSED'>();
           expectTypeOf(caught).not.toHaveProperty('error');
+          break;
+        case 'ERR_DPOP_UNSUPPORTED':
+          // `dpop: true` where WebCrypto or IndexedDB is missing: a plain GatehouseError.
+          expectTypeOf(caught).toEqualTypeOf<GatehouseError & { readonly code: GatehouseErrorBaseCode }>();
+          expectTypeOf(caught.code).toEqualTypeOf<'ERR_DPOP_UNSUPPORTED'>();
           break;
         default:
           // Exhaustive: every code is handled above.
@@ -182,6 +188,7 @@ describe('the client: the README API table', () => {
       | 'resource'
       | 'storage'
       | 'clientSecret'
+      | 'dpop' // the DPoP issue: `dpop: true`
       // "options beyond the contract"
       | 'postLogoutRedirectUri'
       | 'transactionStorage'

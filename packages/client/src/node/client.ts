@@ -1,8 +1,10 @@
 import { createClient, type GatehouseClient, type GatehouseClientOptions } from '../client.ts';
 import type { ClientContext } from '../context.ts';
+import { storedDpopKeys } from '../dpop/dpop-keys.ts';
 import { NetworkError, OAuthError, TimeoutError } from '../errors.ts';
 import { check, fail, grant, type Json, post, tokenSet } from '../protocol.ts';
 import type { TokenSet } from '../token-set.ts';
+import { isFileStorage } from './file-storage.ts';
 
 /**
  * What to show the user during a device sign-in (RFC 8628 §3.3).
@@ -170,7 +172,12 @@ export const deviceAuthorization = (body: Json): DeviceAuthorizationResponse & {
  * ```
  */
 export function createGatehouseClient(options: GatehouseClientOptions): GatehouseNodeClient {
-  const [client, context] = createClient(options);
+  // A refresh token kept in a file outlives the process; its DPoP key must too (in the same 0600 file).
+  const { storage } = options;
+  const [client, context] = createClient(
+    options,
+    storage && isFileStorage(storage) ? (name) => storedDpopKeys(storage, name) : undefined,
+  );
   return {
     ...client,
     signInWithDeviceCode: (deviceOptions) => runDeviceSignIn(context, deviceOptions),

@@ -44,10 +44,16 @@ async function writeAtomically(path: string, map: Record<string, string>): Promi
   }
 }
 
+const fileStorages = new WeakSet<TokenStorage>();
+
+/** Whether `storage` came from {@link fileStorage}: a 0600 file that may also hold the DPoP key. */
+export const isFileStorage = (storage: TokenStorage): boolean => fileStorages.has(storage);
+
 /**
  * Keeps tokens in a JSON file for Node CLIs: mode 0600 in a 0700 directory, each write to a temporary file
- * renamed over the old one. Writes from one process are serialised; separate processes should not share a
- * file while refreshing (their refresh tokens would race).
+ * renamed over the old one. With `dpop: true` the client's DPoP private key is kept in it too (as a JWK: a
+ * key that must outlive the process cannot stay non-extractable). Writes from one process are serialised;
+ * separate processes should not share a file while refreshing (their refresh tokens would race).
  *
  * @example
  * ```ts
@@ -72,7 +78,7 @@ export function fileStorage(path: string): TokenStorage {
     queue = next.catch(() => undefined);
     return next;
   };
-  return {
+  const storage: TokenStorage = {
     get: async (key) => {
       await queue;
       return (await readMap(path))[key];
@@ -86,4 +92,6 @@ export function fileStorage(path: string): TokenStorage {
         delete map[key];
       }),
   };
+  fileStorages.add(storage);
+  return storage;
 }

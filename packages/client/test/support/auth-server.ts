@@ -5,6 +5,7 @@
  * with programmatic approval instead of login pages. `startAuthServer()` is the seam: point it at the real
  * Gatehouse server later and the tests stay as they are.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -16,6 +17,8 @@ export interface AuthServerOptions {
   accessTokenTTL?: number;
   /** `interval` the device authorization response announces, in seconds. */
   deviceInterval?: number;
+  /** RFC 9449 §8: every DPoP proof at the token endpoint must carry a nonce of the server's. */
+  dpopRequireNonce?: boolean;
 }
 
 export interface TestClients {
@@ -165,6 +168,10 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
       Session: 3600,
     },
     features: {
+      // oidc-provider's default, with server nonces when asked for (a random secret: nonces of this run only).
+      dPoP: options.dpopRequireNonce
+        ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
+        : { enabled: true },
       devInteractions: { enabled: false },
       deviceFlow: { enabled: true },
       clientCredentials: { enabled: true },

@@ -1,16 +1,20 @@
 /**
  * A tiny protected API for testing `auth.http`: verifies JWT access tokens (at+jwt) against the authorization
  * server's JWKS with jose, answers 401 `WWW-Authenticate: Bearer error="invalid_token"` for anything it
- * rejects (RFC 6750 §3.1). Its clock can be moved forward to expire tokens without sleeping.
+ * rejects (RFC 6750 §3.1). Its clock can be moved forward to expire tokens without sleeping. A DPoP-bound token
+ * (`cnf.jkt`) must come as `Authorization: DPoP` with a proof of that key for this request and token (RFC 9449
+ * §7); with `dpopNonce` set, proofs must also carry it (§9).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, EmbeddedJWK, jwtVerify } from 'jose';
 
 export interface ProtectedApi {
   url: string;
-  /** Every request: the bearer token it carried and the status it got. */
-  requests: { token: string | undefined; status: number }[];
+  /** Every request: the token it carried, its scheme (`Bearer`, `DPoP`) and the status it got. */
+  requests: { token: string | undefined; scheme?: string | undefined; status: number }[];
+  /** RFC 9449 §9: when set, DPoP proofs must carry this nonce; others get 401 `use_dpop_nonce` with it. */
+  dpopNonce: string | undefined;
   /** Tokens rejected as revoked, whatever their signature says. */
   revokedTokens: Set<string>;
   /** Reject every token (a server that keeps answering 401). */
@@ -40,6 +44,7 @@ export async function startProtectedApi(config: { issuer: string; audience: stri
     requests: [],
     revokedTokens: new Set(),
     rejectAll: false,
+    dpopNonce: undefined,
     advanceClock(seconds) {
       offsetMs += seconds * 1000;
     },
@@ -63,18 +68,22 @@ export async function startProtectedApi(config: { issuer: string; audience: stri
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const token = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const [, scheme, token] = /^(Bearer|DPoP) (\S+)$/i.exec(req.headers.authorization ?? '') ?? [];
     const hold = held;
     held = undefined;
     if (hold) {
       hold.arrived();
       await hold.released;
     }
-    const reject = (error: string) => {
-      api.requests.push({ token, status: 401 });
+    // Its own clock, in its `Date` header too (what a client can learn a server's time from).
+    const date = new Date(Date.now() + offsetMs).toUTCString();
+    const reject = (error: string, extra: Record<string, string> = {}) => {
+      api.requests.push({ token, scheme, status: 401 });
       res.writeHead(401, {
-        'www-authenticate': token ? `Bearer error="${error}"` : 'Bearer',
+        date,
+        'www-authenticate': token ? `${scheme} error="${error}"` : 'Bearer',
         'content-type': 'application/json',
+        ...extra,
       });
       res.end(JSON.stringify({ error }));
     };
@@ -86,8 +95,32 @@ export async function startProtectedApi(config: { issuer: string; audience: stri
         typ: 'at+jwt',
         currentDate: new Date(Date.now() + offsetMs),
       });
-      api.requests.push({ token, status: 200 });
-      res.writeHead(200, { 'content-type': 'application/json' });
+      const jkt = (payload.cnf as { jkt?: string } | undefined)?.jkt;
+      if (jkt || scheme?.toLowerCase() === 'dpop') {
+        if (!jkt || scheme !== 'DPoP') return reject('invalid_token');
+        const proof = await jwtVerify(String(req.headers.dpop), EmbeddedJWK, {
+          typ: 'dpop+jwt',
+          algorithms: ['ES256'],
+          maxTokenAge: 15,
+          clockTolerance: 15,
+          currentDate: new Date(Date.now() + offsetMs),
+        }).catch(() => undefined);
+        if (!proof) return reject('invalid_dpop_proof');
+        const ath = Buffer.from(
+          await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)),
+        ).toString('base64url');
+        if (
+          (await calculateJwkThumbprint(proof.protectedHeader.jwk!)) !== jkt ||
+          proof.payload.htm !== req.method ||
+          proof.payload.htu !== `${api.url}${new URL(req.url ?? '/', api.url).pathname}` ||
+          proof.payload.ath !== ath
+        )
+          return reject('invalid_token');
+        if (api.dpopNonce && proof.payload.nonce !== api.dpopNonce)
+          return reject('use_dpop_nonce', { 'dpop-nonce': api.dpopNonce });
+      }
+      api.requests.push({ token, scheme, status: 200 });
+      res.writeHead(200, { 'content-type': 'application/json', date });
       res.end(JSON.stringify({ sub: payload.sub, client_id: payload.client_id, scope: payload.scope }));
     } catch {
       reject('invalid_token');

@@ -6,7 +6,7 @@ import { type DemoStack, startDemoStack } from '../../../../scripts/demo-stack.t
 /** A demo stack (as `pnpm start` runs it, on free ports) that counts refresh requests at the server. */
 export interface CountingStack extends DemoStack {
   /** Every refresh-token grant the server answered, in order. */
-  readonly refreshes: readonly { readonly ok: boolean }[];
+  readonly refreshes: readonly { readonly ok: boolean; readonly error?: string }[];
 }
 
 /**
@@ -21,7 +21,7 @@ export async function startCountingStack(options: {
   accessTokenTTL: number;
   tokenStorage?: DemoTokenStorage;
 }): Promise<CountingStack> {
-  const refreshes: { ok: boolean }[] = [];
+  const refreshes: { ok: boolean; error?: string }[] = [];
   const isRefresh = (params: unknown) =>
     (params as { grant_type?: unknown } | undefined)?.grant_type === 'refresh_token';
   const stack = await startDemoStack({
@@ -39,8 +39,10 @@ export async function startCountingStack(options: {
         provider.on('grant.success', (ctx) => {
           if (isRefresh(ctx.oidc.params)) refreshes.push({ ok: true });
         });
-        provider.on('grant.error', (ctx) => {
-          if (isRefresh(ctx.oidc.params)) refreshes.push({ ok: false });
+        provider.on('grant.error', (ctx, error) => {
+          const code = (error as { error?: unknown }).error;
+          if (isRefresh(ctx.oidc.params))
+            refreshes.push(code === 'use_dpop_nonce' ? { ok: false, error: code } : { ok: false });
         });
       },
     },

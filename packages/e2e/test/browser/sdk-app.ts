@@ -87,6 +87,10 @@ export async function startSdkApp(options: {
   scope: string;
   /** A port chosen earlier, when the server has to know the app's redirect URIs first. @default a free port */
   port?: number;
+  /** The client's `dpop` option (RFC 9449). */
+  dpop?: boolean;
+  /** The client's `resource` option (RFC 8707): JWT access tokens for that API. */
+  resource?: string;
 }): Promise<SdkApp> {
   const { port = await freePort(), ...config } = options;
   const bundle = await build({

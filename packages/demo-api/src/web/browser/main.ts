@@ -40,6 +40,8 @@ const auth = createGatehouseClient({
   resource: apiUrl,
   storage,
   apiOrigins: [apiUrl],
+  // RFC 9449: tokens bound to a key this page keeps in IndexedDB, useless to anyone who copies them.
+  dpop: true,
 });
 const api = recipesApi(auth.http, apiUrl);
 

@@ -138,7 +138,7 @@ export function keyRecordingStorage(inner: TokenStorage): {
  */
 export async function signInWithSdk(
   gh: { readonly issuer: string; readonly gatehouse: Pick<StartedGatehouse, 'server'> },
-  options: Pick<GatehouseClientOptions, 'storage' | 'clock'> & { user?: string },
+  options: Pick<GatehouseClientOptions, 'storage' | 'clock' | 'dpop'> & { user?: string },
 ): Promise<GatehouseClient> {
   const auth = createGatehouseClient({
     issuer: gh.issuer,
@@ -148,6 +148,7 @@ export async function signInWithSdk(
     resource: AUDIENCE,
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.dpop ? { dpop: true } : {}),
     crossTab: false,
   });
   let authorizationUrl = '';
