@@ -16,7 +16,8 @@ const bundleSize = (entry: string | string[], external: string[] = [], only?: 'd
 
 /**
  * Scenario 6: single-flight refresh under 1,000 concurrent calls, and the browser bundle of the
- * SDK with and without ky beside oidc-client-ts and openid-client, all built by esbuild here.
+ * SDK with and without ky beside oidc-client-ts, auth0-spa-js, msal-browser and openid-client, all built by esbuild
+ * here; then the React bindings beside auth0-react and msal-react.
  */
 export async function sdk(ctx: BenchContext): Promise<Figure[]> {
   const calls = 1000;
@@ -52,6 +53,9 @@ export async function sdk(ctx: BenchContext): Promise<Figure[]> {
     ['@gatehouse/client (with ky)', '@gatehouse/client', []],
     ['@gatehouse/client (ky external)', '@gatehouse/client', ['ky']],
     ['oidc-client-ts', 'oidc-client-ts', []],
+    // The frontend SDKs issue 16 compares with; their ESM builds carry their own dependencies.
+    ['@auth0/auth0-spa-js', '@auth0/auth0-spa-js', []],
+    ['@azure/msal-browser', '@azure/msal-browser', []],
     ['openid-client', 'openid-client', []],
   ];
   const [sizes, kyAlone, withPopup] = await Promise.all([
