@@ -5,9 +5,10 @@ import { REPO_DIR } from './child.ts';
 
 /**
  * Minified, then gzip -9: what a browser downloads for `export * from <entry>` (of each entry, when several), or
- * for its default export only. Bare imports resolve from `packages/<resolveFrom>`, so a dependency is the very
- * version that package bundles with. Dynamic imports are split off as bundlers do (`splitting`): `min`/`gzip`
- * count the entry chunk (with the chunks it imports statically), `lazyGzip` the chunks loaded on demand.
+ * for its default export only, or for the named exports `only` lists (what an app that imports just those ships).
+ * Bare imports resolve from `packages/<resolveFrom>`, so a dependency is the very version that package bundles
+ * with. Dynamic imports are split off as bundlers do (`splitting`): `min`/`gzip` count the entry chunk (with the
+ * chunks it imports statically), `lazyGzip` the chunks loaded on demand.
  *
  * @example
  * ```ts
@@ -18,10 +19,10 @@ export async function bundleSize(
   resolveFrom: string,
   entry: string | string[],
   external: string[] = [],
-  only?: 'default',
+  only?: 'default' | readonly string[],
 ): Promise<{ min: number; gzip: number; lazyGzip: number }> {
   const contents = only
-    ? `export { default } from ${JSON.stringify(entry)};`
+    ? `export { ${[only].flat().join(', ')} } from ${JSON.stringify(entry)};`
     : [entry]
         .flat()
         .map((e) => `export * from ${JSON.stringify(e)};`)

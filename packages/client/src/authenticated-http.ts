@@ -1,4 +1,5 @@
 import ky, { type HTTPError, type KyInstance, type Options } from 'ky';
+import { describeError } from './errors.ts';
 import type { AccessTokenTarget } from './token-set.ts';
 
 /**
@@ -106,7 +107,7 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
             if (code) {
               const description = field('error_description');
               Object.assign(error, { error: code, error_description: description });
-              error.message = `${code}${description ? `: ${description}` : ''} (${response.status} from ${request.method} ${request.url})`;
+              error.message = `${describeError(code, description)} (${response.status} from ${request.method} ${request.url})`;
             }
             return error;
           },

@@ -86,6 +86,10 @@ export type GatehouseErrorBaseCode =
   | 'ERR_POPUP_CLOSED'
   | 'ERR_DPOP_UNSUPPORTED';
 
+/** `error: description`, or the bare OAuth error code when there is no description. */
+export const describeError = (error: string, description?: string | undefined): string =>
+  description ? `${error}: ${description}` : error;
+
 /**
  * Base class of every SDK error. Thrown directly for protocol violations the SDK detects itself:
  * `ERR_INVALID_RESPONSE` (a malformed server answer), `ERR_STATE_MISMATCH` (a callback that does not belong
@@ -156,7 +160,7 @@ export class OAuthError extends GatehouseError {
   declare readonly status: number | undefined;
 
   constructor(fields: OAuthErrorFields, options: { cause?: unknown } = {}) {
-    super(fields.error_description ? `${fields.error}: ${fields.error_description}` : fields.error, options);
+    super(describeError(fields.error, fields.error_description), options);
     this.error = fields.error;
     this.error_description = fields.error_description;
     this.status = fields.status;
@@ -205,7 +209,7 @@ export class InteractionRequiredError extends GatehouseError {
   declare readonly error_description: string | undefined;
 
   constructor(error = 'login_required', errorDescription?: string, options: { cause?: unknown } = {}) {
-    super(errorDescription ? `${error}: ${errorDescription}` : error, options);
+    super(describeError(error, errorDescription), options);
     this.error = error;
     this.error_description = errorDescription;
   }

@@ -63,6 +63,14 @@ export const targetKey = (target?: AccessTokenTarget): string | undefined =>
 const view = (tokens: TokenSet | undefined, key: string | undefined): ResourceToken | undefined =>
   key ? tokens?.resources?.[key] : tokens;
 
+/** The fields of one access token (the default API's, or one of `resources`), `undefined` where absent. */
+const token = ({ accessToken, expiresAt, issuedAt, scope }: ResourceToken) => ({
+  accessToken,
+  expiresAt,
+  issuedAt,
+  scope,
+});
+
 const unref = (handle: unknown) => (handle as { unref?: () => void } | undefined)?.unref?.();
 
 /**
@@ -198,11 +206,11 @@ export function createSession(options: SessionOptions) {
   /** Makes `tokens` the session: memory, storage, other tabs, listeners, the proactive timer. */
   const commit = async (tokens: TokenSet): Promise<void> => {
     current = tokens;
-    const { accessToken, expiresAt, issuedAt, scope, resources, ...rest } = tokens;
+    const { accessToken, expiresAt, issuedAt, resources, ...rest } = tokens;
     try {
       // The refresh token first: if the second write fails, the next start renews instead of replaying.
-      await storage.set(sessionKey, JSON.stringify({ ...rest, scope }));
-      await storage.set(accessKey, JSON.stringify({ accessToken, expiresAt, issuedAt, scope, resources }));
+      await storage.set(sessionKey, JSON.stringify(rest));
+      await storage.set(accessKey, JSON.stringify({ ...token(tokens), resources }));
     } catch {
       // Memory still holds the tokens; a storage that refuses writes must not fail a sign-in or renewal.
     }
@@ -318,15 +326,11 @@ export function createSession(options: SessionOptions) {
     if (started !== epoch) throw loggedOut(ENDED);
     const renewed = tokenSet(response, clock.now(), latest);
     // A token for another API rides beside the default one; the rotated refresh token serves them all.
-    const { accessToken, expiresAt, issuedAt, scope } = renewed;
     const next: TokenSet = key
       ? defined<TokenSet>({
           ...renewed,
-          accessToken: latest.accessToken,
-          expiresAt: latest.expiresAt,
-          issuedAt: latest.issuedAt,
-          scope: latest.scope,
-          resources: { ...latest.resources, [key]: defined({ accessToken, expiresAt, issuedAt, scope }) },
+          ...token(latest),
+          resources: { ...latest.resources, [key]: defined(token(renewed)) },
         })
       : renewed;
     await commit(next);

@@ -1,14 +1,17 @@
 import { indexedDbStorage } from './indexed-db-storage.ts';
-import type { TokenStorage } from './token-storage.ts';
+import { lacks, type TokenStorage } from './token-storage.ts';
 
 function webStorage(kind: 'session' | 'local'): TokenStorage {
+  const name = `${kind}Storage`;
   const area = (): Storage | undefined => {
+    let storage: Storage | undefined;
     try {
-      return (globalThis as unknown as Record<string, Storage | undefined>)[`${kind}Storage`];
+      storage = (globalThis as unknown as Record<string, Storage | undefined>)[name];
     } catch {
-      // Sandboxed iframes and some privacy modes throw on mere access.
+      // Sandboxed iframes and some privacy modes throw on mere access: the browser refuses, so nothing is kept.
       return undefined;
     }
+    return storage ?? lacks(`browserStorage('${kind}')`, name);
   };
   return {
     get: async (key) => area()?.getItem(key),
@@ -24,8 +27,9 @@ function webStorage(kind: 'session' | 'local'): TokenStorage {
  * wrote, and Chromium delivers `localStorage` writes to other tabs late, so a tab could replay a refresh token
  * that was already rotated, and the server would end the session everywhere. Where IndexedDB is missing,
  * `'local'` uses `localStorage`; where it refuses to open, reads and writes fail and the client keeps the
- * session in memory. Where Web Storage is missing (server-side rendering) it reads as empty and writes
- * nowhere.
+ * session in memory. Where the browser refuses Web Storage (sandboxed iframes) it reads as empty and writes
+ * nowhere; where Web Storage is missing altogether (Node, server-side rendering) calls reject with
+ * `ERR_CONFIGURATION`, which a client reads as "signed out".
  *
  * @example
  * ```ts

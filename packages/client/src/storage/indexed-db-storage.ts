@@ -1,5 +1,4 @@
-import { fail } from '../protocol.ts';
-import type { TokenStorage } from './token-storage.ts';
+import { lacks, type TokenStorage } from './token-storage.ts';
 
 /**
  * Options of {@link indexedDbStorage}.
@@ -37,13 +36,7 @@ export function indexedDbStorage({ databaseName = 'gatehouse' }: IndexedDbStorag
   const run = (mode: IDBTransactionMode, apply: (store: IDBObjectStore) => IDBRequest) =>
     new Promise<unknown>((resolve, reject) => {
       // Server-side rendering and Node have no IndexedDB: say so rather than fail on `undefined.open`.
-      const open = (
-        globalThis.indexedDB ??
-        fail(
-          'indexedDbStorage() needs IndexedDB, which this runtime lacks (in Node use fileStorage())',
-          'ERR_CONFIGURATION',
-        )
-      ).open(databaseName, 1);
+      const open = (globalThis.indexedDB ?? lacks('indexedDbStorage()', 'IndexedDB')).open(databaseName, 1);
       open.onupgradeneeded = () => open.result.createObjectStore('tokens');
       open.onerror = () => reject(open.error);
       open.onsuccess = () => {

@@ -1,3 +1,6 @@
+import type { GatehouseError } from '../errors.ts';
+import { fail } from '../protocol.ts';
+
 /**
  * Where the SDK keeps tokens: any object with async `get`, `set` and `remove` of string values. The SDK writes
  * a few keys per client (`…:access`, `…:session`, `…:txn:<state>`); values are JSON the SDK validates on read,
@@ -32,3 +35,15 @@ export const delegate = (pick: (key: string) => TokenStorage | Promise<TokenStor
   set: async (key, value) => (await pick(key)).set(key, value),
   remove: async (key) => (await pick(key)).remove(key),
 });
+
+/**
+ * The error of a browser storage used where the browser API behind it is missing (Node, server-side rendering):
+ * a {@link GatehouseError} `ERR_CONFIGURATION` naming both, rather than a `TypeError` from `undefined`.
+ *
+ * @example
+ * ```ts
+ * const db = globalThis.indexedDB ?? lacks('indexedDbStorage()', 'IndexedDB');
+ * ```
+ */
+export const lacks = (storage: string, api: string): never =>
+  fail(`${storage} needs ${api}, which this runtime lacks (in Node use fileStorage())`, 'ERR_CONFIGURATION');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AuthSnapshot,
+  browserStorage,
   createGatehouseClient,
   type GatehouseClient,
   type GatehouseClientOptions,
@@ -168,11 +169,36 @@ describe('@gatehouse/client for frontend apps, against Gatehouse', { timeout: 60
       auth.close();
     });
 
-    it('a browser storage in Node is a GatehouseError naming the problem, not a TypeError', async () => {
-      const auth = client({ transactionStorage: indexedDbStorage() });
+    it.each([
+      [
+        'indexedDbStorage()',
+        indexedDbStorage,
+        /^indexedDbStorage\(\) needs IndexedDB, which this runtime lacks/,
+      ],
+      [
+        "browserStorage('session')",
+        () => browserStorage('session'),
+        /^browserStorage\('session'\) needs sessionStorage, which this runtime lacks/,
+      ],
+      // Without IndexedDB, 'local' means localStorage, which Node lacks too.
+      [
+        "browserStorage('local')",
+        () => browserStorage('local'),
+        /^browserStorage\('local'\) needs localStorage, which this runtime lacks/,
+      ],
+    ])('%s in Node is a GatehouseError naming the problem, not a TypeError', async (_, storage, message) => {
+      const auth = client({ transactionStorage: storage() });
       const failure = auth.signInRedirect({ navigate: () => undefined });
       await expect(failure).rejects.toMatchObject({ name: 'GatehouseError', code: 'ERR_CONFIGURATION' });
-      await expect(failure).rejects.toThrow(/needs IndexedDB/);
+      await expect(failure).rejects.toThrow(message);
+      auth.close();
+    });
+
+    it('a session kept in a browser storage reads as signed out in Node (server rendering), without throwing', async () => {
+      const auth = client({ storage: browserStorage('local') });
+      await auth.ready;
+      expect(auth.getSnapshot().status).toBe('signedOut');
+      await expect(auth.getUser()).resolves.toBeUndefined();
       auth.close();
     });
 
