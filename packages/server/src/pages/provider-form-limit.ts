@@ -36,7 +36,7 @@ export function providerFormLimit(): Middleware {
       });
       return;
     }
-    handOverParsedBody(ctx, read.params);
+    handOverParsedBody(ctx, read.text);
     await next();
   };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Context } from 'koa';
 import { printableClientId, type SecurityEvent } from '../observability/security-events.ts';
 import { admitWhenFree } from './admit-when-free.ts';
@@ -52,7 +52,8 @@ interface PresentedCredential {
 const single = (value: string | string[] | undefined) => (typeof value === 'string' ? value : undefined);
 
 function fingerprint(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('base64url');
+  // The one-shot hash: no Hash object per request (this runs on every authenticated request).
+  return hash('sha256', parts.join('\0'), 'base64url');
 }
 
 /** The `sub` of an RFC 7523 client assertion (unverified: only to name the counter). */
