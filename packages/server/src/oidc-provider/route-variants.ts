@@ -62,10 +62,10 @@ const EXACT_PATHS: ReadonlySet<string> = new Set(
  * a policy compares the endpoint oidc-provider resolves: no spelling of `/token` reaches the
  * token endpoint without the lockout, the body guard and the scope check.
  */
-export const refuseRouteVariants: Koa.Middleware = async function refuseRouteVariants(ctx, next) {
+export const refuseRouteVariants: Koa.Middleware = function refuseRouteVariants(ctx, next) {
   if (isRouteVariant(ctx.path)) {
     ctx.status = 404;
     return;
   }
-  await next();
+  return next();
 };
