@@ -46,7 +46,10 @@ export function readBody(req: IncomingMessage, limit = FORM_BODY_LIMIT): Promise
       resolve(
         tooLarge
           ? { kind: 'too_large', drained: true }
-          : { kind: 'ok', body: Buffer.concat(chunks, received) },
+          : {
+              kind: 'ok',
+              body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
+            },
       );
     };
     const onError = (err: Error) => {
