@@ -10,6 +10,8 @@ const SCENARIO = '3 introspection';
 /** Introspections per second, each kind (issue 18). */
 const TARGET = 3000;
 
+type CommandCount = Awaited<ReturnType<typeof commandsPerRequest>>;
+
 /**
  * Scenario 3: RFC 7662 introspection by a confidential client of its own tokens: the JWT access
  * token (signature, expiry, grant still alive) and the opaque refresh token (a Redis lookup),
@@ -37,7 +39,7 @@ export async function introspection(ctx: BenchContext): Promise<Figure[]> {
       throw new Error(`introspection answered ${response.status} ${JSON.stringify(body)}`);
   }
   // Deterministic where timings are not: Redis commands one introspection costs, by token kind.
-  const commands = [];
+  const commands: CommandCount[] = [];
   for (const token of [tokens!.accessToken, tokens!.refreshToken]) {
     commands.push(
       await commandsPerRequest(ctx.redisUrl, 100, () =>
