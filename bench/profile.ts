@@ -1,18 +1,21 @@
 /**
- * `node bench/profile.ts [client-credentials|demo-api] [seconds]`: CPU profiles (`node --cpu-prof`)
- * summarized by package and function, to explain a ratio of the bench:
+ * `node bench/profile.ts [client-credentials|introspection|demo-api] [seconds]`: CPU profiles
+ * (`node --cpu-prof`) summarized by package and function, to explain a ratio of the bench:
  * - `client-credentials`: Gatehouse and bare oidc-provider under the same grant load (scenario 1);
+ * - `introspection`: Gatehouse introspecting a JWT access token, then an opaque refresh token (scenario 3);
  * - `demo-api`: the demo API under authenticated `GET /me` and under `GET /health` (scenario 4).
  * Profiles are kept in bench/results/profile-NAME/ (git-ignored).
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, startRedis } from '@gatehouse/testkit';
+import { basic, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { BENCH_DIR, spawnNode, waitForHttp } from './support/child.ts';
 import { serviceTokenRequest } from './support/clients.ts';
 import { summarizeProfile } from './support/cpu-profile.ts';
 import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process.ts';
 import { type LoadSpec, runLoad } from './support/load.ts';
+import { issueTokens } from './support/sign-ins.ts';
 
 const target = process.argv[2] ?? 'client-credentials';
 const seconds = Number(process.argv[3] ?? 10);
@@ -87,9 +90,43 @@ async function demoApiRuns(redisUrl: string) {
   }
 }
 
+async function introspectionRuns(redisUrl: string) {
+  // Tokens issued by one instance are valid on the profiled one: same Redis, same secret, same keys.
+  const issuer = await startGatehouseProcess({ redisUrl });
+  const dir = join(out, 'profile-introspection-tokens');
+  await mkdir(dir, { recursive: true });
+  let tokens: Awaited<ReturnType<typeof issueTokens>>[number];
+  try {
+    [tokens] = (await issueTokens({ issuer: issuer.issuer, redisUrl, count: 1, clientId: 'web', dir })) as [
+      typeof tokens,
+    ];
+  } finally {
+    await issuer.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', ...basic('web', WEB_SECRET) };
+  const start = (flags: string[]) =>
+    startGatehouseProcess({ redisUrl, flags, env: { ISSUER: issuer.issuer } });
+  const load = (token: string) => ({
+    path: '/introspect',
+    method: 'POST' as const,
+    headers,
+    body: `token=${token}`,
+  });
+  return [
+    await profiled('introspection-jwt', start, load(tokens.accessToken)),
+    await profiled('introspection-opaque', start, load(tokens.refreshToken)),
+  ];
+}
+
 const redis = await startRedis();
 try {
-  const runs = target === 'demo-api' ? await demoApiRuns(redis.url) : await clientCredentialsRuns(redis.url);
+  const runs =
+    target === 'demo-api'
+      ? await demoApiRuns(redis.url)
+      : target === 'introspection'
+        ? await introspectionRuns(redis.url)
+        : await clientCredentialsRuns(redis.url);
   const write = (line: string) => process.stdout.write(`${line}\n`);
   for (const run of runs) {
     // CPU per request from the profile: what one request costs, whatever else the machine ran.

@@ -65,25 +65,30 @@ export function createApp(parts: AppParts): Koa {
   app.use(errorHandler(parts.onError));
   // The one place security headers are applied: every response, oidc-provider's pages and ours.
   app.use(securityHeaders());
-  app.use(async function health(ctx, next) {
+  // The pass-through middleware below is not async: a request it does not concern goes straight
+  // on, without a promise of its own (every token request passes here).
+  app.use(function health(ctx, next) {
     if (ctx.path === '/healthz' && ctx.method === 'GET') {
       ctx.body = { status: 'ok' };
       return;
     }
     if (ctx.path === '/readyz' && ctx.method === 'GET') {
-      const status = await parts.readiness().catch(() => 'store unavailable' as const);
-      ctx.status = status === 'ready' ? 200 : 503;
-      ctx.body = { status };
-      return;
+      return parts
+        .readiness()
+        .catch(() => 'store unavailable' as const)
+        .then((status) => {
+          ctx.status = status === 'ready' ? 200 : 503;
+          ctx.body = { status };
+        });
     }
-    await next();
+    return next();
   });
-  app.use(async function jwksCaching(ctx, next) {
-    await next();
-    // Verifiers may cache the key set this long; key rotation pre-publishes for as long.
-    if (ctx.path === '/jwks' && ctx.status === 200) {
-      ctx.set('Cache-Control', `public, max-age=${parts.config.jwksMaxAge}`);
-    }
+  app.use(function jwksCaching(ctx, next) {
+    if (ctx.path !== '/jwks') return next();
+    return next().then(() => {
+      // Verifiers may cache the key set this long; key rotation pre-publishes for as long.
+      if (ctx.status === 200) ctx.set('Cache-Control', `public, max-age=${parts.config.jwksMaxAge}`);
+    });
   });
   if (parts.pages) app.use(parts.pages);
   app.use(parts.formGuard);

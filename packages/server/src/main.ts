@@ -48,6 +48,8 @@ async function main(): Promise<void> {
     if (config.shutdownDelay > 0) {
       // Load balancers see /readyz fail and stop routing here; connections they still open are served.
       log.info({ signal, seconds: config.shutdownDelay }, 'shutting down: /readyz fails, still serving');
+      // Lines are written in batches; this one is for whoever is watching the shutdown now.
+      log.flush();
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
     }
     log.info({ signal }, 'shutting down: finishing in-flight requests');
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
   const { url } = await server.listen();
   if (metricsUrl) log.info({ url: metricsUrl }, 'metrics listening');
   log.info({ issuer: config.issuer, url, store: server.store.kind }, 'gatehouse listening');
+  // Start-up lines are for whoever is starting it, now, not with the next batch.
+  log.flush();
   const demoUser = demo ? await seedDemoUser(server.accounts) : undefined;
   if (demo) {
     // One short block for the person who just ran `pnpm start` (not a log line: it is for eyes).

@@ -2,7 +2,7 @@ import { basic, SERVICE_SECRET, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 let gh: StartedGatehouse;
 let introspect: string;
@@ -11,6 +11,9 @@ beforeAll(async () => {
   introspect = `${gh.issuer}/introspect`;
 });
 afterAll(() => gh?.stop());
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('introspection (RFC 7662) and revocation (RFC 7009) of JWT access tokens', () => {
   it('answers for a JWT access token: active with its claims, to its own client', async () => {
@@ -63,6 +66,25 @@ describe('introspection (RFC 7662) and revocation (RFC 7009) of JWT access token
       client_id: 'spa',
     });
     expect(refresh.body.error).toBe('invalid_grant');
+  });
+
+  // The server remembers a JWT whose signature it checked; what can change must still be asked each time.
+  it('a JWT answered active before is inactive once its grant is revoked', async () => {
+    const { tokens } = await signIn(gh.server, gh.issuer);
+    const ask = () => postForm(introspect, { token: tokens.access_token, client_id: 'spa' });
+    expect((await ask()).body).toMatchObject({ active: true });
+    expect((await ask()).body).toMatchObject({ active: true });
+    await postForm(`${gh.issuer}/revoke`, { token: String(tokens.refresh_token), client_id: 'spa' });
+    expect((await ask()).body).toEqual({ active: false });
+  });
+
+  it('a JWT answered active before is inactive once it expires', async () => {
+    const { tokens } = await signIn(gh.server, gh.issuer);
+    const ask = () => postForm(introspect, { token: tokens.access_token, client_id: 'spa' });
+    expect((await ask()).body).toMatchObject({ active: true });
+    const { exp } = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+    vi.useFakeTimers({ toFake: ['Date'], now: exp * 1000 });
+    expect((await ask()).body).toEqual({ active: false });
   });
 
   it('a client-credentials JWT is introspectable by its client, and says it cannot be revoked', async () => {

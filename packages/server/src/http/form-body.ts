@@ -2,7 +2,14 @@ import { type ParsedUrlQuery, parse } from 'node:querystring';
 import type { Context } from 'koa';
 import { FORM_BODY_LIMIT, readBody } from './request-body.ts';
 
-export type FormBodyResult = { kind: 'ok'; params: ParsedUrlQuery } | { kind: 'too_large' };
+export type FormBodyResult =
+  | {
+      kind: 'ok';
+      params: ParsedUrlQuery;
+      /** The form as sent (UTF-8), for a reader that parses it again (oidc-provider). */
+      text: string;
+    }
+  | { kind: 'too_large' };
 
 /**
  * The one reader of `application/x-www-form-urlencoded` bodies, for the provider's endpoints
@@ -17,5 +24,6 @@ export async function readFormBody(ctx: Context, limit = FORM_BODY_LIMIT): Promi
     if (!read.drained) ctx.set('Connection', 'close');
     return { kind: 'too_large' };
   }
-  return { kind: 'ok', params: parse(read.body.toString('utf8')) };
+  const text = read.body.toString('utf8');
+  return { kind: 'ok', params: parse(text), text };
 }

@@ -86,10 +86,22 @@ export interface CreateLoggerOptions {
   readonly level?: pino.LevelWithSilent;
 }
 
+/** Log lines are written to stdout in batches of this many bytes… */
+const LOG_BUFFER_BYTES = 4096;
+/** …or after this long, whichever comes first. */
+const LOG_FLUSH_MS = 1000;
+
 /**
  * Structured JSON logs, one object per line, with every credential field redacted.
  * Pretty-printed (pino-pretty) only in development on a terminal, so a pipe or a log
  * collector always receives JSON.
+ *
+ * Lines reach stdout in batches (4 KiB, or within a second): one write per batch instead of
+ * one per request. What is still buffered is written synchronously when the process exits:
+ * after SIGTERM/SIGINT (graceful shutdown ends in `process.exit()`), `process.exit()` or an
+ * uncaught exception; only a SIGKILL (or an OOM kill) loses the last second of lines. Not
+ * pino's asynchronous mode: its write in flight when the process exits is lost
+ * (test/observability/log-flush-on-exit.test.ts).
  *
  * @example
  * const log = createLogger(config);
@@ -114,7 +126,21 @@ export function createLogger(
       transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
     });
   }
-  return pino(settings);
+  const stdout = pino.destination({
+    dest: process.stdout.fd,
+    sync: true,
+    minLength: LOG_BUFFER_BYTES,
+    periodicFlush: LOG_FLUSH_MS,
+  });
+  // pino flushes its asynchronous destinations on exit, not a buffered synchronous one: we do.
+  process.once('exit', () => {
+    try {
+      stdout.flushSync();
+    } catch {
+      // Destroyed already (stdout closed): there is nowhere left to write.
+    }
+  });
+  return pino(settings, stdout);
 }
 
 /** pino-pretty is a development dependency; a production install falls back to JSON. */

@@ -285,12 +285,14 @@ async function exposition(metrics: GatehouseMetrics): Promise<{ contentType: str
  * Behind a public proxy, block `/metrics` there or use `METRICS_PORT`: it names your clients.
  */
 export function metricsRoute(metrics: GatehouseMetrics, path = '/metrics'): Koa.Middleware {
-  return async function serveMetrics(ctx, next) {
+  // Not async: every other request passes straight on, without a promise of its own.
+  return function serveMetrics(ctx, next) {
     if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    const { contentType, body } = await exposition(metrics);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = contentType;
-    ctx.body = body;
+    return exposition(metrics).then(({ contentType, body }) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = contentType;
+      ctx.body = body;
+    });
   };
 }
 

@@ -88,21 +88,23 @@ export function requestLogger(log: Logger, options: RequestLogOptions = {}): Koa
       throw err;
     } finally {
       const status = failed ? 500 : ctx.status;
-      const clientId = clientIdOf(ctx);
-      const grantType = tokenGrantTypeOf(ctx);
-      const line: RequestLogLine = {
-        requestId,
-        method: ctx.method,
-        route: routeLabel(ctx, status),
-        status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        ...(clientId === undefined ? {} : { clientId }),
-        ...(grantType === undefined ? {} : { grant_type: grantType }),
-        ip,
-      };
-      if (status >= 500) log.error(line, 'request');
-      else if (status < 400 && probes.has(ctx.path)) log.debug(line, 'request');
-      else log.info(line, 'request');
+      const level = status >= 500 ? 'error' : status < 400 && probes.has(ctx.path) ? 'debug' : 'info';
+      // A line the logger would drop is not built (LOG levels above info: no per-request cost).
+      if (log.isLevelEnabled(level)) {
+        const line: RequestLogLine = {
+          requestId,
+          method: ctx.method,
+          route: routeLabel(ctx, status),
+          status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          ip,
+        };
+        const clientId = clientIdOf(ctx);
+        const grantType = tokenGrantTypeOf(ctx);
+        if (clientId !== undefined) (line as { clientId?: string }).clientId = clientId;
+        if (grantType !== undefined) (line as { grant_type?: GrantType }).grant_type = grantType;
+        log[level](line, 'request');
+      }
       if (!failed) ctx.set(REQUEST_ID_HEADER, requestId);
     }
   };

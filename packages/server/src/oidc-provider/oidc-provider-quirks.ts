@@ -67,16 +67,19 @@ export const PARSED_BODY_NOTICE = 'oidc-provider WARNING: already parsed request
 
 /**
  * Hands the form Gatehouse already read to oidc-provider: once the request stream is consumed
- * its body parser (`lib/shared/selective_body.js`) takes `ctx.request.body` instead.
+ * its body parser (`lib/shared/selective_body.js`) takes `ctx.request.body` instead. Given the
+ * form as its text (`application/x-www-form-urlencoded`), the library parses it once; given
+ * parameters, it parses them after serializing them again. So the text when nothing was
+ * changed (every request but a reuse-window refresh), the parameters otherwise.
  *
  * Quirk `parsed-body-notice`: the first time per process it takes that path it prints a
  * warning on stderr (meant for apps with a generic body parser in front, which Gatehouse has on
  * purpose: the endpoint policies read the form first). There is no option to turn it off, so
  * that one line, and only it, is dropped from `console.warn`; every other line passes.
  */
-export function handOverParsedBody(ctx: Koa.Context, params: ParsedForm): void {
+export function handOverParsedBody(ctx: Koa.Context, form: ParsedForm | string): void {
   silenceParsedBodyNotice();
-  (ctx.request as Koa.Request & { body?: ParsedForm }).body = params;
+  (ctx.request as Koa.Request & { body?: ParsedForm | string }).body = form;
 }
 
 function silenceParsedBodyNotice(): void {

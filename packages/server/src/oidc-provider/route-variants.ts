@@ -20,6 +20,10 @@ const TEMPLATES = PROVIDER_PATH_TEMPLATES.map((template) =>
  * isRouteVariant('/authorize/Qx3v9'); // false: the interaction uid is a parameter
  */
 export function isRouteVariant(path: string): boolean {
+  return !EXACT_PATHS.has(path) && matchesVariant(path);
+}
+
+function matchesVariant(path: string): boolean {
   const trimmed = path.replace(/\/+$/, '');
   const trailingSlash = trimmed.length !== path.length;
   const parts = trimmed.split('/');
@@ -45,15 +49,23 @@ export function isRouteVariant(path: string): boolean {
 }
 
 /**
+ * The endpoints' own paths (`/token`, `/introspect`: nearly every API request), answered without
+ * the scan. Decided by the scan itself, so the shortcut is never looser than it.
+ */
+const EXACT_PATHS: ReadonlySet<string> = new Set(
+  PROVIDER_PATH_TEMPLATES.filter((template) => !template.includes('/:') && !matchesVariant(template)),
+);
+
+/**
  * Answers 404, as for any unknown path, to a request for one of the provider's endpoints at
  * anything but its exact path. Mounted in front of every provider policy, it makes the path
  * a policy compares the endpoint oidc-provider resolves: no spelling of `/token` reaches the
  * token endpoint without the lockout, the body guard and the scope check.
  */
-export const refuseRouteVariants: Koa.Middleware = async function refuseRouteVariants(ctx, next) {
+export const refuseRouteVariants: Koa.Middleware = function refuseRouteVariants(ctx, next) {
   if (isRouteVariant(ctx.path)) {
     ctx.status = 404;
     return;
   }
-  await next();
+  return next();
 };

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
+import { PROVIDER_PATH_TEMPLATES } from '../oidc-provider/provider-routes.ts';
 import { createCsrfProtection } from '../security/csrf.ts';
 import { createLoginThrottle } from '../security/login-throttle.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
@@ -116,5 +117,16 @@ export function createPageRoutes(deps: InteractionDeps): Middleware {
   verifyEmailRoutes(router, context);
   passwordResetRoutes(router, context);
   // @koa/router types its middleware with its own context extension; Koa's is the same object.
-  return compose([router.routes() as Middleware, router.allowedMethods() as Middleware]);
+  const pages = compose([router.routes() as Middleware, router.allowedMethods() as Middleware]);
+  // The protocol endpoints' own paths (`/token`, `/introspect`: nearly every API request) skip
+  // the router's matching; which paths no page route matches is asked of the router itself.
+  const notPages = new Set(
+    PROVIDER_PATH_TEMPLATES.filter(
+      (path) =>
+        !path.includes('/:') && !router.match(path, 'GET').path.some((layer) => layer.methods.length > 0),
+    ),
+  );
+  return function pageRoutes(ctx, next) {
+    return notPages.has(ctx.path) ? next() : pages(ctx, next);
+  };
 }

@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { readFormBody } from '../http/form-body.ts';
 import { handOverParsedBody } from '../oidc-provider/oidc-provider-quirks.ts';
 import { respondWithPage } from './context.ts';
@@ -19,7 +19,8 @@ const PROVIDER_PAGE_FORMS: ReadonlySet<string> = new Set(['/device', '/session/e
  * app.use(providerHost.middleware);
  */
 export function providerFormLimit(): Middleware {
-  return async function limitProviderPageForms(ctx, next) {
+  // Not async: other requests pass straight on, without a promise of their own.
+  return function limitProviderPageForms(ctx, next) {
     if (
       ctx.method !== 'POST' ||
       !PROVIDER_PAGE_FORMS.has(ctx.path) ||
@@ -27,16 +28,21 @@ export function providerFormLimit(): Middleware {
     ) {
       return next();
     }
-    const read = await readFormBody(ctx, PAGE_FORM_LIMIT);
-    if (read.kind === 'too_large') {
-      respondWithPage(ctx, 413, {
-        title: 'This request cannot be completed',
-        error: 'This form is too large. Go back and try again.',
-        body: html``,
-      });
-      return;
-    }
-    handOverParsedBody(ctx, read.params);
-    await next();
+    return limitPageForm(ctx, next);
   };
+}
+
+/** Reads one provider page form: the 413 page when too large, else the provider reads it. */
+async function limitPageForm(ctx: Context, next: Next): Promise<void> {
+  const read = await readFormBody(ctx, PAGE_FORM_LIMIT);
+  if (read.kind === 'too_large') {
+    respondWithPage(ctx, 413, {
+      title: 'This request cannot be completed',
+      error: 'This form is too large. Go back and try again.',
+      body: html``,
+    });
+    return;
+  }
+  handOverParsedBody(ctx, read.text);
+  await next();
 }

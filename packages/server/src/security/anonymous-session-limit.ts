@@ -1,4 +1,4 @@
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { respondTooManyAttempts } from '../pages/context.ts';
 import { html } from '../pages/html.ts';
@@ -54,10 +54,15 @@ export interface AnonymousSessionLimitDeps {
  */
 export function anonymousSessionLimit(deps: AnonymousSessionLimitDeps): Middleware {
   const limit = deps.limit ?? ANONYMOUS_SESSION_LIMIT;
-  return async function limitAnonymousSessions(ctx, next) {
+  // Not async: other requests pass straight on, without a promise of their own.
+  return function limitAnonymousSessions(ctx, next) {
     if ((ctx.method !== 'GET' && ctx.method !== 'POST') || !SESSION_CREATING_PAGES.has(ctx.path)) {
       return next();
     }
+    return limitSessionCreation(ctx, next);
+  };
+
+  async function limitSessionCreation(ctx: Context, next: Next): Promise<void> {
     let retryAfter: number | undefined;
     try {
       retryAfter = await refusal(deps.provider(), ctx, deps.limiter, limit);
@@ -74,5 +79,5 @@ export function anonymousSessionLimit(deps: AnonymousSessionLimitDeps): Middlewa
       return;
     }
     await next();
-  };
+  }
 }

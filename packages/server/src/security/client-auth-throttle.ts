@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Context } from 'koa';
 import { printableClientId, type SecurityEvent } from '../observability/security-events.ts';
 import { admitWhenFree } from './admit-when-free.ts';
@@ -52,7 +52,8 @@ interface PresentedCredential {
 const single = (value: string | string[] | undefined) => (typeof value === 'string' ? value : undefined);
 
 function fingerprint(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('base64url');
+  // The one-shot hash: no Hash object per request (this runs on every authenticated request).
+  return hash('sha256', parts.join('\0'), 'base64url');
 }
 
 /** The `sub` of an RFC 7523 client assertion (unverified: only to name the counter). */
@@ -71,7 +72,11 @@ function assertionSubject(assertion: string): string | undefined {
  * none: a public client (RFC 6749 §2.1, `token_endpoint_auth_method: none`) has no secret to
  * guess, so its requests are neither gated nor counted.
  */
-function presentedCredential(ctx: Context, request: ClientAuthRequest): PresentedCredential | undefined {
+function presentedCredential(
+  ctx: Context,
+  request: ClientAuthRequest,
+  remembered: (fingerprint: string) => PresentedCredential | undefined,
+): PresentedCredential | undefined {
   const clientIdParam = single(request.params.client_id);
   const secret = single(request.params.client_secret);
   if (secret) {
@@ -80,10 +85,9 @@ function presentedCredential(ctx: Context, request: ClientAuthRequest): Presente
   const authorization = ctx.get('authorization');
   if (authorization) {
     // The header as sent: another encoding of the same secret is merely not recognised.
-    return {
-      clientId: basicClientId(authorization),
-      fingerprint: fingerprint('basic', authorization.trim()),
-    };
+    const print = fingerprint('basic', authorization.trim());
+    // A header seen authenticating names the same client again: no need to decode it.
+    return remembered(print) ?? { clientId: basicClientId(authorization), fingerprint: print };
   }
   const assertion = single(request.params.client_assertion);
   if (assertion) return { clientId: clientIdParam ?? assertionSubject(assertion), fingerprint: undefined };
@@ -124,7 +128,7 @@ function refuse(ctx: Context, retryAfter: number): void {
 export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThrottleOptions = {}) {
   const clientIpKey = (id: string, ip: string) => `client-auth:client-ip:${id}:${ip}`;
   const ipKey = (ip: string) => `client-auth:ip:${ip}`;
-  const known = new ExpiringMap<true>(KNOWN_CREDENTIALS);
+  const known = new ExpiringMap<PresentedCredential>(KNOWN_CREDENTIALS);
   const lockouts = new ExpiringMap<true>(REMEMBERED_LOCKOUTS);
   const lockedFor = (checks: readonly AttemptCheck[]) =>
     Math.max(0, ...checks.map(({ key }) => lockouts.remaining(key)));
@@ -134,7 +138,7 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
     request: ClientAuthRequest,
     next: () => Promise<void>,
   ): Promise<void> {
-    const credential = presentedCredential(ctx, request);
+    const credential = presentedCredential(ctx, request, (print) => known.get(print));
     if (!credential) return next();
     const { clientId, fingerprint } = credential;
     const checks: AttemptCheck[] = [{ key: ipKey(ctx.ip), limit: CLIENT_AUTH_FAILURES_PER_IP }];
@@ -182,7 +186,7 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
     }
     // Settling a success must not cost the caller its answer: a slot left behind frees itself.
     if (ctx.status >= 200 && ctx.status < 300) {
-      if (fingerprint) known.set(fingerprint, true, KNOWN_CREDENTIAL_MS);
+      if (fingerprint) known.set(fingerprint, credential, KNOWN_CREDENTIAL_MS);
       await admission.succeeded(clientId ? [clientIpKey(clientId, ctx.ip)] : []).catch(() => {});
     } else {
       await admission.release().catch(() => {});

@@ -98,10 +98,13 @@ function allowValidatedClientTargets(ctx: Context): void {
   }
 }
 
-/** `'none'` must stand alone; once oidc-provider added a script hash, drop it. */
-function tidyScriptSrc(ctx: Context): void {
+/**
+ * `'none'` must stand alone; once oidc-provider added a script hash, drop it. `untouched` is the
+ * policy this middleware set: still in place (every API response), there is nothing to parse.
+ */
+function tidyScriptSrc(ctx: Context, untouched: string): void {
   const current = ctx.response.get('content-security-policy');
-  if (!current || ctx.headerSent) return;
+  if (!current || current === untouched || ctx.headerSent) return;
   const directives = parse(current);
   const scripts = directives.get('script-src');
   if (scripts && scripts.length > 1 && scripts.includes("'none'")) {
@@ -135,6 +138,6 @@ export function securityHeaders(): Middleware {
     await next();
     if (ctx.headerSent) return;
     allowValidatedClientTargets(ctx);
-    tidyScriptSrc(ctx);
+    tidyScriptSrc(ctx, policy);
   };
 }

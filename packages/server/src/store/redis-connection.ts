@@ -25,8 +25,10 @@ const failFast = {
   commandTimeout: COMMAND_TIMEOUT_MS,
   connectTimeout: CONNECT_TIMEOUT_MS,
   maxRetriesPerRequest: 1,
-  // Scripts are loaded on demand (EVALSHA → EVAL fallback), which ioredis handles per command.
-  enableAutoPipelining: false,
+  // Commands issued in the same tick share one write (and Redis one read): under concurrent
+  // requests that is most of the socket time. Each command still answers (or fails, or times
+  // out) on its own, so a script's EVALSHA → EVAL fallback and MULTI are unaffected.
+  enableAutoPipelining: true,
 } satisfies RedisOptions;
 
 /**

@@ -20,6 +20,21 @@ export interface FormRequest {
   replace(name: string, value: string): void;
 }
 
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * `ctx.is(FORM)` as a yes or no, without parsing the media type when the header is exactly the
+ * type (what every client library sends): with a body (type-is: a `Transfer-Encoding` or a
+ * numeric `Content-Length`), that is a form.
+ */
+function isFormRequest(ctx: Koa.Context): boolean {
+  const { headers } = ctx.req;
+  if (headers['content-type'] === FORM) {
+    return headers['transfer-encoding'] !== undefined || !Number.isNaN(Number(headers['content-length']));
+  }
+  return Boolean(ctx.is(FORM));
+}
+
 function oauthError(ctx: Koa.Context, status: number, error: string, description: string): void {
   ctx.status = status;
   ctx.set('Cache-Control', 'no-store');
@@ -48,7 +63,7 @@ function guardFormEndpoint(
 ): Koa.Middleware {
   return async function guardFormEndpoint(ctx, next) {
     if (ctx.method !== 'POST' || !FORM_ENDPOINTS.has(ctx.path)) return next();
-    if (!ctx.is('application/x-www-form-urlencoded')) {
+    if (!isFormRequest(ctx)) {
       // Drain so the client reads our answer rather than a reset.
       await readBody(ctx.req);
       return oauthError(
@@ -65,16 +80,18 @@ function guardFormEndpoint(
     const params: FormParams = read.params;
     // The request log names the grant of a token request (never any other parameter).
     if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
+    let replaced = false;
     const request: FormRequest = {
       path: ctx.path,
       params,
       replace(name, value) {
         params[name] = value;
+        replaced = true;
       },
     };
-    await inspect(ctx, request, async () => {
-      handOverParsedBody(ctx, params);
-      await next();
+    await inspect(ctx, request, () => {
+      handOverParsedBody(ctx, replaced ? params : read.text);
+      return next();
     });
   };
 }

@@ -7,6 +7,7 @@ import {
 } from 'jose';
 import type Koa from 'koa';
 import { refusedStructuredToken } from '../oidc-provider/oidc-provider-quirks.ts';
+import { ExpiringMap } from '../security/expiring-map.ts';
 import type { FormRequest } from './form-endpoint-guard.ts';
 
 export interface JwtIntrospectionRevocationDeps {
@@ -17,6 +18,9 @@ export interface JwtIntrospectionRevocationDeps {
   readonly grantAlive: (grantId: string) => Promise<boolean>;
   readonly revokeGrant: (grantId: string) => Promise<void>;
 }
+
+/** Verified tokens remembered (their claims, until `exp`), as the resource verifier does. */
+const VERIFIED_TOKENS = 10_000;
 
 function looksLikeJwt(token: unknown): token is string {
   if (typeof token !== 'string' || token.split('.').length !== 3) return false;
@@ -49,23 +53,34 @@ export function createJwtIntrospectionRevocation(deps: JwtIntrospectionRevocatio
   // The key set changes only on rotation: build the verifier's view once per published set.
   let published: JSONWebKeySet['keys'] | undefined;
   let localSet: ReturnType<typeof createLocalJWKSet> | undefined;
+  // A resource server introspects the same token on every request it serves: its signature is
+  // checked once, its expiry and grant on every call. Keyed by the token itself (as in the
+  // resource verifier: a string hash is cheaper than a SHA-256); only verified tokens are kept.
+  let verified = new ExpiringMap<JWTPayload>(VERIFIED_TOKENS);
   function keySet() {
     const { keys } = deps.publicJwks();
     if (keys !== published || !localSet) {
       published = keys;
       localSet = createLocalJWKSet({ keys });
+      // A key no longer published verifies nothing any more, cached or not.
+      verified = new ExpiringMap<JWTPayload>(VERIFIED_TOKENS);
     }
     return localSet;
   }
 
   async function verify(token: string): Promise<JWTPayload | undefined> {
+    const keys = keySet();
+    const known = verified.get(token);
+    // jose's own rule for `exp`, without clock tolerance: expired once `exp` <= now.
+    if (known && (known.exp as number) > Math.floor(Date.now() / 1000)) return known;
     try {
-      const { payload } = await jwtVerify(token, keySet(), {
+      const { payload } = await jwtVerify(token, keys, {
         issuer: deps.issuer,
         typ: 'at+jwt',
         algorithms: ['ES256', 'EdDSA'],
         requiredClaims: ['exp', 'iat', 'jti', 'client_id'],
       });
+      verified.set(token, payload, (payload.exp as number) * 1000 - Date.now());
       return payload;
     } catch {
       return undefined;
