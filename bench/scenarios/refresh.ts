@@ -11,8 +11,6 @@ import { issueTokens } from '../support/sign-ins.ts';
 import { alternate, round } from '../support/stats.ts';
 
 const SCENARIO = '2 refresh (rotation)';
-/** Tokens per side spent on counting Redis commands (one refresh at a time, nothing else running). */
-const COUNTED = 20;
 
 const refreshBody = (refreshToken: string) =>
   new URLSearchParams({
@@ -33,11 +31,14 @@ const refreshBody = (refreshToken: string) =>
  * Gatehouse's token endpoint.
  */
 export async function refresh(ctx: BenchContext): Promise<Figure[]> {
-  const perRound = ctx.quick ? 150 : 800;
-  const warmup = ctx.quick ? 30 : 200;
+  // Quick mode keeps the whole `--quick` under two minutes: every Gatehouse token is a sign-in.
+  const perRound = ctx.quick ? 100 : 800;
+  const warmup = ctx.quick ? 20 : 200;
+  // Tokens per side spent on counting Redis commands (one refresh at a time, nothing else running).
+  const counted = ctx.quick ? 10 : 20;
   // Every Gatehouse token costs a full sign-in to issue: fewer, longer rounds than the fixed-body scenarios.
   const rounds = Math.min(ctx.rounds, 5);
-  const total = COUNTED + warmup + perRound * rounds;
+  const total = counted + warmup + perRound * rounds;
   ctx.log(
     `refresh: issuing ${total} refresh tokens through full sign-ins, and ${total} on bare oidc-provider`,
   );
@@ -78,7 +79,7 @@ export async function refresh(ctx: BenchContext): Promise<Figure[]> {
     const commands: Record<string, Awaited<ReturnType<typeof commandsPerRequest>>> = {};
     for (const [name, side] of Object.entries(sides)) {
       let next = 0;
-      commands[name] = await commandsPerRequest(ctx.redisUrl, COUNTED, async () => {
+      commands[name] = await commandsPerRequest(ctx.redisUrl, counted, async () => {
         const response = await fetch(`${side.url}/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -90,7 +91,7 @@ export async function refresh(ctx: BenchContext): Promise<Figure[]> {
     }
 
     const runner = (side: (typeof sides)['gatehouse'], label: string) => {
-      let used = COUNTED;
+      let used = counted;
       let chunk = 0;
       return async (isWarmup: boolean) => {
         const size = isWarmup ? warmup : perRound;
