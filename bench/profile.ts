@@ -1,12 +1,14 @@
 /**
- * `node bench/profile.ts [client-credentials|introspection|demo-api] [seconds]`: CPU profiles
+ * `node bench/profile.ts [client-credentials|introspection|refresh|demo-api] [seconds]`: CPU profiles
  * (`node --cpu-prof`) summarized by package and function, to explain a ratio of the bench:
  * - `client-credentials`: Gatehouse and bare oidc-provider under the same grant load (scenario 1);
  * - `introspection`: Gatehouse introspecting a JWT access token, then an opaque refresh token (scenario 3);
+ * - `refresh`: Gatehouse and bare oidc-provider rotating single-use refresh tokens (scenario 2;
+ *   `seconds` is then a token count per side, 2,000 by default);
  * - `demo-api`: the demo API under authenticated `GET /me` and under `GET /health` (scenario 4).
  * Profiles are kept in bench/results/profile-NAME/ (git-ignored).
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, startRedis } from '@gatehouse/testkit';
 import { basic, WEB_SECRET } from '@gatehouse/testkit/clients';
@@ -40,7 +42,13 @@ async function profiled(name: string, start: (flags: string[]) => Promise<Starte
   await server.stop();
   const [file] = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   const summary = await summarizeProfile(join(dir, file!));
-  return { name, perSecond: Math.round(result.perSecond), profile: join(dir, file!), ...summary };
+  return {
+    name,
+    perSecond: Math.round(result.perSecond),
+    requests: result.ok,
+    profile: join(dir, file!),
+    ...summary,
+  };
 }
 
 async function startChild(script: string, env: Record<string, string>, ready: string, flags: string[]) {
@@ -119,6 +127,58 @@ async function introspectionRuns(redisUrl: string) {
   ];
 }
 
+/** Pools of refresh tokens for each side (as scenario 2), then each server profiled rotating its own. */
+async function refreshRuns(redisUrl: string) {
+  const count = Number(process.argv[3] ?? 2000);
+  const body = (token: string) =>
+    new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: 'spa' }).toString();
+  const load = (file: string): Load => ({
+    path: '/token',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    bodiesFile: file,
+  });
+  // Issued by an unprofiled instance on the same Redis: the profile holds the refreshes only.
+  const issuer = await startGatehouseProcess({ redisUrl });
+  const pool = await issueTokens({ issuer: issuer.issuer, redisUrl, count, clientId: 'spa', dir: out });
+  await issuer.stop();
+  const gatehouseFile = join(out, 'profile-refresh-gatehouse.json');
+  await writeFile(gatehouseFile, JSON.stringify(pool.map((t) => body(t.refreshToken))));
+  const gatehouse = await profiled(
+    'gatehouse-refresh',
+    (flags) => startGatehouseProcess({ redisUrl, flags }),
+    load(gatehouseFile),
+  );
+  const bareTokens = join(out, 'profile-refresh-bare-tokens.json');
+  const bareFile = join(out, 'profile-refresh-bare.json');
+  const bare = await profiled(
+    'bare-oidc-provider-refresh',
+    async (flags) => {
+      const port = await freePort();
+      const env = {
+        ISSUER: `http://localhost:${port}`,
+        REDIS_URL: redisUrl,
+        GATEHOUSE_SECRET: BENCH_SECRET,
+        REFRESH_POOL: String(count),
+        REFRESH_POOL_FILE: bareTokens,
+      };
+      const child = spawnNode(
+        join(BENCH_DIR, 'servers/bare-provider.ts'),
+        [],
+        { PORT: String(port), ...env },
+        flags,
+      );
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${url}/.well-known/openid-configuration`, child, 300_000);
+      const tokens = JSON.parse(await readFile(bareTokens, 'utf8')) as string[];
+      await writeFile(bareFile, JSON.stringify(tokens.map(body)));
+      return { url, stop: () => child.stop() };
+    },
+    load(bareFile),
+  );
+  return [gatehouse, bare];
+}
+
 const redis = await startRedis();
 try {
   const runs =
@@ -126,11 +186,13 @@ try {
       ? await demoApiRuns(redis.url)
       : target === 'introspection'
         ? await introspectionRuns(redis.url)
-        : await clientCredentialsRuns(redis.url);
+        : target === 'refresh'
+          ? await refreshRuns(redis.url)
+          : await clientCredentialsRuns(redis.url);
   const write = (line: string) => process.stdout.write(`${line}\n`);
   for (const run of runs) {
     // CPU per request from the profile: what one request costs, whatever else the machine ran.
-    const perRequest = run.totalMs / (run.perSecond * seconds);
+    const perRequest = run.totalMs / run.requests;
     write(
       `\n## ${run.name}: ${run.perSecond} req/s, ${run.totalMs} ms CPU on the main thread (${perRequest.toFixed(3)} ms/request)`,
     );

@@ -1,13 +1,77 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRedis } from '@gatehouse/testkit';
+import { BENCH_DIR, runWorker } from '../support/child.ts';
 import type { BenchContext } from '../support/context.ts';
 import type { Figure } from '../support/figure.ts';
 import { startGatehouseProcess } from '../support/gatehouse-process.ts';
 import { bytesByPrefix, deleteKeys, redisMemory } from '../support/redis-info.ts';
 import { signIns } from '../support/sign-ins.ts';
 import { round } from '../support/stats.ts';
+import type { StoreGrantsInput, StoreGrantsPoint } from '../workers/store-grants.ts';
 
 const SCENARIO = '7 Redis memory';
+/** What a live grant may cost in Redis (issue 18): session + grant + refresh token and their indexes. */
+const GRANT_BUDGET = 2048;
+/** Keys a live grant has once its code expired: what the per-grant sum adds up. */
+const GRANT_PREFIXES = ['Session', 'Grant', 'RefreshToken', 'grant-tokens', 'uid'];
+
+/** Sum of MEMORY USAGE of one grant's keys, and the breakdown it is the sum of. */
+function perGrant(byPrefix: Record<string, { keys: number; avgBytes: number }>, grants: number) {
+  const parts = GRANT_PREFIXES.flatMap((name) => {
+    const entry = byPrefix[`gatehouse:${name}`];
+    return entry ? [{ name, perGrant: entry.keys / grants, bytes: entry.avgBytes }] : [];
+  });
+  return {
+    bytes: parts.reduce((sum, p) => sum + p.perGrant * p.bytes, 0),
+    breakdown: parts.map((p) => `${p.name} ${round(p.perGrant, 1)}x${p.bytes} B`).join(', '),
+  };
+}
+
+/**
+ * How memory grows with live grants: grants written through the Redis adapter (workers/store-grants.ts)
+ * on a private Redis, measured at each count. Linear means the per-grant figures agree.
+ */
+async function growthFigures(ctx: BenchContext): Promise<Figure[]> {
+  const counts = ctx.quick ? [1_000, 5_000] : [10_000, 100_000];
+  const redis = await startRedis();
+  try {
+    const points = await runWorker<StoreGrantsPoint[]>(
+      join(BENCH_DIR, 'workers/store-grants.ts'),
+      { redisUrl: redis.url, counts } satisfies StoreGrantsInput,
+      { timeoutMs: 900_000 },
+    );
+    const figures: Figure[] = points.map((point) => {
+      const sum = perGrant(point.byPrefix, point.grants);
+      return {
+        scenario: SCENARIO,
+        name: `live grant via the store API (${point.grants.toLocaleString('en-US')} grants)`,
+        value: round(sum.bytes, 0),
+        unit: 'bytes',
+        target: `<= ${GRANT_BUDGET}`,
+        pass: sum.bytes <= GRANT_BUDGET,
+        note: `sum of MEMORY USAGE per key: ${sum.breakdown}; used_memory growth ${point.usedMemoryPerGrant} B and ${point.keysPerGrant} keys per grant; written in ${point.seconds}s`,
+      };
+    });
+    const [small, large] = points;
+    if (small && large) {
+      const drift = large.usedMemoryPerGrant / small.usedMemoryPerGrant;
+      figures.push({
+        scenario: SCENARIO,
+        name: `used_memory per grant, ${large.grants.toLocaleString('en-US')} vs ${small.grants.toLocaleString('en-US')} grants`,
+        value: large.usedMemoryPerGrant,
+        unit: 'bytes',
+        ratio: round(drift),
+        target: 'linear (ratio 0.9-1.1)',
+        pass: drift >= 0.9 && drift <= 1.1,
+        note: `${small.usedMemoryPerGrant} B per grant at ${small.grants.toLocaleString('en-US')}; used_memory includes Redis' own dict and expiry tables, which grow in powers of two`,
+      });
+    }
+    return figures;
+  } finally {
+    await redis.cleanup();
+  }
+}
 // oidc-provider's fixed authorization-code lifetime (configuration.ts): a consumed code lives this long.
 const AUTHORIZATION_CODE_TTL = 60;
 
@@ -63,20 +127,17 @@ export async function startRedisMemory(ctx: BenchContext): Promise<{ finish(): P
     await gatehouse.stop();
     gatehouse = undefined;
     // Per-grant records (the consumed authorization code is transient: it lives 60 s).
-    const perGrant = Object.entries(byPrefix).filter(([, e]) => e.keys >= count / 2);
-    const grantBytes = perGrant
-      .filter(([prefix]) => prefix !== 'gatehouse:AuthorizationCode')
-      .reduce((sum, [, e]) => sum + (e.keys / count) * e.avgBytes, 0);
-    const breakdown = perGrant
-      .map(([prefix, e]) => `${prefix.replace('gatehouse:', '')} ${round(e.keys / count, 1)}x${e.avgBytes} B`)
-      .join(', ');
+    const grant = perGrant(byPrefix, count);
+    const code = byPrefix['gatehouse:AuthorizationCode'];
     const liveFigures: Figure[] = [
       {
         scenario: SCENARIO,
         name: 'live grant (session + grant + refresh token)',
-        value: round(grantBytes, 0),
+        value: round(grant.bytes, 0),
         unit: 'bytes',
-        note: `sum of MEMORY USAGE per key: ${breakdown} (code excluded: 60 s TTL)`,
+        target: `<= ${GRANT_BUDGET}`,
+        pass: grant.bytes <= GRANT_BUDGET,
+        note: `sum of MEMORY USAGE per key: ${grant.breakdown} (code excluded: 60 s TTL, ${code ? `${code.avgBytes} B` : 'gone'})`,
       },
       {
         scenario: SCENARIO,
@@ -97,6 +158,9 @@ export async function startRedisMemory(ctx: BenchContext): Promise<{ finish(): P
     return {
       async finish() {
         try {
+          // The expiry wait below is idle time: measure the growth on a Redis of its own meanwhile.
+          const scaling = growthFigures(ctx);
+          scaling.catch(() => {});
           // Everything a sign-in wrote expires at most max(TTL, code TTL) after the sign-in; the
           // last one ended at `lastWrite`. A minute more for Redis' sampling expiry cycle.
           const deadline = lastWrite + (Math.max(ttl, AUTHORIZATION_CODE_TTL) + 60) * 1000;
@@ -115,6 +179,7 @@ export async function startRedisMemory(ctx: BenchContext): Promise<{ finish(): P
           const leftover = returned ? '' : `; left: ${JSON.stringify(await bytesByPrefix(redis.url, 5))}`;
           return [
             ...liveFigures,
+            ...(await scaling),
             {
               scenario: SCENARIO,
               name: `used_memory after TTL (${ttl}s) - baseline`,

@@ -28,6 +28,7 @@ export {
   TokenAlreadyConsumedError,
   TokenNotFoundError,
 } from './errors.ts';
+export { readStoredRecord } from './redis-adapter.ts';
 export { isRedisAvailable } from './redis-connection.ts';
 export type { RefreshSerializer } from './refresh-locks.ts';
 export type { ReplayGuard } from './replay-guard.ts';

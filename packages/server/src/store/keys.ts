@@ -7,9 +7,9 @@
  *
  * | key                                  | type   | holds                                         |
  * | ------------------------------------ | ------ | --------------------------------------------- |
- * | `gatehouse:<Model>:{<id>}`           | hash   | `payload` (JSON), `consumed`, index fields    |
- * | `gatehouse:Grant:{<grantId>}`        | hash   | the Grant record (same shape)                 |
- * | `gatehouse:grant-tokens:{<grantId>}` | set    | record keys of tokens issued under the grant  |
+ * | `gatehouse:<Model>:{<id>}`           | string | `<flags><consumed>\|<JSON>` (record-encoding.ts) |
+ * | `gatehouse:Grant:{<grantId>}`        | string | the Grant record (same shape)                 |
+ * | `gatehouse:grant-tokens:{<grantId>}` | set    | `<Model>:{<id>}` of the grant's tokens        |
  * | `gatehouse:grant-revoked:{<grantId>}`| string | tombstone of a revoked grant                  |
  * | `gatehouse:uid:{<uid>}`              | string | Session id for a session uid                  |
  * | `gatehouse:user-code:{<userCode>}`   | string | DeviceCode id for a user code                 |
@@ -41,7 +41,9 @@
  *
  * No two prefixes differ only by case: Redis keys are case-sensitive, people reading them are not.
  * Releases before this one kept the member set at `gatehouse:grant:{<grantId>}` (next to the
- * `gatehouse:Grant:` record); see {@link legacyGrantSetKey}.
+ * `gatehouse:Grant:` record); see {@link legacyGrantSetKey}. They also stored records as hashes
+ * (`payload`, `consumed`, index fields) and grant-set members as whole record keys: both are
+ * still read (redis-adapter.ts, {@link recordKeyOfMember}).
  */
 
 /** Models whose records carry `grantId` and are revoked with their grant (as oidc-provider's own adapter). */
@@ -61,6 +63,22 @@ export function recordKey(model: string, id: string): string {
 /** `gatehouse:<Model>:{<id>}` → id (model names hold no `{`, so the first one opens the tag). */
 export function idOfRecordKey(key: string): string {
   return key.slice(key.indexOf('{') + 1, -1);
+}
+
+const PREFIX = 'gatehouse:';
+
+/**
+ * What a grant set holds for a record: its key without `gatehouse:`. Ten bytes shorter, which keeps
+ * `AuthorizationCode:{<43-char id>}` under Redis' 64-byte listpack limit, so a grant's set stays
+ * a compact listpack instead of a hash table.
+ */
+export function grantMember(recordKeyOfToken: string): string {
+  return recordKeyOfToken.startsWith(PREFIX) ? recordKeyOfToken.slice(PREFIX.length) : recordKeyOfToken;
+}
+
+/** The record key of a grant-set member: {@link grantMember}'s form, or a whole key (earlier releases). */
+export function recordKeyOfMember(member: string): string {
+  return member.startsWith(PREFIX) ? member : `${PREFIX}${member}`;
 }
 
 export function grantSetKey(grantId: string): string {

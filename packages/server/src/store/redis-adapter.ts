@@ -15,6 +15,7 @@ import {
 } from './adapter-options.ts';
 import { TokenAlreadyConsumedError, TokenNotFoundError } from './errors.ts';
 import {
+  grantMember,
   grantSetKey,
   grantTombstoneKey,
   idOfRecordKey,
@@ -22,9 +23,11 @@ import {
   legacyGrantSetKey,
   type RecordIndexes,
   recordKey,
+  recordKeyOfMember,
   uidKey,
   userCodeKey,
 } from './keys.ts';
+import { decodeLegacyRecord, decodeRecord, encodeRecord } from './record-encoding.ts';
 import {
   ADMIT_TO_GRANT,
   CONSUME_RECORD,
@@ -37,11 +40,38 @@ import {
 } from './redis-scripts.ts';
 import { unavailableOnFailure } from './unavailable-on-failure.ts';
 
-/** Reads `{flag, grantId, uid, userCode}` replies of UPSERT_RECORD / DESTROY_RECORD. */
-function readIndexReply(reply: unknown): { flag: number; old: RecordIndexes } {
+/**
+ * Reads `{flag, grantId, uid, userCode}` replies of UPSERT_RECORD / DESTROY_RECORD: the fields as
+ * the stored payload has them, kept only where `model` indexes them (as {@link indexesOf}).
+ */
+function readIndexReply(model: string, reply: unknown): { flag: number; old: RecordIndexes } {
   const [flag, grantId, uid, userCode] = Array.isArray(reply) ? reply : [];
-  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-  return { flag: Number(flag), old: { grantId: text(grantId), uid: text(uid), userCode: text(userCode) } };
+  return { flag: Number(flag), old: indexesOf(model, { grantId, uid, userCode }) };
+}
+
+function isWrongType(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('WRONGTYPE');
+}
+
+/**
+ * The payload stored at `key` (a record key of any model), in either encoding: for tests and
+ * tools that look at Redis directly. The adapter's find() is the same read.
+ */
+export async function readStoredRecord(
+  conn: Redis | Cluster,
+  key: string,
+): Promise<AdapterPayload | undefined> {
+  const model = key.slice('gatehouse:'.length, key.indexOf(':{'));
+  const id = idOfRecordKey(key);
+  try {
+    const stored = await conn.get(key);
+    return stored === null ? undefined : decodeRecord(model, id, stored);
+  } catch (err) {
+    // A hash: written by a release before the string encoding.
+    if (!isWrongType(err)) throw err;
+    const [payload, consumed] = await conn.hmget(key, 'payload', 'consumed');
+    return payload === null || payload === undefined ? undefined : decodeLegacyRecord(payload, consumed);
+  }
 }
 
 /**
@@ -54,10 +84,15 @@ function readIndexReply(reply: unknown): { flag: number; old: RecordIndexes } {
  */
 export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterOptions): AdapterClass {
   const deleteIndex = (key: string, id: string) => runScript(conn, DELETE_INDEX_IF_POINTS_TO, [key], [id]);
+  // One connection to one server runs what it is sent in order: a record's write and its grant
+  // admission can then go out together (one round trip) and still run write-first. A Cluster
+  // sends them to different nodes, so there the admission waits for the write.
+  const inOrder = !('isCluster' in conn && conn.isCluster);
 
   /** Deletes one record and the uid/user-code pointers that still point at it. */
   async function destroyRecord(key: string, id: string): Promise<RecordIndexes> {
-    const { old } = readIndexReply(await runScript(conn, DESTROY_RECORD, [key], []));
+    const model = key.slice('gatehouse:'.length, key.indexOf(':{'));
+    const { old } = readIndexReply(model, await runScript(conn, DESTROY_RECORD, [key], []));
     await Promise.all([
       old.uid === undefined ? undefined : deleteIndex(uidKey(old.uid), id),
       old.userCode === undefined ? undefined : deleteIndex(userCodeKey(old.userCode), id),
@@ -89,37 +124,48 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
         const ttl = recordTTL(expiresIn);
         const indexTTL = ttl < 0 ? -1 : ttl + INDEX_TTL_SLACK;
         const next = indexesOf(this.model, payload);
-
-        if (next.grantId !== undefined) {
-          // Join the grant before the record exists: a revocation then either sees this key in
-          // the set (and deletes it) or has left a tombstone that refuses it here.
-          const admitted = await runScript(
-            conn,
-            ADMIT_TO_GRANT,
-            [grantSetKey(next.grantId), grantTombstoneKey(next.grantId)],
-            [key, indexTTL],
-          );
-          if (Number(admitted) !== 1) return;
-        }
+        const { flags, json } = encodeRecord(this.model, id, payload);
 
         // A Grant record shares its grant's slot, so its tombstone check is part of the write.
         const keys = this.model === 'Grant' ? [key, grantTombstoneKey(id)] : [key];
         const consumed = typeof payload.consumed === 'number' ? String(payload.consumed) : '';
-        const reply = await runScript(conn, UPSERT_RECORD, keys, [
-          JSON.stringify(payload),
-          ttl,
-          next.grantId ?? '',
-          next.uid ?? '',
-          next.userCode ?? '',
-          consumed,
-        ]);
-        const { flag, old } = readIndexReply(reply);
+        let reordered = false;
+        const write = () =>
+          runScript(conn, UPSERT_RECORD, keys, [flags, json, ttl, consumed], () => {
+            reordered = true;
+          });
+        // The record joins its grant after it is written: a revocation then either finds it in the
+        // set (and deletes it) or has left the tombstone that refuses the admission, and the
+        // record is deleted here. Either way a token of a revoked grant never outlives this call.
+        const admit = (grantId: string) =>
+          runScript(
+            conn,
+            ADMIT_TO_GRANT,
+            [grantSetKey(grantId), grantTombstoneKey(grantId)],
+            [grantMember(key), indexTTL],
+          );
+        let reply: unknown;
+        let admitted: unknown = 1;
+        if (next.grantId === undefined) reply = await write();
+        else if (inOrder) [reply, admitted] = await Promise.all([write(), admit(next.grantId)]);
+        else {
+          reply = await write();
+          admitted = await admit(next.grantId);
+        }
+        const { flag, old } = readIndexReply(this.model, reply);
         if (flag !== 1) return;
 
-        if (next.grantId !== undefined && (await conn.exists(grantTombstoneKey(next.grantId))) === 1) {
-          // Revoked between admission and write: the revocation may have deleted the members
-          // before this record existed, so delete it here. Never readable, never usable.
+        if (
+          next.grantId !== undefined &&
+          (Number(admitted) !== 1 ||
+            // The write was re-sent with its script (NOSCRIPT) and so ran after the admission:
+            // check the tombstone once more, as a write after a revocation must not survive.
+            (reordered && (await conn.exists(grantTombstoneKey(next.grantId))) === 1))
+        ) {
           await destroyRecord(key, id);
+          if (old.grantId !== undefined && old.grantId !== next.grantId) {
+            await conn.srem(grantSetKey(old.grantId), grantMember(key), key);
+          }
           return;
         }
 
@@ -130,7 +176,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
           next.userCode === undefined ? undefined : index(userCodeKey(next.userCode)),
           // Indexes of the previous version of this record that the new one no longer uses.
           old.grantId !== undefined && old.grantId !== next.grantId
-            ? conn.srem(grantSetKey(old.grantId), key)
+            ? conn.srem(grantSetKey(old.grantId), grantMember(key), key)
             : undefined,
           old.uid !== undefined && old.uid !== next.uid ? deleteIndex(uidKey(old.uid), id) : undefined,
           old.userCode !== undefined && old.userCode !== next.userCode
@@ -141,13 +187,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      return unavailableOnFailure(async () => {
-        const [payload, consumed] = await conn.hmget(recordKey(this.model, id), 'payload', 'consumed');
-        if (payload === null || payload === undefined) return undefined;
-        const record = JSON.parse(payload) as AdapterPayload;
-        if (consumed !== null && consumed !== undefined) record.consumed = Number(consumed);
-        return record;
-      });
+      return unavailableOnFailure(() => readStoredRecord(conn, recordKey(this.model, id)));
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -169,11 +209,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
       // RFC 6749 §4.1.2 / RFC 9700 §4.14.2: a second redemption must fail, and the caller
       // needs the grant to revoke what the first redemption issued.
       if (Number(status) === 0) {
-        throw new TokenAlreadyConsumedError(
-          this.model,
-          id,
-          typeof grantId === 'string' && grantId !== '' ? grantId : undefined,
-        );
+        throw new TokenAlreadyConsumedError(this.model, id, indexesOf(this.model, { grantId }).grantId);
       }
       throw new TokenNotFoundError(this.model, id);
     }
@@ -182,7 +218,7 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
       await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
         const old = await destroyRecord(key, id);
-        if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), key);
+        if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), grantMember(key), key);
       });
     }
 
@@ -209,7 +245,8 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
         await Promise.all(
           members
             .filter((member): member is string => typeof member === 'string')
-            .map((member) => destroyRecord(member, idOfRecordKey(member))),
+            .map(recordKeyOfMember)
+            .map((key) => destroyRecord(key, idOfRecordKey(key))),
         );
         if (Number(fresh) === 1) await announceRevocation(grantId);
       });

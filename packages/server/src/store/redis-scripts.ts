@@ -15,11 +15,11 @@ function script(lua: string): LuaScript {
 }
 
 /**
- * KEYS: grant set, grant tombstone. ARGV: member record key, set TTL in seconds (-1: none).
- * Returns 0 when the grant is revoked (the caller must not write the record), else 1.
- * The set's TTL only grows, so it outlives its longest-lived member. A set without TTL
- * (TTL -1) right after SADD is new (EXPIRE it), otherwise a member without expiry made it
- * persistent on purpose: `EXPIRE … GT` is not used because it treats "no TTL" as infinite.
+ * KEYS: grant set, grant tombstone. ARGV: member (the record key without `gatehouse:`), set TTL
+ * in seconds (-1: none). Returns 0 when the grant is revoked (the caller must delete the record
+ * it wrote), else 1. The set's TTL only grows, so it outlives its longest-lived member. A set
+ * without TTL (TTL -1) right after SADD is new (EXPIRE it), otherwise a member without expiry
+ * made it persistent on purpose: `EXPIRE … GT` is not used because it treats "no TTL" as infinite.
  */
 export const ADMIT_TO_GRANT = script(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
@@ -38,53 +38,82 @@ return 1
 `);
 
 /**
+ * Lua helpers for records stored as `<flags><consumed>|<JSON>` (record-encoding.ts): the
+ * consumed prefix, and the index fields of the JSON (only decoded when an index is needed).
+ */
+const RECORD_HELPERS = `
+local function consumed_of(v)
+  local bar = string.find(v, '|', 1, true)
+  return (string.gsub(string.sub(v, 1, bar - 1), '[kj]', ''))
+end
+local function indexes_of(v)
+  local p = cjson.decode(string.sub(v, string.find(v, '|', 1, true) + 1))
+  local function text(x) if type(x) == 'string' then return x end return '' end
+  return text(p.grantId), text(p.uid), text(p.userCode)
+end
+`;
+
+/**
  * KEYS: record [, tombstone guarding it (Grant records only)].
- * ARGV: payload JSON, TTL seconds (-1: none), grantId, uid, userCode, consumed ('' = absent).
+ * ARGV: flags, payload JSON, TTL seconds (-1: none), consumed ('' = absent).
  * Replaces the record but keeps an earlier `consumed`: consumption is one-way, a re-save of a
- * copy read before the consume must not make the token redeemable again.
+ * copy read before the consume must not make the token redeemable again. A record of an earlier
+ * release (a hash) is read for its indexes and replaced (SET overwrites any type).
  * Returns {0} when tombstoned, else {1, old grantId, old uid, old userCode} for index cleanup.
  */
-export const UPSERT_RECORD = script(`
+export const UPSERT_RECORD = script(`${RECORD_HELPERS}
 if #KEYS > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
-local old = redis.call('HMGET', KEYS[1], 'grantId', 'uid', 'userCode', 'consumed')
-redis.call('DEL', KEYS[1])
-local fields = {'payload', ARGV[1]}
-local names = {'grantId', 'uid', 'userCode'}
-for i = 1, 3 do
-  if ARGV[2 + i] ~= '' then
-    fields[#fields + 1] = names[i]
-    fields[#fields + 1] = ARGV[2 + i]
-  end
+local old = redis.pcall('GET', KEYS[1])
+local consumed, g, u, c = '', '', '', ''
+if type(old) == 'table' and old.err then
+  local h = redis.call('HMGET', KEYS[1], 'consumed', 'grantId', 'uid', 'userCode')
+  consumed, g, u, c = h[1] or '', h[2] or '', h[3] or '', h[4] or ''
+elseif old then
+  consumed = consumed_of(old)
+  g, u, c = indexes_of(old)
 end
-local consumed = old[4]
-if not consumed and ARGV[6] ~= '' then consumed = ARGV[6] end
-if consumed then
-  fields[#fields + 1] = 'consumed'
-  fields[#fields + 1] = consumed
-end
-redis.call('HSET', KEYS[1], unpack(fields))
-local ttl = tonumber(ARGV[2])
-if ttl >= 0 then redis.call('EXPIRE', KEYS[1], ttl) end
-return {1, old[1] or '', old[2] or '', old[3] or ''}
+if consumed == '' then consumed = ARGV[4] end
+local value = ARGV[1] .. consumed .. '|' .. ARGV[2]
+local ttl = tonumber(ARGV[3])
+if ttl >= 0 then redis.call('SET', KEYS[1], value, 'EX', ttl) else redis.call('SET', KEYS[1], value) end
+return {1, g, u, c}
 `);
 
 /**
  * KEYS: record. ARGV: now (epoch seconds).
  * Atomic check-and-set: {-1} not found, {0, grantId} already consumed, {1} consumed now.
+ * The TTL is kept (SET … KEEPTTL); a record of an earlier release (a hash) is consumed in place.
  */
-export const CONSUME_RECORD = script(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
-local state = redis.call('HMGET', KEYS[1], 'consumed', 'grantId')
-if state[1] then return {0, state[2] or ''} end
-redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
+export const CONSUME_RECORD = script(`${RECORD_HELPERS}
+local v = redis.pcall('GET', KEYS[1])
+if type(v) == 'table' and v.err then
+  local state = redis.call('HMGET', KEYS[1], 'consumed', 'grantId')
+  if state[1] then return {0, state[2] or ''} end
+  redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
+  return {1}
+end
+if not v then return {-1} end
+if consumed_of(v) ~= '' then
+  local g = indexes_of(v)
+  return {0, g}
+end
+local bar = string.find(v, '|', 1, true)
+redis.call('SET', KEYS[1], string.sub(v, 1, bar - 1) .. ARGV[1] .. string.sub(v, bar), 'KEEPTTL')
 return {1}
 `);
 
 /** KEYS: record. Deletes it; returns {deleted, grantId, uid, userCode} for index cleanup. */
-export const DESTROY_RECORD = script(`
-local old = redis.call('HMGET', KEYS[1], 'grantId', 'uid', 'userCode')
+export const DESTROY_RECORD = script(`${RECORD_HELPERS}
+local v = redis.pcall('GET', KEYS[1])
+local g, u, c = '', '', ''
+if type(v) == 'table' and v.err then
+  local h = redis.call('HMGET', KEYS[1], 'grantId', 'uid', 'userCode')
+  g, u, c = h[1] or '', h[2] or '', h[3] or ''
+elseif v then
+  g, u, c = indexes_of(v)
+end
 local deleted = redis.call('DEL', KEYS[1])
-return {deleted, old[1] or '', old[2] or '', old[3] or ''}
+return {deleted, g, u, c}
 `);
 
 /** KEYS: index. ARGV: id. Deletes the index only while it still points at this id. */
@@ -120,17 +149,23 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 `);
 
-/** Runs a script by SHA, loading it on the serving node on first use (NOSCRIPT). */
+/**
+ * Runs a script by SHA, loading it on the serving node on first use (NOSCRIPT). `onReload` is
+ * told when it had to: the script then ran one round trip later than it was sent, after
+ * whatever the caller sent meanwhile on the same connection.
+ */
 export async function runScript(
   conn: Redis | Cluster,
   { lua, sha }: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],
+  onReload?: () => void,
 ): Promise<unknown> {
   try {
     return await conn.evalsha(sha, keys.length, ...keys, ...args);
   } catch (err) {
     if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
+      onReload?.();
       return conn.eval(lua, keys.length, ...keys, ...args);
     }
     throw err;

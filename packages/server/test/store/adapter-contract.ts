@@ -382,6 +382,22 @@ export function describeAdapterContract(name: string, setup: () => Promise<Contr
         expect(await target.grantMembers(grantId)).toEqual([]);
       });
 
+      it('leaves no readable token of a grant revoked while 30 of its tokens are being saved', async () => {
+        const grantId = uniqueId();
+        await adapter('Grant').upsert(grantId, tokenPayload('Grant', grantId), 3600);
+        const ids = Array.from({ length: 30 }, uniqueId);
+        const save = (id: string) =>
+          adapter('RefreshToken').upsert(id, tokenPayload('RefreshToken', id, { grantId }), 600);
+        // Saves and the revocation in flight together, the revocation sent among the saves.
+        await Promise.all([
+          ...ids.slice(0, 15).map(save),
+          adapter('RefreshToken').revokeByGrantId(grantId),
+          ...ids.slice(15).map(save),
+        ]);
+        for (const id of ids) expect(await adapter('RefreshToken').find(id)).toBeUndefined();
+        expect(await adapter('Grant').find(grantId)).toBeUndefined();
+      });
+
       it('prunes revoked-set entries whose tokens expired', async () => {
         const revoked = await target.revokedEntries();
         for (const score of revoked.values()) expect(score).toBeGreaterThanOrEqual(now() - 1);

@@ -5,7 +5,8 @@ import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantSetKey, legacyGrantSetKey, recordKey } from '../../src/store/keys.ts';
+import { grantSetKey, legacyGrantSetKey, recordKey, recordKeyOfMember } from '../../src/store/keys.ts';
+import { readStoredRecord } from '../../src/store/redis-adapter.ts';
 
 /**
  * Releases before this one kept a grant's member set at `gatehouse:grant:{<grantId>}`, a name that
@@ -32,10 +33,10 @@ describe('grants written by the previous release', () => {
     const before = await startGatehouse({ redis });
     const { refreshToken, tokens } = await signIn(before.server, before.issuer);
     await before.stop();
-    const grantId = await inspect.hget(recordKey('RefreshToken', refreshToken), 'grantId');
+    const grantId = (await readStoredRecord(inspect, recordKey('RefreshToken', refreshToken)))?.grantId;
     if (!grantId) throw new Error('the refresh token names no grant');
     expect(await inspect.rename(grantSetKey(grantId), legacyGrantSetKey(grantId))).toBe('OK');
-    const issuedBefore = await inspect.smembers(legacyGrantSetKey(grantId));
+    const issuedBefore = (await inspect.smembers(legacyGrantSetKey(grantId))).map(recordKeyOfMember);
     expect(issuedBefore).toContain(recordKey('RefreshToken', refreshToken));
 
     gh = await startGatehouse({ redis });

@@ -5,7 +5,7 @@ import {
 } from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
 import { createStore } from '../../src/store/index.ts';
-import { grantSetKey } from '../../src/store/keys.ts';
+import { grantSetKey, recordKeyOfMember } from '../../src/store/keys.ts';
 import {
   closeRedisConnection,
   createRedisConnection,
@@ -52,7 +52,7 @@ export async function redisContractTarget(
       return entries;
     },
     ttlMs: async (key) => conn.pttl(key),
-    grantMembers: async (grantId) => conn.smembers(grantSetKey(grantId)),
+    grantMembers: async (grantId) => (await conn.smembers(grantSetKey(grantId))).map(recordKeyOfMember),
     teardown: async () => {
       await Promise.all([store.close(), ...opened.map((c) => closeRedisConnection(c))]);
       await stop();
