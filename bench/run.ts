@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startRedis } from '@gatehouse/testkit';
 import { argon2 } from './scenarios/argon2.ts';
 import { clientCredentials } from './scenarios/client-credentials.ts';
+import { costPerOperation } from './scenarios/cost-per-operation.ts';
 import { demoApi } from './scenarios/demo-api.ts';
 import { introspection } from './scenarios/introspection.ts';
 import { startRedisMemory } from './scenarios/redis-memory.ts';
@@ -40,6 +41,7 @@ const SCENARIOS: Scenario[] = [
   { id: 4, title: 'demo API / verifier', run: demoApi },
   { id: 5, title: 'password hashing', run: argon2 },
   { id: 6, title: 'SDK', run: sdk },
+  { id: 9, title: 'cost per operation', run: costPerOperation },
 ];
 const BACKGROUND: BackgroundScenario[] = [{ id: 7, title: 'Redis memory', start: startRedisMemory }];
 
