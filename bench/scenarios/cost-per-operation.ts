@@ -1,7 +1,10 @@
+import { join } from 'node:path';
 import { startRedis } from '@gatehouse/testkit';
+import { BENCH_DIR, runWorker } from '../support/child.ts';
 import type { BenchContext } from '../support/context.ts';
-import { COST_BUDGET, measureCostPerOperation, OPERATIONS } from '../support/cost-per-operation.ts';
+import { COST_BUDGET, OPERATIONS, type Operation, type OperationCost } from '../support/cost-budget.ts';
 import type { Figure } from '../support/figure.ts';
+import type { CostInput } from '../workers/cost-per-operation.ts';
 
 const SCENARIO = '9 cost per operation';
 
@@ -13,7 +16,13 @@ const SCENARIO = '9 cost per operation';
 export async function costPerOperation(ctx: BenchContext): Promise<Figure[]> {
   const redis = await startRedis();
   try {
-    const costs = await measureCostPerOperation({ redisUrl: redis.url, times: ctx.quick ? 2 : 5 });
+    const costs = await runWorker<Record<Operation, OperationCost>>(
+      join(BENCH_DIR, 'workers/cost-per-operation.ts'),
+      {
+        redisUrl: redis.url,
+        times: ctx.quick ? 2 : 5,
+      } satisfies CostInput,
+    );
     return OPERATIONS.flatMap((operation): Figure[] => {
       const cost = costs[operation];
       const budget = COST_BUDGET[operation];
