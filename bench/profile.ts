@@ -1,18 +1,20 @@
 /**
- * `node bench/profile.ts [client-credentials|demo-api] [seconds]`: CPU profiles (`node --cpu-prof`)
+ * `node bench/profile.ts [client-credentials|demo-api|sign-in] [seconds]`: CPU profiles (`node --cpu-prof`)
  * summarized by package and function, to explain a ratio of the bench:
  * - `client-credentials`: Gatehouse and bare oidc-provider under the same grant load (scenario 1);
- * - `demo-api`: the demo API under authenticated `GET /me` and under `GET /health` (scenario 4).
+ * - `demo-api`: the demo API under authenticated `GET /me` and under `GET /health` (scenario 4);
+ * - `sign-in`: Gatehouse under whole sign-ins through the pages (scenario 11).
  * Profiles are kept in bench/results/profile-NAME/ (git-ignored).
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, startRedis } from '@gatehouse/testkit';
-import { BENCH_DIR, spawnNode, waitForHttp } from './support/child.ts';
+import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from './support/child.ts';
 import { serviceTokenRequest } from './support/clients.ts';
 import { summarizeProfile } from './support/cpu-profile.ts';
 import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process.ts';
 import { type LoadSpec, runLoad } from './support/load.ts';
+import type { SignInRateInput, SignInRateResult } from './workers/sign-in-rate.ts';
 
 const target = process.argv[2] ?? 'client-credentials';
 const seconds = Number(process.argv[3] ?? 10);
@@ -87,9 +89,41 @@ async function demoApiRuns(redisUrl: string) {
   }
 }
 
+async function signInRuns(redisUrl: string) {
+  const dir = join(out, 'profile-gatehouse-sign-in');
+  await rm(dir, { recursive: true, force: true });
+  const gatehouse = await startGatehouseProcess({ redisUrl, flags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  let result: SignInRateResult;
+  try {
+    result = await runWorker<SignInRateResult>(join(BENCH_DIR, 'workers/sign-in-rate.ts'), {
+      issuer: gatehouse.issuer,
+      redisUrl,
+      secret: BENCH_SECRET,
+      serverPid: gatehouse.child.pid,
+      accounts: 20,
+      concurrency: 4,
+      hashConcurrency: 1,
+      ms: seconds * 1000,
+      warmupMs: 500,
+      rounds: 1,
+    } satisfies SignInRateInput);
+  } finally {
+    await gatehouse.stop();
+  }
+  const [file] = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  const summary = await summarizeProfile(join(dir, file!));
+  const perSecond = Math.round(result.signIns[0]!.perSecond);
+  return [{ name: 'gatehouse-sign-in', perSecond, profile: join(dir, file!), ...summary }];
+}
+
 const redis = await startRedis();
 try {
-  const runs = target === 'demo-api' ? await demoApiRuns(redis.url) : await clientCredentialsRuns(redis.url);
+  const runs =
+    target === 'demo-api'
+      ? await demoApiRuns(redis.url)
+      : target === 'sign-in'
+        ? await signInRuns(redis.url)
+        : await clientCredentialsRuns(redis.url);
   const write = (line: string) => process.stdout.write(`${line}\n`);
   for (const run of runs) {
     // CPU per request from the profile: what one request costs, whatever else the machine ran.

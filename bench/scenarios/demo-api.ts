@@ -52,7 +52,7 @@ async function fairRounds(
     const out = { open: [] as number[], cached: [] as number[], uncached: [] as number[] };
     for (let i = 0; i < ctx.rounds; i++) {
       for (const route of Object.keys(routes) as (keyof typeof routes)[]) {
-        const cpu = (await run(route, ctx.roundSeconds)).cpuMsPerRequest;
+        const cpu = (await run(route, ctx.quick ? 1 : ctx.roundSeconds)).cpuMsPerRequest;
         if (cpu === undefined) throw new Error('no CPU time from /proc: the fair comparison needs Linux');
         out[route].push(cpu * 1000);
       }

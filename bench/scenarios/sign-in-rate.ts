@@ -3,8 +3,7 @@ import { BENCH_DIR, runWorker } from '../support/child.ts';
 import type { BenchContext } from '../support/context.ts';
 import { type Figure, ratioFigure } from '../support/figure.ts';
 import { BENCH_SECRET } from '../support/gatehouse-process.ts';
-import { processCpuSeconds } from '../support/process-cpu.ts';
-import { alternate, median, round } from '../support/stats.ts';
+import { median, round } from '../support/stats.ts';
 import type { SignInRateInput, SignInRateResult } from '../workers/sign-in-rate.ts';
 
 const SCENARIO = '11 sign-in rate';
@@ -16,47 +15,28 @@ const SCENARIO = '11 sign-in rate';
  * argon2 alone runs one hash per CPU, the machine's hashing capacity.
  */
 export async function signInRate(ctx: BenchContext): Promise<Figure[]> {
-  const worker = join(BENCH_DIR, 'workers/sign-in-rate.ts');
-  const run = (input: SignInRateInput) => runWorker<SignInRateResult>(worker, input);
-  const accounts = 20;
   const concurrency = 2 * ctx.cpus;
-  ctx.log(
-    `sign-in rate: ${accounts} accounts, then sign-ins (${concurrency} in flight) vs argon2 alone (${ctx.cpus})`,
-  );
-  await run({
-    mode: 'accounts',
+  const ms = ctx.quick ? 1500 : 5000;
+  const rounds = ctx.quick ? 1 : 3;
+  ctx.log(`sign-in rate: sign-ins (${concurrency} in flight) vs argon2 alone (${ctx.cpus} in flight)`);
+  const result = await runWorker<SignInRateResult>(join(BENCH_DIR, 'workers/sign-in-rate.ts'), {
     issuer: ctx.gatehouse.issuer,
     redisUrl: ctx.redisUrl,
     secret: BENCH_SECRET,
-    accounts,
-  });
-  const ms = ctx.quick ? 2000 : 5000;
-  const rounds = ctx.quick ? 1 : 3;
-  const out = await alternate(
+    serverPid: ctx.gatehouse.child.pid,
+    accounts: ctx.quick ? 8 : 20,
+    concurrency,
+    hashConcurrency: ctx.cpus,
+    ms,
+    warmupMs: ctx.quick ? 500 : 2000,
     rounds,
-    async (warmup) => {
-      const pid = ctx.gatehouse.child.pid;
-      const before = await processCpuSeconds(pid);
-      const result = await run({
-        mode: 'sign-ins',
-        issuer: ctx.gatehouse.issuer,
-        accounts,
-        concurrency,
-        ms: warmup ? 1000 : ms,
-      });
-      const after = await processCpuSeconds(pid);
-      const serverCpuMs =
-        before === undefined || after === undefined ? Number.NaN : ((after - before) * 1000) / result.count;
-      return { ...result, serverCpuMs };
-    },
-    (warmup) => run({ mode: 'argon2', concurrency: ctx.cpus, ms: warmup ? 500 : ms }),
-  );
-  const signIns = median(out.a.map((r) => r.perSecond));
-  const hashes = median(out.b.map((r) => r.perSecond));
-  const { memoryCost, timeCost, parallelism } = out.b[0]!.parameters;
-  const serverCpuMs = median(out.a.map((r) => r.serverCpuMs));
-  const clientCpuMs = median(out.a.map((r) => r.cpuMsPerOp));
-  const hashCpuMs = median(out.b.map((r) => r.cpuMsPerOp));
+  } satisfies SignInRateInput);
+  const signIns = median(result.signIns.map((r) => r.perSecond));
+  const hashes = median(result.hashes.map((r) => r.perSecond));
+  const serverCpuMs = median(result.signIns.map((r) => r.serverCpuMs ?? Number.NaN));
+  const clientCpuMs = median(result.signIns.map((r) => r.cpuMs));
+  const hashCpuMs = median(result.hashes.map((r) => r.cpuMs));
+  const { memoryCost, timeCost, parallelism } = result.parameters;
   return [
     ratioFigure(
       {

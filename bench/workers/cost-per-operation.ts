@@ -1,9 +1,6 @@
 import { workerMain } from '../support/child.ts';
-import {
-  measureCostPerOperation,
-  type Operation,
-  type OperationCost,
-} from '../support/cost-per-operation.ts';
+import type { Operation, OperationCost } from '../support/cost-budget.ts';
+import { measureCostPerOperation } from '../support/cost-per-operation.ts';
 
 export interface CostInput {
   readonly redisUrl: string;
