@@ -151,7 +151,7 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
     row('jose jwtVerify', ops.joseJwtVerify, 'ratio vs crypto.verify'),
     row('crypto.verify (ES256 only)', ops.cryptoVerify, 'signature only, no claims'),
   );
-  const cryptoVerifyMicros = 1e6 / ops.cryptoVerify;
+  const cryptoVerifyMicros = ops.cryptoVerifyCpuMicros;
   const openMicros = median(fair.open);
   const cachedAdded = pairedDifference(fair.cached, fair.open);
   const uncachedAdded = pairedDifference(fair.uncached, fair.open);
@@ -174,7 +174,7 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
       ratio: round(uncachedRatio),
       target: '<= 1.2',
       pass: uncachedRatio <= 1.2,
-      note: `ratio vs one ES256 crypto.verify in the same run (${round(cryptoVerifyMicros, 1)} µs)`,
+      note: `ratio vs the CPU of one ES256 crypto.verify in the same run (${round(cryptoVerifyMicros, 1)} µs, verifier worker)`,
     },
   );
   return figures;
