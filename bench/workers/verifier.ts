@@ -34,7 +34,9 @@ async function opsPerSecond(op: () => unknown, ms: number, name?: string): Promi
   }
   if (name !== undefined) {
     const used = process.cpuUsage(cpu);
-    (cpuMicrosPerOp[name] ??= []).push((used.user + used.system) / count);
+    const list = cpuMicrosPerOp[name] ?? [];
+    cpuMicrosPerOp[name] = list;
+    list.push((used.user + used.system) / count);
   }
   return count / ((performance.now() - started) / 1000);
 }
