@@ -9,14 +9,18 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    projects: packages.map((name) => ({
-      extends: true,
-      test: {
-        name,
-        root: `packages/${name}`,
-        include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      },
-    })),
+    projects: [
+      ...packages.map((name) => ({
+        extends: true,
+        test: {
+          name,
+          root: `packages/${name}`,
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        },
+      })),
+      // The bench's own checks: documented Redis costs, generated docs in step with latest.json.
+      { extends: true, test: { name: 'bench', root: 'bench', include: ['test/**/*.test.ts'] } },
+    ],
     testTimeout: 30_000,
     // expect.poll waits for pages, mail and revocations on a shared 2-core machine: 1 s (the
     // default) is too short under load; the assertion itself is unchanged.

@@ -1,23 +1,25 @@
 /**
- * `node bench/profile.ts [client-credentials|introspection|refresh|demo-api] [seconds]`: CPU profiles
+ * `node bench/profile.ts [client-credentials|introspection|refresh|demo-api|sign-in] [seconds]`: CPU profiles
  * (`node --cpu-prof`) summarized by package and function, to explain a ratio of the bench:
  * - `client-credentials`: Gatehouse and bare oidc-provider under the same grant load (scenario 1);
  * - `introspection`: Gatehouse introspecting a JWT access token, then an opaque refresh token (scenario 3);
  * - `refresh`: Gatehouse and bare oidc-provider rotating single-use refresh tokens (scenario 2;
  *   `seconds` is then a token count per side, 2,000 by default);
- * - `demo-api`: the demo API under authenticated `GET /me` and under `GET /health` (scenario 4).
+ * - `demo-api`: the demo API under authenticated `GET /me` and under `GET /health` (scenario 4);
+ * - `sign-in`: Gatehouse under whole sign-ins through the pages (scenario 11).
  * Profiles are kept in bench/results/profile-NAME/ (git-ignored).
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, startRedis } from '@gatehouse/testkit';
 import { basic, WEB_SECRET } from '@gatehouse/testkit/clients';
-import { BENCH_DIR, spawnNode, waitForHttp } from './support/child.ts';
+import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from './support/child.ts';
 import { serviceTokenRequest } from './support/clients.ts';
 import { summarizeProfile } from './support/cpu-profile.ts';
 import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process.ts';
 import { type LoadSpec, runLoad } from './support/load.ts';
 import { issueTokens } from './support/sign-ins.ts';
+import type { SignInRateInput, SignInRateResult } from './workers/sign-in-rate.ts';
 
 const target = process.argv[2] ?? 'client-credentials';
 const seconds = Number(process.argv[3] ?? 10);
@@ -179,6 +181,33 @@ async function refreshRuns(redisUrl: string) {
   return [gatehouse, bare];
 }
 
+async function signInRuns(redisUrl: string) {
+  const dir = join(out, 'profile-gatehouse-sign-in');
+  await rm(dir, { recursive: true, force: true });
+  const gatehouse = await startGatehouseProcess({ redisUrl, flags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  let result: SignInRateResult;
+  try {
+    result = await runWorker<SignInRateResult>(join(BENCH_DIR, 'workers/sign-in-rate.ts'), {
+      issuer: gatehouse.issuer,
+      redisUrl,
+      secret: BENCH_SECRET,
+      serverPid: gatehouse.child.pid,
+      accounts: 20,
+      concurrency: 4,
+      hashConcurrency: 1,
+      ms: seconds * 1000,
+      warmupMs: 500,
+      rounds: 1,
+    } satisfies SignInRateInput);
+  } finally {
+    await gatehouse.stop();
+  }
+  const [file] = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  const summary = await summarizeProfile(join(dir, file!));
+  const perSecond = Math.round(result.signIns[0]!.perSecond);
+  return [{ name: 'gatehouse-sign-in', perSecond, profile: join(dir, file!), ...summary }];
+}
+
 const redis = await startRedis();
 try {
   const runs =
@@ -188,7 +217,9 @@ try {
         ? await introspectionRuns(redis.url)
         : target === 'refresh'
           ? await refreshRuns(redis.url)
-          : await clientCredentialsRuns(redis.url);
+          : target === 'sign-in'
+            ? await signInRuns(redis.url)
+            : await clientCredentialsRuns(redis.url);
   const write = (line: string) => process.stdout.write(`${line}\n`);
   for (const run of runs) {
     // CPU per request from the profile: what one request costs, whatever else the machine ran.

@@ -1,20 +1,25 @@
 /**
  * `pnpm bench [--quick] [--only=1,4]`: every scenario in bench/scenarios, measured side by side in one run
  * so the numbers share one machine and one moment.
- * Prints a table on stdout, progress on stderr, and writes bench/results/latest.json.
+ * Prints a table on stdout, progress on stderr, and writes bench/results/latest.json; a full run of every
+ * scenario then regenerates the tables of README.md and docs/performance.md from it (bench/report-docs.ts).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis } from '@gatehouse/testkit';
+import { type BenchResult, writeDocs } from './report-docs.ts';
 import { argon2 } from './scenarios/argon2.ts';
 import { clientCredentials } from './scenarios/client-credentials.ts';
+import { concurrency } from './scenarios/concurrency.ts';
+import { costPerOperation } from './scenarios/cost-per-operation.ts';
 import { demoApi } from './scenarios/demo-api.ts';
 import { dpop } from './scenarios/dpop.ts';
 import { introspection } from './scenarios/introspection.ts';
 import { startRedisMemory } from './scenarios/redis-memory.ts';
 import { refresh } from './scenarios/refresh.ts';
 import { sdk } from './scenarios/sdk.ts';
+import { signInRate } from './scenarios/sign-in-rate.ts';
 import { BENCH_DIR } from './support/child.ts';
 import type { BenchContext } from './support/context.ts';
 import type { Figure } from './support/figure.ts';
@@ -42,6 +47,9 @@ const SCENARIOS: Scenario[] = [
   { id: 5, title: 'password hashing', run: argon2 },
   { id: 6, title: 'SDK', run: sdk },
   { id: 8, title: 'DPoP at the demo API', run: dpop },
+  { id: 9, title: 'cost per operation', run: costPerOperation },
+  { id: 10, title: 'latency by concurrency', run: concurrency },
+  { id: 11, title: 'sign-in rate', run: signInRate },
 ];
 const BACKGROUND: BackgroundScenario[] = [{ id: 7, title: 'Redis memory', start: startRedisMemory }];
 
@@ -111,14 +119,17 @@ try {
   await rm(tmpDir, { recursive: true, force: true });
 }
 
-const result = {
+const result: BenchResult = {
   mode: quick ? 'quick' : 'full',
   machine: machine(),
   seconds: Math.round((Date.now() - started) / 1000),
+  ...(only ? { only } : {}),
   figures,
 };
 process.stdout.write(`${formatTable(figures)}\n`);
 await mkdir(join(BENCH_DIR, 'results'), { recursive: true });
 await writeFile(join(BENCH_DIR, 'results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
 log(`wrote bench/results/latest.json (${result.seconds}s)`);
+if (!quick && !only)
+  log(`regenerated ${(await writeDocs(result)).join(', ') || 'nothing (docs already match)'}`);
 process.exitCode = figures.some((f) => f.name === 'error') ? 1 : 0;

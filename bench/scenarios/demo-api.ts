@@ -3,10 +3,10 @@ import { freePort } from '@gatehouse/testkit';
 import { API_AUDIENCE } from '../support/audience.ts';
 import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from '../support/child.ts';
 import { serviceTokenRequest } from '../support/clients.ts';
-import { compareLoad } from '../support/compare.ts';
+import { compareLoad, type MeasuredRound, measureRound } from '../support/compare.ts';
 import type { BenchContext } from '../support/context.ts';
 import { type Figure, ratioFigure } from '../support/figure.ts';
-import { round } from '../support/stats.ts';
+import { median, round } from '../support/stats.ts';
 import type { VerifierInput, VerifierResult } from '../workers/verifier.ts';
 
 const SCENARIO = '4 demo API / verifier';
@@ -19,8 +19,59 @@ async function serviceAccessToken(ctx: BenchContext): Promise<string> {
 }
 
 /**
+ * The fair price of authentication: one handler mounted without authentication, behind
+ * `requireAccessToken` with the verifier's cache, and behind it without the cache
+ * (`bench/servers/fair-api.ts`), loaded in interleaved rounds (open, cached, uncached, open, …).
+ * Returns the API's CPU per request of each route, in µs, one entry per round.
+ */
+async function fairRounds(
+  ctx: BenchContext,
+  token: string,
+): Promise<Record<'open' | 'cached' | 'uncached', number[]>> {
+  const port = await freePort();
+  const api = spawnNode(join(BENCH_DIR, 'servers/fair-api.ts'), [], {
+    PORT: String(port),
+    ISSUER: ctx.gatehouse.issuer,
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/open`, api);
+    const headers = { authorization: `Bearer ${token}` };
+    for (const route of ['cached', 'uncached']) {
+      const response = await fetch(`${url}/${route}`, { headers });
+      if (response.status !== 200)
+        throw new Error(`GET /${route} answered ${response.status}: ${await response.text()}`);
+    }
+    const routes = { open: {}, cached: { headers }, uncached: { headers } } as const;
+    const run = (route: keyof typeof routes, seconds: number): Promise<MeasuredRound> =>
+      measureRound(
+        { url: `${url}/${route}`, ...routes[route], connections: ctx.connections, durationSeconds: seconds },
+        api.child.pid,
+      );
+    for (const route of Object.keys(routes) as (keyof typeof routes)[]) await run(route, ctx.quick ? 1 : 3);
+    const out = { open: [] as number[], cached: [] as number[], uncached: [] as number[] };
+    for (let i = 0; i < ctx.rounds; i++) {
+      for (const route of Object.keys(routes) as (keyof typeof routes)[]) {
+        const cpu = (await run(route, ctx.quick ? 1 : ctx.roundSeconds)).cpuMsPerRequest;
+        if (cpu === undefined) throw new Error('no CPU time from /proc: the fair comparison needs Linux');
+        out[route].push(cpu * 1000);
+      }
+    }
+    return out;
+  } finally {
+    await api.stop();
+  }
+}
+
+/** Median over rounds of `a[i] - b[i]`: each round compared with the round next to it. */
+function pairedDifference(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((value, i) => value - b[i]!));
+}
+
+/**
  * Scenario 4: the demo API's authenticated `GET /me` against its unauthenticated `GET /health`
- * (same app, same process), then the verifier alone against jose's jwtVerify and crypto.verify.
+ * (same app, same process); the fair price of authentication (one handler with and without
+ * `requireAccessToken`); then the verifier alone against jose's jwtVerify and crypto.verify.
  */
 export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
   const token = await serviceAccessToken(ctx);
@@ -71,6 +122,9 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
     await api.stop();
   }
 
+  ctx.log('fair price of authentication: one handler, open / behind requireAccessToken (cache on, off)');
+  const fair = await fairRounds(ctx, token);
+
   ctx.log('verifier alone: Gatehouse verifier vs jose jwtVerify vs crypto.verify');
   const ops = await runWorker<VerifierResult>(join(BENCH_DIR, 'workers/verifier.ts'), {
     issuer: ctx.gatehouse.issuer,
@@ -96,6 +150,32 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
     ),
     row('jose jwtVerify', ops.joseJwtVerify, 'ratio vs crypto.verify'),
     row('crypto.verify (ES256 only)', ops.cryptoVerify, 'signature only, no claims'),
+  );
+  const cryptoVerifyMicros = ops.cryptoVerifyCpuMicros;
+  const openMicros = median(fair.open);
+  const cachedAdded = pairedDifference(fair.cached, fair.open);
+  const uncachedAdded = pairedDifference(fair.uncached, fair.open);
+  const uncachedRatio = uncachedAdded / cryptoVerifyMicros;
+  figures.push(
+    {
+      scenario: SCENARIO,
+      name: 'requireAccessToken, verifier cache on: API CPU added per request',
+      value: round(cachedAdded, 1),
+      unit: 'µs',
+      target: '<= 10',
+      pass: cachedAdded <= 10,
+      note: `same handler without authentication: ${round(openMicros, 1)} µs/request; median over ${ctx.rounds} interleaved rounds of the per-round difference`,
+    },
+    {
+      scenario: SCENARIO,
+      name: 'requireAccessToken, verifier cache off: API CPU added per request',
+      value: round(uncachedAdded, 1),
+      unit: 'µs',
+      ratio: round(uncachedRatio),
+      target: '<= 1.2',
+      pass: uncachedRatio <= 1.2,
+      note: `ratio vs the CPU of one ES256 crypto.verify in the same run (${round(cryptoVerifyMicros, 1)} µs, verifier worker)`,
+    },
   );
   return figures;
 }

@@ -19,6 +19,7 @@ import {
   setChallenge,
   TemporarilyUnavailableError,
 } from './errors.ts';
+import { validateClaims, verifyCompactJws } from './node-signature.ts';
 import { type RevocationEvent, RevocationList, type RevocationSource } from './revocations.ts';
 
 /**
@@ -341,16 +342,20 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
 
   const verifySignedToken = async (token: string): Promise<VerifiedAccessToken> => {
     const currentDate = now();
-    const { payload } = await jwtVerify(token, getKey, {
+    const checks = {
       issuer,
       audience,
-      algorithms,
       // RFC 9068 §4: resource servers MUST check typ is at+jwt (jose also accepts application/at+jwt).
       typ: 'at+jwt',
       requiredClaims: REQUIRED_CLAIMS,
       clockTolerance,
       currentDate,
-    });
+    };
+    // ES256 and EdDSA signatures go through node:crypto (synchronous, no WebCrypto job), the claims
+    // through the same checks jose makes; anything else through jose's jwtVerify.
+    const fast = await verifyCompactJws(token, algorithms, getKey);
+    if (fast) validateClaims(fast.header, fast.payload, checks);
+    const payload = fast ? fast.payload : (await jwtVerify(token, getKey, { ...checks, algorithms })).payload;
     const { sub, client_id: clientId, jti, iat, scope, gid } = payload;
     if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError(realm, 'invalid sub claim');
     if (typeof clientId !== 'string' || clientId === '')

@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { BENCH_DIR, runWorker } from '../support/child.ts';
+import type { BenchContext } from '../support/context.ts';
+import { type Figure, ratioFigure } from '../support/figure.ts';
+import { BENCH_SECRET } from '../support/gatehouse-process.ts';
+import { median, round } from '../support/stats.ts';
+import type { SignInRateInput, SignInRateResult } from '../workers/sign-in-rate.ts';
+
+const SCENARIO = '11 sign-in rate';
+
+/**
+ * Scenario 11: whole sign-ins through the pages per second (the Gatehouse process verifies one
+ * argon2id password per sign-in) beside argon2id alone at the same parameters, in interleaved rounds.
+ * Sign-ins run two per CPU so that the server's hashing never waits for a flow's other steps;
+ * argon2 alone runs one hash per CPU, the machine's hashing capacity.
+ */
+export async function signInRate(ctx: BenchContext): Promise<Figure[]> {
+  const concurrency = 2 * ctx.cpus;
+  const ms = ctx.quick ? 1500 : 5000;
+  const rounds = ctx.quick ? 1 : 3;
+  ctx.log(`sign-in rate: sign-ins (${concurrency} in flight) vs argon2 alone (${ctx.cpus} in flight)`);
+  const result = await runWorker<SignInRateResult>(join(BENCH_DIR, 'workers/sign-in-rate.ts'), {
+    issuer: ctx.gatehouse.issuer,
+    redisUrl: ctx.redisUrl,
+    secret: BENCH_SECRET,
+    serverPid: ctx.gatehouse.child.pid,
+    accounts: ctx.quick ? 8 : 20,
+    concurrency,
+    hashConcurrency: ctx.cpus,
+    ms,
+    warmupMs: ctx.quick ? 500 : 2000,
+    rounds,
+  } satisfies SignInRateInput);
+  const signIns = median(result.signIns.map((r) => r.perSecond));
+  const hashes = median(result.hashes.map((r) => r.perSecond));
+  const serverCpuMs = median(result.signIns.map((r) => r.serverCpuMs ?? Number.NaN));
+  const clientCpuMs = median(result.signIns.map((r) => r.cpuMs));
+  const hashCpuMs = median(result.hashes.map((r) => r.cpuMs));
+  const { memoryCost, timeCost, parallelism } = result.parameters;
+  return [
+    ratioFigure(
+      {
+        scenario: SCENARIO,
+        name: 'whole sign-ins/s (authorize → sign-in page → consent → code → token)',
+        value: round(signIns, 1),
+        unit: 'sign-ins/s',
+        note: `vs argon2id alone ${round(hashes, 1)} hashes/s (m=${memoryCost} KiB, t=${timeCost}, p=${parallelism}, ${ctx.cpus} in flight); ${concurrency} sign-ins in flight; median of ${rounds} interleaved rounds of ${ms / 1000} s; CPU per sign-in: server ${round(serverCpuMs, 1)} ms, the client's pages and token requests ${round(clientCpuMs, 1)} ms, against ${round(hashCpuMs, 1)} ms per hash alone`,
+      },
+      round(signIns / hashes),
+      0.7,
+    ),
+  ];
+}

@@ -1,0 +1,116 @@
+import { availableParallelism } from 'node:os';
+import { hashPassword, PASSWORD_HASH_PARAMETERS } from '@gatehouse/server/internal/password';
+import {
+  accountFor,
+  signInThroughPages,
+  startInteractionDriver,
+  TEST_PASSWORD,
+} from '@gatehouse/testkit/sign-in';
+import { workerMain } from '../support/child.ts';
+import { processCpuSeconds } from '../support/process-cpu.ts';
+import { alternate } from '../support/stats.ts';
+
+export interface SignInRateInput {
+  readonly issuer: string;
+  readonly redisUrl: string;
+  readonly secret: string;
+  /** The server's pid, for its CPU time per sign-in. */
+  readonly serverPid: number | undefined;
+  /** Accounts `sign-in-rate-<i>`, created before the measured rounds and signed in round robin. */
+  readonly accounts: number;
+  /** Sign-ins in flight. */
+  readonly concurrency: number;
+  /** Hashes in flight for argon2 alone. */
+  readonly hashConcurrency: number;
+  readonly ms: number;
+  readonly warmupMs: number;
+  readonly rounds: number;
+}
+
+export interface RoundResult {
+  readonly perSecond: number;
+  /** CPU milliseconds per operation of this worker (the client side, or the hashing). */
+  readonly cpuMs: number;
+  /** CPU milliseconds per sign-in of the server process. */
+  readonly serverCpuMs?: number;
+}
+
+export interface SignInRateResult {
+  readonly signIns: RoundResult[];
+  readonly hashes: RoundResult[];
+  readonly parameters: { memoryCost: number; timeCost: number; parallelism: number };
+  readonly cpus: number;
+}
+
+const accountName = (i: number) => `sign-in-rate-${i}`;
+
+/** Runs `op` `concurrency` at a time until `ms` have passed (in-flight ones finish and count). */
+async function rate(concurrency: number, ms: number, op: (i: number) => Promise<void>) {
+  const cpu = process.cpuUsage();
+  let count = 0;
+  let started = 0;
+  const begin = performance.now();
+  const end = begin + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await op(started++);
+        count++;
+      }
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  return {
+    count,
+    perSecond: count / ((performance.now() - begin) / 1000),
+    cpuMs: (used.user + used.system) / 1000 / Math.max(1, count),
+  };
+}
+
+/**
+ * Scenario 11 in one process (no process start between rounds): creates the accounts, then
+ * alternates rounds of whole sign-ins through the pages (authorize → sign-in page → password →
+ * consent → code → token, as `signInThroughPages` walks them, no shortcut) with rounds of argon2id
+ * alone at the server's parameters. Only one of the two runs at a time.
+ */
+workerMain<SignInRateInput, SignInRateResult>(async (input) => {
+  const driver = await startInteractionDriver(input);
+  for (let i = 0; i < input.accounts; i++) await accountFor(driver, accountName(i));
+  await driver.close();
+
+  const signInRound = async (warmup: boolean): Promise<RoundResult> => {
+    const before = await processCpuSeconds(input.serverPid);
+    const result = await rate(input.concurrency, warmup ? input.warmupMs : input.ms, async (i) => {
+      const { token, stoppedAt } = await signInThroughPages({
+        issuer: input.issuer,
+        email: `${accountName(i % input.accounts)}@reliability.test`,
+        password: TEST_PASSWORD,
+      });
+      if (stoppedAt || token?.status !== 200 || typeof token.body.access_token !== 'string') {
+        throw new Error(`sign-in failed: ${JSON.stringify(stoppedAt ?? token?.body)}`);
+      }
+    });
+    const after = await processCpuSeconds(input.serverPid);
+    return {
+      perSecond: result.perSecond,
+      cpuMs: result.cpuMs,
+      ...(before !== undefined && after !== undefined
+        ? { serverCpuMs: ((after - before) * 1000) / Math.max(1, result.count) }
+        : {}),
+    };
+  };
+  const hashRound = async (warmup: boolean): Promise<RoundResult> => {
+    const result = await rate(input.hashConcurrency, warmup ? input.warmupMs : input.ms, async (i) => {
+      await hashPassword(`correct horse battery staple ${i}`);
+    });
+    return { perSecond: result.perSecond, cpuMs: result.cpuMs };
+  };
+  const out = await alternate(input.rounds, signInRound, hashRound);
+  const { memoryCost, timeCost, parallelism } = PASSWORD_HASH_PARAMETERS;
+  return {
+    signIns: out.a,
+    hashes: out.b,
+    parameters: { memoryCost, timeCost, parallelism },
+    cpus: availableParallelism(),
+  };
+});
