@@ -27,11 +27,11 @@ export interface OperationCost {
  */
 export const COST_BUDGET: Readonly<Record<Operation, { roundTrips: number; commands: number }>> = {
   'client-credentials grant': { roundTrips: 0, commands: 0 },
-  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 53, commands: 127 },
-  'sign-in pages (authorize → code)': { roundTrips: 43, commands: 105 },
-  'code exchange': { roundTrips: 10, commands: 22 },
-  'refresh (rotation)': { roundTrips: 10, commands: 21 },
+  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 50, commands: 107 },
+  'sign-in pages (authorize → code)': { roundTrips: 41, commands: 88 },
+  'code exchange': { roundTrips: 9, commands: 19 },
+  'refresh (rotation)': { roundTrips: 8, commands: 17 },
   'introspection of a JWT access token': { roundTrips: 1, commands: 1 },
-  'introspection of an opaque refresh token': { roundTrips: 6, commands: 6 },
-  'revocation of a refresh token': { roundTrips: 12, commands: 32 },
+  'introspection of an opaque refresh token': { roundTrips: 4, commands: 6 },
+  'revocation of a refresh token': { roundTrips: 8, commands: 32 },
 };
