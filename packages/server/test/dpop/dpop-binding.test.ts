@@ -1,5 +1,5 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { API, basic, REDIRECT_URI, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { API, basic, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { ensureAccount } from '@gatehouse/testkit/sign-in';
@@ -8,6 +8,7 @@ import {
   CLIENTS_WITH_DPOP,
   claimsOf,
   codeFor,
+  codeForm,
   dpopKey,
   dpopProof,
   refreshForm,
@@ -139,13 +140,7 @@ describe.each(['memory', 'redis'] as const)('DPoP-bound tokens on the %s store',
     const key = await dpopKey();
     const other = await dpopKey();
     const { code, verifier } = await codeFor(gh, { extra: { dpop_jkt: key.thumbprint } });
-    const form = {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: 'spa',
-    };
+    const form = codeForm(code, verifier, 'spa');
     expect((await tokenRequest(gh.issuer, form)).body.error).toBe('invalid_grant');
     expect((await tokenRequest(gh.issuer, form, other)).body.error).toBe('invalid_grant');
     // Those refusals consumed nothing: the rightful redemption is not taken for a code replay.
@@ -198,13 +193,7 @@ describe.each(['memory', 'redis'] as const)('DPoP-bound tokens on the %s store',
 
   it('a client registered with dpop_bound_access_tokens gets nothing without a proof (and its code survives the refusal)', async () => {
     const { code, verifier } = await codeFor(gh, { clientId: 'dpop-spa' });
-    const form = {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: 'dpop-spa',
-    };
+    const form = codeForm(code, verifier, 'dpop-spa');
     const refused = await tokenRequest(gh.issuer, form);
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_grant');

@@ -3,7 +3,7 @@ import { REDIRECT_URI } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENTS_WITH_DPOP, codeFor, dpopKey, dpopProof, refreshForm } from './dpop-support.ts';
+import { CLIENTS_WITH_DPOP, codeFor, codeForm, dpopKey, dpopProof, refreshForm } from './dpop-support.ts';
 
 /** Where instance `gh` listens (its issuer may be another instance's: one deployment, one ISSUER). */
 const baseOf = (gh: StartedGatehouse) => `http://localhost:${gh.server.config.port}`;
@@ -36,13 +36,7 @@ describe('DPoP nonces required, two instances on one Redis', () => {
   it('a proof without a nonce gets 400 use_dpop_nonce with a DPoP-Nonce; the retry with it succeeds at the other instance', async () => {
     const key = await dpopKey();
     const { code, verifier } = await codeFor(a, { clientId: 'dpop-spa' });
-    const form = {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: 'dpop-spa',
-    };
+    const form = codeForm(code, verifier, 'dpop-spa');
     const htu = `${a.issuer}/token`;
     const first = await postForm(`${baseOf(a)}/token`, form, {
       dpop: await dpopProof(key, { htm: 'POST', htu }),
@@ -82,13 +76,7 @@ describe('DPoP nonces required, two instances on one Redis', () => {
     const key = await dpopKey();
     const { code, verifier } = await codeFor(a, { clientId: 'dpop-spa', scope: 'openid' });
     const htu = `${a.issuer}/token`;
-    const form = {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: 'dpop-spa',
-    };
+    const form = codeForm(code, verifier, 'dpop-spa');
     const challenge = await postForm(`${baseOf(a)}/token`, form, {
       dpop: await dpopProof(key, { htm: 'POST', htu }),
     });

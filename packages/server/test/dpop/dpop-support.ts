@@ -117,18 +117,18 @@ export async function signInWithDpop(
   options: { clientId?: string; scope?: string; user?: string; headers?: Record<string, string> } = {},
 ): Promise<FormResponse> {
   const { code, verifier } = await codeFor(gh, options);
-  return tokenRequest(
-    gh.issuer,
-    {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT_URI,
-      client_id: options.clientId ?? 'spa',
-    },
-    key,
-    options.headers,
-  );
+  return tokenRequest(gh.issuer, codeForm(code, verifier, options.clientId ?? 'spa'), key, options.headers);
+}
+
+/** The token request that redeems an authorization code from {@link codeFor}. */
+export function codeForm(code: string, verifier: string, clientId = 'spa'): Record<string, string> {
+  return {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    redirect_uri: REDIRECT_URI,
+    client_id: clientId,
+  };
 }
 
 export function refreshForm(refreshToken: string, clientId = 'spa'): Record<string, string> {
