@@ -51,7 +51,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
         iss: issuer,
         sub: 'alice',
         aud: audience,
-        client_id: 'demo-spa',
+        // A public client without DPoP binding: its tokens are Bearer tokens (demo-spa's never are).
+        client_id: 'spa',
         scope: 'openid recipes:read recipes:write',
         iat: NOW_SECONDS,
         exp: NOW_SECONDS + 900,
