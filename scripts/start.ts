@@ -6,7 +6,8 @@
 //   on an in-process emitter: a demo API in a second process would never hear of a sign-out.
 // - With REDIS_URL (or REDIS_CLUSTER_NODES): two processes, each service's own entry, exactly as
 //   they are deployed; revocations travel over Redis Pub/Sub. The demo page's client `demo-spa`
-//   and the demo user are created unless they already exist.
+//   is created, or updated when an older start left other settings; the demo user is created
+//   unless it already exists.
 //
 // Ctrl-C (SIGINT) or SIGTERM stops both cleanly.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -81,7 +82,7 @@ async function runInOneProcess(): Promise<void> {
     `  Sign in as     ${user.email}  /  ${user.password}`,
     `  Server         ${stack.issuer}   (${stack.issuer}/.well-known/openid-configuration)`,
     `  Demo API       ${stack.apiUrl}   (${stack.apiUrl}/openapi.json)`,
-    `  Clients        demo-spa (PKCE) · demo-cli (device code) · demo-service (secret ${stack.serviceSecret})`,
+    `  Clients        demo-spa (PKCE, DPoP) · demo-cli (device code) · demo-service (secret ${stack.serviceSecret})`,
     '  Store          IN-PROCESS, in this one process: everything is lost on exit. Set REDIS_URL to keep it.',
     'Ctrl-C stops both.',
   ]);
@@ -118,17 +119,58 @@ function gatehouseCli(args: readonly string[]): string {
   return result.stdout;
 }
 
-/** Registers the demo page's client in Redis unless a client with its id already exists. */
+/** Whether a stored client has every field of `seed` as the seed has it (stored extras aside). */
+function hasSeededMetadata(
+  stored: Readonly<Record<string, unknown>>,
+  seed: Readonly<Record<string, unknown>>,
+) {
+  return Object.entries(seed).every(
+    ([field, value]) => JSON.stringify(stored[field]) === JSON.stringify(value),
+  );
+}
+
+/**
+ * Registers the demo page's client in Redis, or brings an existing `demo-spa` up to the current
+ * seed: a Redis seeded by an older version keeps working with this version's demo page (which
+ * needs, for one, `dpop_bound_access_tokens`). The seed owns `demo-spa`; edits made to it by
+ * hand are replaced.
+ */
 async function seedDemoSpa(): Promise<string> {
   const { demoClients } = await import('@gatehouse/server');
   const spa = demoClients(apiUrl).clients.find((client) => client.client_id === 'demo-spa');
+  if (!spa) return 'demo-spa is not among the demo clients';
   try {
-    const registered = JSON.parse(gatehouseCli(['clients', 'list', '--json'])) as { client_id?: unknown }[];
-    if (registered.some((client) => client.client_id === 'demo-spa')) return 'demo-spa (already registered)';
-    gatehouseCli(['clients', 'add', '--json', JSON.stringify(spa)]);
-    return 'demo-spa (registered now, for the demo page)';
+    const registered = JSON.parse(gatehouseCli(['clients', 'list', '--json'])) as Record<string, unknown>[];
+    const current = registered.find((client) => client.client_id === 'demo-spa');
+    if (current === undefined) {
+      gatehouseCli(['clients', 'add', '--json', JSON.stringify(spa)]);
+      return 'demo-spa (registered now, for the demo page)';
+    }
+    if (hasSeededMetadata(current, spa)) return 'demo-spa (already registered)';
+    await replaceStoredClient(spa);
+    return 'demo-spa (registered before with other settings; updated to the current demo page)';
   } catch (err) {
     return `demo-spa could not be registered: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Overwrites a client the CLI registered (it stays in `clients list`) with `metadata`, validated
+ * and completed as `clients add` does. One write of the whole record: a server reading the
+ * client meanwhile sees the old metadata or the new, never a mix.
+ */
+async function replaceStoredClient(metadata: Readonly<Record<string, unknown>>): Promise<void> {
+  const [{ loadConfig }, { createStore }, { newClientMetadata }] = await Promise.all([
+    import('@gatehouse/server'),
+    import('@gatehouse/server/internal/store'),
+    import('@gatehouse/server/internal/cli/new-client-metadata'),
+  ]);
+  const client = newClientMetadata(metadata, Math.floor(Date.now() / 1000));
+  const store = await createStore(loadConfig(process.env), { connectWaitMs: 5_000 });
+  try {
+    await new store.Adapter('Client').upsert(client.client_id, { ...client });
+  } finally {
+    await store.close();
   }
 }
 

@@ -1,15 +1,8 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createDpopKey,
-  type DpopKey,
-  NOW_SECONDS,
-  type RunningApi,
-  startApi,
-  startTestIssuer,
-  type TestIssuer,
-} from './fixtures.ts';
+import { NOW_SECONDS, type RunningApi, startApi, startTestIssuer, type TestIssuer } from './fixtures.ts';
 
 // RFC 9449 at the demo API: DPoP-bound tokens (cnf.jkt) only with a fresh proof of their key for this very
 // request, unbound tokens as Bearer, and every failure a 401 with a `DPoP` challenge the client can act on.
@@ -19,14 +12,23 @@ let key: DpopKey;
 beforeAll(async () => {
   issuer = await startTestIssuer();
   running = await startApi(issuer);
-  key = await createDpopKey();
+  key = await dpopKey();
 });
 afterAll(async () => {
   await running.close();
   await issuer.close();
 });
 
-const bound = (api: RunningApi, jkt = key.jkt, claims: Record<string, unknown> = {}) =>
+/** A proof of `signer` for one request, issued at the tests' frozen now. */
+const proof = (
+  signer: DpopKey,
+  htm: string,
+  htu: string,
+  accessToken: string | undefined,
+  claims: { iat?: number; nonce?: string } = {},
+) => dpopProof(signer, { htm, htu, accessToken, iat: NOW_SECONDS, ...claims });
+
+const bound = (api: RunningApi, jkt = key.thumbprint, claims: Record<string, unknown> = {}) =>
   issuer.mint(api.url, { cnf: { jkt }, ...claims });
 
 function call(url: string, headers: Record<string, string>, method = 'GET') {
@@ -51,7 +53,7 @@ describe('DPoP-bound tokens at the demo API', () => {
     const url = `${running.url}/me`;
     const response = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', url, token),
+      dpop: await proof(key, 'GET', url, token),
     });
     expect(response.status).toBe(200);
     expect((await response.json()).sub).toBe('alice');
@@ -66,10 +68,10 @@ describe('DPoP-bound tokens at the demo API', () => {
   it('refuses a proof signed by another key than the one the token is bound to', async () => {
     const token = await bound(running);
     const url = `${running.url}/me`;
-    const other = await createDpopKey();
+    const other = await dpopKey();
     const response = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await other.proof('GET', url, token),
+      dpop: await proof(other, 'GET', url, token),
     });
     await expectDpopError(
       response,
@@ -81,7 +83,7 @@ describe('DPoP-bound tokens at the demo API', () => {
   it('accepts a proof once: the same proof again is refused', async () => {
     const token = await bound(running);
     const url = `${running.url}/me`;
-    const headers = { authorization: `DPoP ${token}`, dpop: await key.proof('GET', url, token) };
+    const headers = { authorization: `DPoP ${token}`, dpop: await proof(key, 'GET', url, token) };
     expect((await call(url, headers)).status).toBe(200);
     await expectDpopError(await call(url, headers), 'invalid_dpop_proof', 'DPoP proof replayed');
   });
@@ -91,12 +93,12 @@ describe('DPoP-bound tokens at the demo API', () => {
     const url = `${running.url}/me`;
     const forPost = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('POST', url, token),
+      dpop: await proof(key, 'POST', url, token),
     });
     await expectDpopError(forPost, 'invalid_dpop_proof', 'DPoP proof htm does not match the request method');
     const forOtherPath = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', `${running.url}/me/recipes`, token),
+      dpop: await proof(key, 'GET', `${running.url}/me/recipes`, token),
     });
     await expectDpopError(
       forOtherPath,
@@ -105,7 +107,7 @@ describe('DPoP-bound tokens at the demo API', () => {
     );
     const forOtherHost = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', 'https://evil.example/me', token),
+      dpop: await proof(key, 'GET', 'https://evil.example/me', token),
     });
     await expectDpopError(
       forOtherHost,
@@ -120,12 +122,12 @@ describe('DPoP-bound tokens at the demo API', () => {
     const url = `${running.url}/me`;
     const response = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', url, otherToken),
+      dpop: await proof(key, 'GET', url, otherToken),
     });
     await expectDpopError(response, 'invalid_dpop_proof', 'DPoP proof ath does not match the access token');
     const withoutAth = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', url, undefined),
+      dpop: await proof(key, 'GET', url, undefined),
     });
     await expectDpopError(withoutAth, 'invalid_dpop_proof');
   });
@@ -139,13 +141,13 @@ describe('DPoP-bound tokens at the demo API', () => {
       'DPoP proof missing',
     );
     const headers = new Headers({ authorization: `DPoP ${token}` });
-    headers.append('dpop', await key.proof('GET', url, token));
-    headers.append('dpop', await key.proof('GET', url, token));
+    headers.append('dpop', await proof(key, 'GET', url, token));
+    headers.append('dpop', await proof(key, 'GET', url, token));
     await expectDpopError(await fetch(url, { headers }), 'invalid_dpop_proof', 'more than one DPoP proof');
     for (const iat of [NOW_SECONDS - 61, NOW_SECONDS + 61]) {
       const response = await call(url, {
         authorization: `DPoP ${token}`,
-        dpop: await key.proof('GET', url, token, { iat }),
+        dpop: await proof(key, 'GET', url, token, { iat }),
       });
       await expectDpopError(response, 'invalid_dpop_proof', 'DPoP proof iat outside the accepted window');
     }
@@ -158,7 +160,7 @@ describe('DPoP-bound tokens at the demo API', () => {
     const port = new URL(running.url).port;
     const response = await call(`${running.url}/me?page=2`, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', `HTTP://127.0.0.1:${port}/./me#top`, token),
+      dpop: await proof(key, 'GET', `HTTP://127.0.0.1:${port}/./me#top`, token),
     });
     expect(response.status).toBe(200);
   });
@@ -169,7 +171,7 @@ describe('DPoP-bound tokens at the demo API', () => {
     const url = `${running.url}/me`;
     const response = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', url, token),
+      dpop: await proof(key, 'GET', url, token),
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(
@@ -178,11 +180,11 @@ describe('DPoP-bound tokens at the demo API', () => {
   });
 
   it('keeps insufficient_scope (403) for DPoP requests, in the DPoP challenge', async () => {
-    const token = await bound(running, key.jkt, { scope: 'openid' });
+    const token = await bound(running, key.thumbprint, { scope: 'openid' });
     const url = `${running.url}/me/recipes`;
     const response = await call(url, {
       authorization: `DPoP ${token}`,
-      dpop: await key.proof('GET', url, token),
+      dpop: await proof(key, 'GET', url, token),
     });
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toMatch(
@@ -212,15 +214,15 @@ describe('DPoP behind a proxy and with nonces', () => {
     const publicUrl = 'https://recipes.example.test';
     const api = await startApi(issuer, { apiUrl: publicUrl });
     try {
-      const token = await issuer.mint(publicUrl, { cnf: { jkt: key.jkt } });
+      const token = await issuer.mint(publicUrl, { cnf: { jkt: key.thumbprint } });
       const ok = await call(`${api.url}/me`, {
         authorization: `DPoP ${token}`,
-        dpop: await key.proof('GET', `${publicUrl}/me`, token),
+        dpop: await proof(key, 'GET', `${publicUrl}/me`, token),
       });
       expect(ok.status).toBe(200);
       const internal = await call(`${api.url}/me`, {
         authorization: `DPoP ${token}`,
-        dpop: await key.proof('GET', `${api.url}/me`, token),
+        dpop: await proof(key, 'GET', `${api.url}/me`, token),
       });
       await expectDpopError(internal, 'invalid_dpop_proof', 'DPoP proof htu does not match the request URL');
     } finally {
@@ -239,23 +241,23 @@ describe('DPoP behind a proxy and with nonces', () => {
       verifier: { now: () => new Date(NOW_SECONDS * 1000), dpopNonce: { secret } },
     });
     try {
-      const token = await issuer.mint(api.url, { cnf: { jkt: key.jkt } });
+      const token = await issuer.mint(api.url, { cnf: { jkt: key.thumbprint } });
       const url = `${api.url}/me`;
       const first = await call(url, {
         authorization: `DPoP ${token}`,
-        dpop: await key.proof('GET', url, token),
+        dpop: await proof(key, 'GET', url, token),
       });
       await expectDpopError(first, 'use_dpop_nonce', 'DPoP proof requires a nonce');
       const nonce = first.headers.get('dpop-nonce');
       expect(nonce).toMatch(/^[A-Za-z0-9_-]{20,}$/);
       const wrong = await call(url, {
         authorization: `DPoP ${token}`,
-        dpop: await key.proof('GET', url, token, { nonce: 'made-up-nonce' }),
+        dpop: await proof(key, 'GET', url, token, { nonce: 'made-up-nonce' }),
       });
       await expectDpopError(wrong, 'use_dpop_nonce', 'DPoP nonce expired or invalid');
       const retried = await call(`${sibling.url}/me`, {
         authorization: `DPoP ${token}`,
-        dpop: await key.proof('GET', url, token, { nonce }),
+        dpop: await proof(key, 'GET', url, token, { nonce: String(nonce) }),
       });
       expect(retried.status).toBe(200);
       // Every DPoP answer names the current nonce, so clients switch before theirs expires.
@@ -302,7 +304,7 @@ describe('a proof replayed in a burst is accepted exactly once', () => {
     if (!first) throw new Error('no API');
     const token = await bound(first);
     const url = `${first.url}/me`;
-    const headers = { authorization: `DPoP ${token}`, dpop: await key.proof('GET', url, token) };
+    const headers = { authorization: `DPoP ${token}`, dpop: await proof(key, 'GET', url, token) };
     // Spread over the instances: the publicOrigin is the first one's, so every instance checks the same htu.
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, i) => call(`${apis[i % apis.length]?.url}/me`, headers)),

@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createDemoApi, type DemoApi, type DemoApiOptions } from '../src/index.ts';
 
 /** The frozen "now" of the tests. */
@@ -51,7 +51,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
         iss: issuer,
         sub: 'alice',
         aud: audience,
-        client_id: 'demo-spa',
+        // A public client without DPoP binding: its tokens are Bearer tokens (demo-spa's never are).
+        client_id: 'spa',
         scope: 'openid recipes:read recipes:write',
         iat: NOW_SECONDS,
         exp: NOW_SECONDS + 900,
@@ -95,39 +96,5 @@ export async function startApi(
       api.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  };
-}
-
-/** A client's DPoP key (RFC 9449) and a maker of proofs signed with it. */
-export interface DpopKey {
-  /** The key's JWK SHA-256 thumbprint: the `cnf.jkt` of tokens bound to it. */
-  readonly jkt: string;
-  /** A proof for one request; `claims` override the defaults (fresh `jti`, `iat` = the frozen now). */
-  proof(
-    method: string,
-    url: string,
-    accessToken: string | undefined,
-    claims?: Record<string, unknown>,
-  ): Promise<string>;
-}
-
-export async function createDpopKey(alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<DpopKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const jwk = await exportJWK(publicKey);
-  return {
-    jkt: await calculateJwkThumbprint(jwk),
-    proof: (method, url, accessToken, claims = {}) =>
-      new SignJWT({
-        jti: randomUUID(),
-        htm: method,
-        htu: url,
-        iat: NOW_SECONDS,
-        ...(accessToken === undefined
-          ? {}
-          : { ath: createHash('sha256').update(accessToken).digest('base64url') }),
-        ...claims,
-      })
-        .setProtectedHeader({ alg, typ: 'dpop+jwt', jwk })
-        .sign(privateKey),
   };
 }

@@ -205,7 +205,7 @@ describe.each(['memory', 'redis'] as const)('recipes API on the %s store', (stor
   it('answers /me with the token subject and /me/recipes with drafts included', async () => {
     expect(await call('GET', '/me', { token: alice })).toMatchObject({
       status: 200,
-      body: { sub: 'alice', client_id: 'demo-spa', scope: 'openid recipes:read recipes:write' },
+      body: { sub: 'alice', client_id: 'spa', scope: 'openid recipes:read recipes:write' },
     });
     expect((await call('GET', '/me')).status).toBe(401);
     const { id } = await createRecipe(bob, 'Bob draft');

@@ -1,41 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { API, basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
-import {
-  type CryptoKey,
-  calculateJwkThumbprint,
-  decodeJwt,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  SignJWT,
-} from 'jose';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-interface ClientKey {
-  privateKey: CryptoKey;
-  jwk: JWK;
-}
-
-async function clientKey(): Promise<ClientKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  return { privateKey, jwk: await exportJWK(publicKey) };
-}
-
-function proof(key: ClientKey, htm: string, htu: string, extra: Record<string, unknown> = {}) {
-  return new SignJWT({ jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...extra })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk })
-    .sign(key.privateKey);
-}
-
-const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 // RFC 9449 end to end: the real server binds a client-credentials token to the client's key (cnf.jkt,
 // token_type DPoP), and the demo API, on the server's Redis, accepts it only with a proof of that key.
@@ -46,7 +20,7 @@ describe('a DPoP-bound token from the real server at the demo API', () => {
   let apiServer: Server;
   let apiConnection: Redis;
   let apiBase: string;
-  let key: ClientKey;
+  let key: DpopKey;
   let token: string;
 
   beforeAll(async () => {
@@ -57,18 +31,18 @@ describe('a DPoP-bound token from the real server at the demo API', () => {
     apiServer = api.listen(0, '127.0.0.1');
     await once(apiServer, 'listening');
     apiBase = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
-    key = await clientKey();
+    key = await dpopKey();
     const form = { grant_type: 'client_credentials', scope: 'recipes:read', resource: API };
     let response = await postForm(`${gh.issuer}/token`, form, {
       ...basic('service', SERVICE_SECRET),
-      dpop: await proof(key, 'POST', `${gh.issuer}/token`),
+      dpop: await dpopProof(key, { htm: 'POST', htu: `${gh.issuer}/token` }),
     });
     // A server that requires nonces (DPOP_REQUIRE_NONCE=1) asks once for one (RFC 9449 §8).
     const nonce = response.headers.get('dpop-nonce');
     if (response.status === 400 && response.body.error === 'use_dpop_nonce' && nonce) {
       response = await postForm(`${gh.issuer}/token`, form, {
         ...basic('service', SERVICE_SECRET),
-        dpop: await proof(key, 'POST', `${gh.issuer}/token`, { nonce }),
+        dpop: await dpopProof(key, { htm: 'POST', htu: `${gh.issuer}/token`, nonce }),
       });
     }
     expect(response.status).toBe(200);
@@ -86,10 +60,10 @@ describe('a DPoP-bound token from the real server at the demo API', () => {
   const me = (headers: Record<string, string>, method = 'GET') => fetch(`${apiBase}/me`, { method, headers });
 
   it('is bound to the client key (cnf.jkt) and accepted with a proof of it', async () => {
-    expect(decodeJwt(token).cnf).toEqual({ jkt: await calculateJwkThumbprint(key.jwk) });
+    expect(decodeJwt(token).cnf).toEqual({ jkt: key.thumbprint });
     const response = await me({
       authorization: `DPoP ${token}`,
-      dpop: await proof(key, 'GET', `${API}/me`, { ath: ath(token) }),
+      dpop: await dpopProof(key, { htm: 'GET', htu: `${API}/me`, accessToken: token }),
     });
     expect(response.status).toBe(200);
     expect((await response.json()).client_id).toBe('service');
@@ -103,35 +77,35 @@ describe('a DPoP-bound token from the real server at the demo API', () => {
       );
     };
     await refused(await me({ authorization: `Bearer ${token}` }));
-    const stranger = await clientKey();
+    const stranger = await dpopKey();
     await refused(
       await me({
         authorization: `DPoP ${token}`,
-        dpop: await proof(stranger, 'GET', `${API}/me`, { ath: ath(token) }),
+        dpop: await dpopProof(stranger, { htm: 'GET', htu: `${API}/me`, accessToken: token }),
       }),
     );
     const once = {
       authorization: `DPoP ${token}`,
-      dpop: await proof(key, 'GET', `${API}/me`, { ath: ath(token) }),
+      dpop: await dpopProof(key, { htm: 'GET', htu: `${API}/me`, accessToken: token }),
     };
     expect((await me(once)).status).toBe(200);
     await refused(await me(once));
     await refused(
       await me({
         authorization: `DPoP ${token}`,
-        dpop: await proof(key, 'POST', `${API}/me`, { ath: ath(token) }),
+        dpop: await dpopProof(key, { htm: 'POST', htu: `${API}/me`, accessToken: token }),
       }),
     );
     await refused(
       await me({
         authorization: `DPoP ${token}`,
-        dpop: await proof(key, 'GET', `${API}/me/recipes`, { ath: ath(token) }),
+        dpop: await dpopProof(key, { htm: 'GET', htu: `${API}/me/recipes`, accessToken: token }),
       }),
     );
     await refused(
       await me({
         authorization: `DPoP ${token}`,
-        dpop: await proof(key, 'GET', `${API}/me`, { ath: ath(`${token}x`) }),
+        dpop: await dpopProof(key, { htm: 'GET', htu: `${API}/me`, accessToken: `${token}x` }),
       }),
     );
   });

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { signInThroughPages } from '@gatehouse/testkit/sign-in';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,11 +18,20 @@ interface Started {
   readonly output: () => string;
   readonly issuer: string;
   readonly apiUrl: string;
+  readonly ports: Ports;
 }
 
-/** Runs the root `start` script's two steps with this Node.js and waits for the printed block. */
-async function pnpmStart(env: Record<string, string>): Promise<Started> {
-  const [port, apiPort] = [await freePort(), await freePort()];
+interface Ports {
+  readonly port: number;
+  readonly apiPort: number;
+}
+
+/**
+ * Runs the root `start` script's two steps with this Node.js and waits for the printed block.
+ * `ports`: those of an earlier start, to start again as a person does (same URLs); default free ones.
+ */
+async function pnpmStart(env: Record<string, string>, ports?: Ports): Promise<Started> {
+  const { port, apiPort } = ports ?? { port: await freePort(), apiPort: await freePort() };
   // The script's first step says nothing on a Node.js that can run the sources.
   expect(execFileSync(process.execPath, ['scripts/check-node.mjs'], { cwd: root, encoding: 'utf8' })).toBe(
     '',
@@ -47,6 +57,7 @@ async function pnpmStart(env: Record<string, string>): Promise<Started> {
     output: () => output,
     issuer: `http://localhost:${port}`,
     apiUrl: `http://localhost:${apiPort}`,
+    ports: { port, apiPort },
   };
 }
 
@@ -67,20 +78,50 @@ function printedCredentials(output: string): { email: string; password: string }
   return { email: match[1], password: match[2] };
 }
 
-async function signInAndCallApi(started: Started): Promise<unknown> {
-  const { email, password } = printedCredentials(started.output());
+/**
+ * Signs in on the pages as the demo page's client does: `demo-spa` is DPoP-bound, so the code is
+ * redeemed with a proof of a key (RFC 9449) and the demo API is called with the bound token and a
+ * fresh proof. Without a proof, the same exchange is refused.
+ */
+async function signInAndCallApi(
+  started: Started,
+  { email, password } = printedCredentials(started.output()),
+): Promise<unknown> {
+  const client = { id: 'demo-spa', redirectUri: `${started.apiUrl}/callback` };
+  const withoutProof = await signInThroughPages({ issuer: started.issuer, email, password, client });
+  expect(withoutProof.token).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+
+  const key = await dpopKey();
   const { token, stoppedAt } = await signInThroughPages({
     issuer: started.issuer,
     email,
     password,
-    client: { id: 'demo-spa', redirectUri: `${started.apiUrl}/callback` },
+    client,
+    dpop: key,
   });
   expect(stoppedAt).toBeUndefined();
-  const accessToken = (token?.body as { access_token?: string } | undefined)?.access_token;
-  expect(accessToken).toEqual(expect.any(String));
-  const me = await fetch(`${started.apiUrl}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+  expect(token?.body.token_type).toBe('DPoP');
+  const accessToken = String(token?.body.access_token);
+  const me = await fetch(`${started.apiUrl}/me`, {
+    headers: {
+      authorization: `DPoP ${accessToken}`,
+      dpop: await dpopProof(key, { htm: 'GET', htu: `${started.apiUrl}/me`, accessToken }),
+    },
+  });
   expect(me.status).toBe(200);
   return me.json();
+}
+
+/** Runs the admin CLI (`pnpm gatehouse …`) against `env`'s Redis; returns stdout. */
+function gatehouseCli(env: Record<string, string>, args: readonly string[]): string {
+  const result = spawnSync(
+    process.execPath,
+    ['--conditions=@gatehouse/source', 'packages/server/src/cli/main.ts', ...args],
+    { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' },
+  );
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return result.stdout;
 }
 
 describe('the Node.js check every root script runs first', () => {
@@ -139,17 +180,47 @@ describe('pnpm start', () => {
       await redis?.cleanup();
     });
 
-    it('seeds the demo client and user once, and a second start keeps them', async () => {
+    it('seeds the demo client and user once, a second start keeps them, and a stale demo-spa is brought up to date', {
+      timeout: 120_000,
+    }, async () => {
       const env = { REDIS_URL: redis.url, GATEHOUSE_SECRET: 'start-command-test-secret-0123456789abcdef' };
       started = await pnpmStart(env);
       expect(started.output()).toContain('Gatehouse is running (two processes).');
       expect(started.output()).toContain('demo-spa (registered now, for the demo page)');
+      const demoUser = printedCredentials(started.output());
       expect(await signInAndCallApi(started)).toMatchObject({ client_id: 'demo-spa' });
       expect(await stop(started)).toBe(0);
 
-      started = await pnpmStart(env);
+      // Started again on the same ports: the demo page's URLs, and so demo-spa's redirect URIs, are unchanged.
+      const { ports } = started;
+      started = await pnpmStart(env, ports);
       expect(started.output()).toContain('demo-spa (already registered)');
       expect(started.output()).toContain('(existing account, password unchanged)');
+      expect(await stop(started)).toBe(0);
+
+      // A Redis seeded by an older version: demo-spa without DPoP binding. The next start updates it, so
+      // the demo page's client is DPoP-bound again and tokens without a proof are refused.
+      const demoSpa = () =>
+        (JSON.parse(gatehouseCli(env, ['clients', 'list', '--json'])) as Record<string, unknown>[]).find(
+          (client) => client.client_id === 'demo-spa',
+        );
+      const {
+        dpop_bound_access_tokens: bound,
+        source: _source,
+        client_id_issued_at: _issuedAt,
+        ...stale
+      } = demoSpa() ?? {};
+      expect(bound).toBe(true);
+      gatehouseCli(env, ['clients', 'remove', 'demo-spa']);
+      gatehouseCli(env, ['clients', 'add', '--json', JSON.stringify(stale)]);
+      expect(demoSpa()?.dpop_bound_access_tokens).toBeUndefined();
+
+      started = await pnpmStart(env, ports);
+      expect(started.output()).toContain(
+        'demo-spa (registered before with other settings; updated to the current demo page)',
+      );
+      expect(demoSpa()?.dpop_bound_access_tokens).toBe(true);
+      expect(await signInAndCallApi(started, demoUser)).toMatchObject({ client_id: 'demo-spa' });
       expect(await stop(started)).toBe(0);
     });
   });

@@ -8,8 +8,9 @@ import {
   type webcrypto,
 } from 'node:crypto';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { Redis } from 'ioredis';
-import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AccessTokenVerifierOptions,
@@ -26,42 +27,13 @@ import { AUDIENCE, NOW, NOW_SECONDS, startTestIssuer, type TestIssuer } from './
 
 const URL_ME = `${AUDIENCE}/me`;
 
-interface ClientKey {
-  alg: 'ES256' | 'EdDSA';
-  privateKey: CryptoKey;
-  jwk: JWK;
-  jkt: string;
-}
-
-async function clientKey(alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<ClientKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const jwk = await exportJWK(publicKey);
-  return { alg, privateKey, jwk, jkt: await calculateJwkThumbprint(jwk) };
-}
-
-function proof(
-  key: ClientKey,
-  token: string,
-  claims: Record<string, unknown> = {},
-  header: Record<string, unknown> = {},
-): Promise<string> {
-  return (
-    new SignJWT({
-      jti: randomUUID(),
-      htm: 'GET',
-      htu: URL_ME,
-      iat: NOW_SECONDS,
-      ath: createHash('sha256').update(token).digest('base64url'),
-      ...claims,
-    })
-      // biome-ignore lint/suspicious/noExplicitAny: tests deliberately sign headers jose's types refuse.
-      .setProtectedHeader({ alg: key.alg, typ: 'dpop+jwt', jwk: key.jwk, ...header } as any)
-      .sign(key.privateKey)
-  );
+/** A proof of `signer` for `GET /me` with `token`, issued at the frozen now; `header` as in forged proofs. */
+function proof(signer: DpopKey, token: string, header: Record<string, unknown> = {}): Promise<string> {
+  return dpopProof(signer, { htm: 'GET', htu: URL_ME, accessToken: token, iat: NOW_SECONDS }, header);
 }
 
 /** A compact JWS signed with node:crypto, for headers and payloads jose refuses to produce. */
-function signRaw(signer: ClientKey, header: Record<string, unknown>, payload: unknown): string {
+function signRaw(signer: DpopKey, header: Record<string, unknown>, payload: unknown): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const input = `${encode(header)}.${encode(payload)}`;
   const signature = sign('sha256', Buffer.from(input), {
@@ -72,10 +44,11 @@ function signRaw(signer: ClientKey, header: Record<string, unknown>, payload: un
 }
 
 let issuer: TestIssuer;
-let key: ClientKey;
+let key: DpopKey;
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  key = await clientKey();
+  // Extractable: signRaw signs with the key through node:crypto, and one test puts its private JWK in a proof.
+  key = await dpopKey('ES256', { extractable: true });
 });
 afterAll(() => issuer.close());
 
@@ -83,7 +56,7 @@ function verifierFor(options: Partial<AccessTokenVerifierOptions> = {}) {
   return createAccessTokenVerifier({ issuer: issuer.issuer, audience: AUDIENCE, now: () => NOW, ...options });
 }
 
-const boundToken = (jkt = key.jkt) => issuer.mint({ claims: { cnf: { jkt } } });
+const boundToken = (jkt = key.thumbprint) => issuer.mint({ claims: { cnf: { jkt } } });
 
 /** What a client sees: status, error code, description and challenge, or 200. */
 async function outcome(run: () => Promise<unknown>) {
@@ -112,12 +85,12 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
       method: 'GET',
       url: URL_ME,
     });
-    expect(auth.claims.cnf?.jkt).toBe(key.jkt);
+    expect(auth.claims.cnf?.jkt).toBe(key.thumbprint);
   });
 
   it('accepts EdDSA proofs and refuses algorithms outside dpopAlgorithms', async () => {
-    const ed = await clientKey('EdDSA');
-    const token = await boundToken(ed.jkt);
+    const ed = await dpopKey('EdDSA');
+    const token = await boundToken(ed.thumbprint);
     const present = async (options: Partial<AccessTokenVerifierOptions>) =>
       outcome(async () =>
         verifierFor(options).verify(token, {
@@ -164,7 +137,7 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
             ath: createHash('sha256').update(token).digest('base64url'),
             ...claims,
           };
-    const dpop = signRaw(key, { alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk, ...header }, payload);
+    const dpop = signRaw(key, { alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk, ...header }, payload);
     const result = await outcome(() =>
       verifierFor().verify(token, { scheme: 'DPoP', dpop, method: 'GET', url: URL_ME }),
     );
@@ -177,7 +150,7 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
     const withPrivate = await outcome(async () =>
       verifierFor().verify(token, {
         scheme: 'DPoP',
-        dpop: await proof(key, token, {}, { jwk: privateJwk }),
+        dpop: await proof(key, token, { jwk: privateJwk }),
         method: 'GET',
         url: URL_ME,
       }),
@@ -187,11 +160,11 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
       code: 'invalid_dpop_proof',
       description: 'DPoP proof jwk contains a private key',
     });
-    const ed = await clientKey('EdDSA');
+    const ed = await dpopKey('EdDSA');
     const mismatched = await outcome(async () =>
       verifierFor().verify(token, {
         scheme: 'DPoP',
-        dpop: await proof(key, token, {}, { jwk: ed.jwk }),
+        dpop: await proof(key, token, { jwk: ed.publicJwk }),
         method: 'GET',
         url: URL_ME,
       }),

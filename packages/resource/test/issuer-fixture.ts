@@ -55,7 +55,8 @@ export function defaultClaims(issuer: string): Record<string, unknown> {
     iss: issuer,
     sub: 'user-1',
     aud: AUDIENCE,
-    client_id: 'demo-spa',
+    // A public client without DPoP binding: its tokens are Bearer tokens (demo-spa's never are).
+    client_id: 'spa',
     scope: 'openid recipes:read',
     iat: NOW_SECONDS,
     exp: NOW_SECONDS + 900,

@@ -95,7 +95,7 @@ describe('requireAccessToken (RFC 6750 over HTTP)', () => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
       const { status, body } = await call('/read', { headers: { authorization: `${scheme} ${token}` } });
       expect(status).toBe(200);
-      expect(body).toEqual({ sub: 'user-1', clientId: 'demo-spa', scopes: ['openid', 'recipes:read'] });
+      expect(body).toEqual({ sub: 'user-1', clientId: 'spa', scopes: ['openid', 'recipes:read'] });
     }
   });
 

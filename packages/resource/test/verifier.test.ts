@@ -58,7 +58,7 @@ describe('createAccessTokenVerifier', () => {
       const result = await verifier.verify(await issuer.mint({ key }));
       expect(result).toMatchObject({
         sub: 'user-1',
-        clientId: 'demo-spa',
+        clientId: 'spa',
         scopes: ['openid', 'recipes:read'],
       });
       expect(result.claims.gid).toBe('grant-1');

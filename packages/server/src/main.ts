@@ -74,7 +74,7 @@ async function main(): Promise<void> {
         '',
         `  Gatehouse is running at ${config.issuer} on the IN-PROCESS store (development only; lost on restart).`,
         ...(demoUser ? [`  Demo user:    ${demoUser.email} / ${demoUser.password}`] : []),
-        '  Demo clients: demo-spa (public, PKCE), demo-cli (device code),',
+        '  Demo clients: demo-spa (public, PKCE, DPoP), demo-cli (device code),',
         `                demo-service (client credentials, secret ${demo.serviceSecret})`,
         '',
       ].join('\n'),

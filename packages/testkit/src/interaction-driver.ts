@@ -2,6 +2,7 @@ import { createGatehouseServer, type GatehouseServer, loadConfig } from '@gateho
 import * as oidc from 'openid-client';
 import { REDIRECT_URI, TEST_CLIENTS } from './clients.ts';
 import { CookieJar, getWithCookies } from './cookie-jar.ts';
+import { type DpopKey, dpopProof } from './dpop.ts';
 import { TEST_SECRET } from './gatehouse-process.ts';
 import { type FormResponse, postForm } from './post-form.ts';
 import { finishInteraction } from './user-agent.ts';
@@ -214,6 +215,11 @@ export async function signInThroughPages(options: {
   readonly observe?: PageObserver;
   /** The public client signing in (default: the test server's `spa`). */
   readonly client?: { readonly id: string; readonly redirectUri: string };
+  /**
+   * Redeems the code with a DPoP proof of this key (RFC 9449 §5), as a DPoP-bound client such as
+   * the seeded `demo-spa` must: the tokens come back bound to it.
+   */
+  readonly dpop?: DpopKey;
 }): Promise<{ token?: TokenResponse; stoppedAt?: { status: number; headers: Headers; body: string } }> {
   const { issuer, observe } = options;
   const client = options.client ?? { id: 'spa', redirectUri: REDIRECT_URI };
@@ -253,13 +259,21 @@ export async function signInThroughPages(options: {
         const code = target.searchParams.get('code');
         if (!code)
           return { stoppedAt: { status: response.status, headers: response.headers, body: target.href } };
-        const token = await postForm(options.tokenUrl ?? `${issuer}/token`, {
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: client.redirectUri,
-          code_verifier: verifier,
-          client_id: client.id,
-        });
+        const tokenUrl = options.tokenUrl ?? `${issuer}/token`;
+        const proof = options.dpop
+          ? { dpop: await dpopProof(options.dpop, { htm: 'POST', htu: tokenUrl }) }
+          : undefined;
+        const token = await postForm(
+          tokenUrl,
+          {
+            grant_type: 'authorization_code',
+            code,
+            redirect_uri: client.redirectUri,
+            code_verifier: verifier,
+            client_id: client.id,
+          },
+          proof,
+        );
         observe?.('token', token);
         return { token };
       }

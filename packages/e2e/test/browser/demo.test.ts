@@ -9,6 +9,7 @@ import { launchChromium, screenshot } from '@gatehouse/testkit/chromium';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingStack, startCountingStack } from './counting-stack.ts';
+import { dpopProofFromPage } from './dpop-in-page.ts';
 import { sdkStorage } from './sdk-storage.ts';
 import { signInThroughPages } from './sign-in.ts';
 
@@ -175,9 +176,15 @@ describe('the demo page in Chromium', { timeout: 60_000 }, () => {
     await screenshot(page, '6-signed-out-again');
     expect(await sdkStorage(page)).toEqual({ indexedDb: {}, localStorage: {} });
 
-    const response = await fetch(`${stack.issuer}/token`, {
+    // demo-spa is DPoP-bound: only a proof of the tab's own key (still in its IndexedDB) could use the token,
+    // so the refusal below is the revocation, not a missing or foreign proof.
+    const tokenUrl = `${stack.issuer}/token`;
+    const response = await fetch(tokenUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await dpopProofFromPage(page, { method: 'POST', url: tokenUrl }),
+      },
       body: new URLSearchParams({
         grant_type: 'refresh_token',
         refresh_token: refreshToken ?? '',

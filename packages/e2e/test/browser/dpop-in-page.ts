@@ -3,14 +3,15 @@ import type { Page } from 'playwright-core';
 /**
  * A DPoP proof (RFC 9449 §4.2) signed inside `page` with the SDK's key from the origin's IndexedDB
  * (`gatehouse-dpop`, the one key there): what script running in the page can do with a key it cannot export,
- * and what a test needs to call the API from Node with a token the page holds.
+ * and what a test needs to call the API from Node with a token the page holds. Without `accessToken`
+ * (a token request) the proof has no `ath`.
  *
  * @example
  * const proof = await dpopProofFromPage(page, { method: 'GET', url: `${apiUrl}/me`, accessToken });
  */
 export function dpopProofFromPage(
   page: Page,
-  claims: { method: string; url: string; accessToken: string },
+  claims: { method: string; url: string; accessToken?: string },
 ): Promise<string> {
   return page.evaluate(async ({ method, url, accessToken }) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -37,7 +38,9 @@ export function dpopProofFromPage(
       htm: method,
       htu: url,
       iat: Math.floor(Date.now() / 1000),
-      ath: b64(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken))),
+      ...(accessToken === undefined
+        ? {}
+        : { ath: b64(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken))) }),
     });
     const signature = await crypto.subtle.sign(
       { name: 'ECDSA', hash: 'SHA-256' },

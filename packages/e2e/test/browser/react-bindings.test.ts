@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGatehouseClient } from '@gatehouse/client';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
-import { demoClients } from '@gatehouse/server';
 import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { launchChromium } from '@gatehouse/testkit/chromium';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
@@ -28,6 +27,12 @@ const USER = {
   password: 'react-reader-password-1',
   name: 'React Reader',
 };
+
+/**
+ * The app's own public client. Not the seeded `demo-spa`, which is DPoP-bound: this app calls the API with
+ * `Bearer` (the subject here is the React bindings, not DPoP).
+ */
+const CLIENT_ID = 'react-spa';
 
 /** The browser entry bundled as a team's build would: React's development build, which reports hydration problems. */
 async function bundleApp(): Promise<string> {
@@ -92,15 +97,29 @@ describe('@gatehouse/react in Chromium, server-rendered and hydrated in Strict M
       redis,
       env: { GATEHOUSE_RESOURCES_FILE: resources },
       gatehouse: {
-        clients: demoClients(page.url).clients,
+        clients: [
+          {
+            client_id: CLIENT_ID,
+            application_type: 'web',
+            token_endpoint_auth_method: 'none',
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            redirect_uris: [`${page.url}/`, `${page.url}/callback`],
+            post_logout_redirect_uris: [`${page.url}/`],
+            scope: 'openid profile email offline_access recipes:read recipes:write',
+          },
+        ],
         onProviderCreated(provider) {
           provider.on('grant.success', (ctx) => isCode(ctx.oidc.params) && exchanges.push({ ok: true }));
           provider.on('grant.error', (ctx) => isCode(ctx.oidc.params) && exchanges.push({ ok: false }));
         },
       },
     });
-    const serverClient = createGatehouseClient({ issuer: gh.issuer, clientId: 'demo-spa' });
-    const config = JSON.stringify({ issuer: gh.issuer, apiUrl }).replaceAll('<', '\\u003c');
+    const serverClient = createGatehouseClient({ issuer: gh.issuer, clientId: CLIENT_ID });
+    const config = JSON.stringify({ issuer: gh.issuer, apiUrl, clientId: CLIENT_ID }).replaceAll(
+      '<',
+      '\\u003c',
+    );
     html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>React app</title>
 <script type="application/json" id="config">${config}</script><script type="module" src="/app.js"></script>
 </head><body><div id="root">${renderToString(createElement(Root, { client: serverClient, apiUrl }))}</div></body></html>`;
@@ -147,7 +166,7 @@ describe('@gatehouse/react in Chromium, server-rendered and hydrated in Strict M
         .toBe(`Signed in as ${USER.name}`);
       await expect
         .poll(() => tab.locator('#api').textContent(), { timeout: 10_000 })
-        .toBe('demo-spa may recipes:read');
+        .toBe(`${CLIENT_ID} may recipes:read`);
       expect(exchanges).toEqual([{ ok: true }]);
 
       // A reload hydrates again and stays signed in (hybridStorage), with no second exchange.
@@ -157,7 +176,7 @@ describe('@gatehouse/react in Chromium, server-rendered and hydrated in Strict M
         .toBe(`Signed in as ${USER.name}`);
       await expect
         .poll(() => tab.locator('#api').textContent(), { timeout: 10_000 })
-        .toContain('demo-spa may');
+        .toContain(`${CLIENT_ID} may`);
       expect(tab.url()).toBe(`${page.url}/recipes?sort=new`);
       expect(exchanges).toEqual([{ ok: true }]);
 

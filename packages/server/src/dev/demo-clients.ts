@@ -5,17 +5,9 @@ import type { ClientMetadata } from 'oidc-provider';
 export const DEMO_APP_URL = 'http://localhost:4001';
 
 /**
- * Whether the demo page's client must use DPoP (`dpop_bound_access_tokens`, RFC 9449 §5.2): every
- * token request without a proof is then refused with `invalid_grant`. Off until the demo page
- * signs in with the SDK's `dpop: true` and the demo API verifies DPoP-bound tokens; turning it on
- * is this one line.
- */
-export const DEMO_SPA_DPOP_BOUND = false;
-
-/**
  * Clients seeded on the in-process store so `pnpm start` has something to sign in with:
- * the demo page (public, PKCE), a backend service (client credentials) and a CLI (device code).
- * The service's secret is generated per start and printed once.
+ * the demo page (public, PKCE, DPoP-bound), a backend service (client credentials) and a CLI
+ * (device code). The service's secret is generated per start and printed once.
  */
 export function demoClients(appUrl = DEMO_APP_URL): { clients: ClientMetadata[]; serviceSecret: string } {
   const serviceSecret = randomBytes(24).toString('base64url');
@@ -32,7 +24,9 @@ export function demoClients(appUrl = DEMO_APP_URL): { clients: ClientMetadata[];
         redirect_uris: [`${appUrl}/`, `${appUrl}/callback`],
         post_logout_redirect_uris: [`${appUrl}/`],
         scope: 'openid profile email offline_access recipes:read recipes:write',
-        ...(DEMO_SPA_DPOP_BOUND ? { dpop_bound_access_tokens: true } : {}),
+        // RFC 9449 §5.2: every token request needs a proof (the demo page's SDK runs with
+        // `dpop: true`), so a token copied out of the page is useless without its key.
+        dpop_bound_access_tokens: true,
       },
       {
         client_id: 'demo-service',

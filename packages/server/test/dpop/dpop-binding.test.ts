@@ -1,5 +1,6 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { API, basic, WEB_SECRET } from '@gatehouse/testkit/clients';
+import { dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { ensureAccount } from '@gatehouse/testkit/sign-in';
@@ -9,8 +10,6 @@ import {
   claimsOf,
   codeFor,
   codeForm,
-  dpopKey,
-  dpopProof,
   refreshForm,
   signInWithDpop,
   tokenRequest,

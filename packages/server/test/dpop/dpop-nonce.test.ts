@@ -1,9 +1,10 @@
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { REDIRECT_URI } from '@gatehouse/testkit/clients';
+import { dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENTS_WITH_DPOP, codeFor, codeForm, dpopKey, dpopProof, refreshForm } from './dpop-support.ts';
+import { CLIENTS_WITH_DPOP, codeFor, codeForm, refreshForm } from './dpop-support.ts';
 
 /** Where instance `gh` listens (its issuer may be another instance's: one deployment, one ISSUER). */
 const baseOf = (gh: StartedGatehouse) => `http://localhost:${gh.server.config.port}`;

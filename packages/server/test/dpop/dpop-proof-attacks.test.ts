@@ -1,16 +1,9 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CLIENTS_WITH_DPOP,
-  type DpopKey,
-  dpopKey,
-  dpopProof,
-  refreshForm,
-  signInWithDpop,
-  tokenRequest,
-} from './dpop-support.ts';
+import { CLIENTS_WITH_DPOP, refreshForm, signInWithDpop, tokenRequest } from './dpop-support.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
+import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayClaimId } from '../../src/oidc-provider/oidc-provider-quirks.ts';
 import { replayKey } from '../../src/store/keys.ts';
-import { CLIENTS_WITH_DPOP, type DpopKey, dpopKey, dpopProof, signInWithDpop } from './dpop-support.ts';
+import { CLIENTS_WITH_DPOP, signInWithDpop } from './dpop-support.ts';
 
 const BURST = 50;
 const baseOf = (gh: StartedGatehouse) => `http://localhost:${gh.server.config.port}`;

@@ -1,66 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { REDIRECT_URI, TEST_CLIENTS } from '@gatehouse/testkit/clients';
+import { type DpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { type FormResponse, postForm } from '@gatehouse/testkit/forms';
 import type { StartedGatehouse } from '@gatehouse/testkit/server';
 import { authorize, pkce } from '@gatehouse/testkit/sign-in';
-import {
-  type CryptoKey,
-  calculateJwkThumbprint,
-  decodeJwt,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  SignJWT,
-} from 'jose';
+import { decodeJwt } from 'jose';
 import type { ClientMetadata } from 'oidc-provider';
-
-/**
- * A client's DPoP key pair (RFC 9449 §2), as a browser keeps it: a non-extractable private key
- * and the public JWK that goes into every proof's header.
- */
-export interface DpopKey {
-  readonly alg: 'ES256' | 'EdDSA' | 'Ed25519';
-  readonly privateKey: CryptoKey;
-  readonly publicJwk: JWK;
-  /** RFC 7638 thumbprint: what `cnf.jkt` names. */
-  readonly thumbprint: string;
-}
-
-export async function dpopKey(alg: DpopKey['alg'] = 'ES256'): Promise<DpopKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: false });
-  const publicJwk = await exportJWK(publicKey);
-  return { alg, privateKey, publicJwk, thumbprint: await calculateJwkThumbprint(publicJwk) };
-}
-
-export interface ProofClaims {
-  readonly htm: string;
-  readonly htu: string;
-  /** The access token the proof goes with (its SHA-256 becomes `ath`, RFC 9449 §4.2). */
-  readonly accessToken?: string;
-  readonly nonce?: string;
-  readonly iat?: number;
-  readonly jti?: string;
-}
-
-/** A DPoP proof JWT (RFC 9449 §4.2) signed with `key`; `header` overrides go in as given (attacks). */
-export function dpopProof(
-  key: DpopKey,
-  claims: ProofClaims,
-  header: Record<string, unknown> = {},
-): Promise<string> {
-  return new SignJWT({
-    htm: claims.htm,
-    htu: claims.htu,
-    jti: claims.jti ?? randomUUID(),
-    ...(claims.accessToken
-      ? { ath: createHash('sha256').update(claims.accessToken).digest('base64url') }
-      : {}),
-    ...(claims.nonce ? { nonce: claims.nonce } : {}),
-  })
-    .setProtectedHeader({ alg: key.alg, typ: 'dpop+jwt', jwk: key.publicJwk, ...header })
-    .setIssuedAt(claims.iat ?? Math.floor(Date.now() / 1000))
-    .sign(key.privateKey);
-}
 
 /** A public SPA client registered with `dpop_bound_access_tokens: true` (RFC 9449 §5.2). */
 export const DPOP_SPA: ClientMetadata = {

@@ -4,13 +4,14 @@ import { createGatehouseClient, hybridStorage } from '@gatehouse/client';
 import { hydrateRoot } from 'react-dom/client';
 import { Root } from './app.tsx';
 
-const { issuer, apiUrl } = JSON.parse(document.querySelector('#config')?.textContent ?? '{}') as {
+const { issuer, apiUrl, clientId } = JSON.parse(document.querySelector('#config')?.textContent ?? '{}') as {
   issuer: string;
   apiUrl: string;
+  clientId: string;
 };
 const auth = createGatehouseClient({
   issuer,
-  clientId: 'demo-spa',
+  clientId,
   redirectUri: `${location.origin}/callback`,
   postLogoutRedirectUri: `${location.origin}/`,
   scope: 'openid profile offline_access recipes:read',
