@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, sign } from 'node:crypto';
-import autocannon, { type Request } from 'autocannon';
+import type { Request } from 'autocannon';
 import type { JWK } from 'jose';
+import { runAutocannon } from '../support/autocannon-run.ts';
 import { workerMain } from '../support/child.ts';
 import type { LoadResult } from '../support/load.ts';
 
@@ -27,8 +28,8 @@ export interface DpopLoadSpec {
  * Load with `Authorization: DPoP` and a fresh proof per request (RFC 9449: a proof is single-use), signed in
  * this process with node:crypto before the run; runs apart from the server like the other loads.
  */
-workerMain<DpopLoadSpec, LoadResult>(async (spec) => {
-  const result = await autocannon({
+workerMain<DpopLoadSpec, LoadResult>((spec) =>
+  runAutocannon({
     url: spec.url,
     connections: spec.connections,
     duration: spec.durationSeconds,
@@ -37,18 +38,8 @@ workerMain<DpopLoadSpec, LoadResult>(async (spec) => {
     ...(spec.dpop
       ? { requests: [dpopRequests(spec.dpop, spec.durationSeconds)] }
       : { headers: spec.headers ?? {} }),
-  });
-  const seconds = result.duration;
-  return {
-    ok: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    seconds,
-    perSecond: result['2xx'] / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-  };
-});
+  }),
+);
 
 function dpopRequests(spec: NonNullable<DpopLoadSpec['dpop']>, durationSeconds: number) {
   const key = createPrivateKey({ key: spec.privateJwk as never, format: 'jwk' });

@@ -3,17 +3,13 @@
 // token copied out of the browser's storage is worthless in Node without that key; the tabs keep renewing,
 // once for both of them.
 
-import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { launchChromium } from '@gatehouse/testkit/chromium';
-import { TEST_CLIENTS } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
-import { ensureAccount } from '@gatehouse/testkit/sign-in';
+import type { StartedGatehouse } from '@gatehouse/testkit/server';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
-import type { ClientMetadata } from 'oidc-provider';
 import * as oauth from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SdkApp, type SdkAppGlobals, signInInPopup, startSdkApp } from './sdk-app.ts';
+import { type SdkApp, type SdkAppGlobals, signInInPopup } from './sdk-app.ts';
+import { type RefreshOutcome, type SdkRig, startSdkRig } from './sdk-rig.ts';
 import { sdkStorage } from './sdk-storage.ts';
 
 const CLIENT_ID = 'dpop-tabs-spa';
@@ -22,56 +18,24 @@ const USER = 'dpop-tabs-user';
 // so the pages' clocks cannot be moved ahead as other browser tests do.
 const ACCESS_TOKEN_TTL = 12;
 
-let redis: RedisProcess;
 let gh: StartedGatehouse;
 let app: SdkApp;
 let browser: Browser;
-const refreshes: { ok: boolean; error?: string }[] = [];
+let refreshes: RefreshOutcome[];
+let rig: SdkRig | undefined;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const port = await freePort();
-  const spa: ClientMetadata = {
-    client_id: CLIENT_ID,
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-    redirect_uris: [`http://localhost:${port}/popup-callback.html`],
-    application_type: 'web',
-  };
-  gh = await startGatehouse({
-    redis,
-    env: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL), DPOP_REQUIRE_NONCE: '1' },
-    gatehouse: {
-      clients: [...TEST_CLIENTS, spa],
-      onProviderCreated: (provider) => {
-        provider.on('grant.success', (ctx) => {
-          if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes.push({ ok: true });
-        });
-        provider.on('grant.error', (ctx, error) => {
-          if (ctx.oidc?.params?.grant_type === 'refresh_token') {
-            refreshes.push({ ok: false, error: (error as { error?: string }).error ?? 'unknown' });
-          }
-        });
-      },
-    },
-  });
-  await ensureAccount(gh.server, USER);
-  app = await startSdkApp({
-    issuer: gh.issuer,
+  rig = await startSdkRig({
     clientId: CLIENT_ID,
+    user: USER,
     scope: 'openid profile email offline_access recipes:read',
     resource: 'http://localhost:4001', // the demo API's audience: JWT access tokens, whose cnf.jkt we read
-    port,
+    env: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL), DPOP_REQUIRE_NONCE: '1' },
     dpop: true,
   });
-  browser = await launchChromium();
+  ({ gh, app, browser, refreshes } = rig);
 }, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await gh?.stop();
-  await redis?.cleanup();
-});
+afterAll(() => rig?.stop());
 
 type WithApp = typeof globalThis & { app: SdkAppGlobals };
 

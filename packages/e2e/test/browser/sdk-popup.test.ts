@@ -3,49 +3,32 @@
 // click or closed by the user is a typed error, and `prompt=none` in a hidden frame tells a signed-out app
 // whether the user still has a session at Gatehouse (or, where the frame gets no cookie, `login_required`).
 
-import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { launchChromium } from '@gatehouse/testkit/chromium';
-import { TEST_CLIENTS } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
-import { ensureAccount } from '@gatehouse/testkit/sign-in';
-import type { ClientMetadata } from 'oidc-provider';
+import type { StartedGatehouse } from '@gatehouse/testkit/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Outcome, type SdkApp, type SdkAppGlobals, signInInPopup, startSdkApp } from './sdk-app.ts';
+import { type Outcome, type SdkApp, type SdkAppGlobals, signInInPopup } from './sdk-app.ts';
+import { type SdkRig, startSdkRig } from './sdk-rig.ts';
 
 const CLIENT_ID = 'popup-spa';
 const USER = 'popup-user';
 
-let redis: RedisProcess;
 let gh: StartedGatehouse;
 let app: SdkApp;
 let browser: Browser;
+let rig: SdkRig | undefined;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  // The server must know the app's callback page on both of its sites before the app knows the issuer.
-  const port = await freePort();
-  const spa: ClientMetadata = {
-    client_id: CLIENT_ID,
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-    redirect_uris: [
-      `http://localhost:${port}/popup-callback.html`,
-      `http://127.0.0.1:${port}/popup-callback.html`,
-    ],
-    application_type: 'web',
-  };
-  gh = await startGatehouse({ redis, gatehouse: { clients: [...TEST_CLIENTS, spa] } });
-  await ensureAccount(gh.server, USER);
-  app = await startSdkApp({ issuer: gh.issuer, clientId: CLIENT_ID, scope: 'openid profile email', port });
-  browser = await launchChromium({ popupBlocking: true });
+  // crossSite: the silent check is also tried from the app's other site, where the frame gets no cookie.
+  rig = await startSdkRig({
+    clientId: CLIENT_ID,
+    user: USER,
+    scope: 'openid profile email',
+    crossSite: true,
+    popupBlocking: true,
+  });
+  ({ gh, app, browser } = rig);
 }, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await gh?.stop();
-  await redis?.cleanup();
-});
+afterAll(() => rig?.stop());
 
 /** `window.app` of the page, inside `page.evaluate`. */
 type WithApp = typeof globalThis & { app: SdkAppGlobals };

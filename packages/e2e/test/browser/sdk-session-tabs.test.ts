@@ -3,70 +3,34 @@
 // token in memory), `ready` settles once and only when the snapshot already says who is signed in, and when
 // the server ends the session exactly one of two tabs is told to send the user to sign in.
 
-import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { launchChromium } from '@gatehouse/testkit/chromium';
-import { TEST_CLIENTS } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
-import { ensureAccount } from '@gatehouse/testkit/sign-in';
-import type { ClientMetadata } from 'oidc-provider';
+import type { StartedGatehouse } from '@gatehouse/testkit/server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SdkApp, type SdkAppGlobals, signInInPopup, startSdkApp } from './sdk-app.ts';
+import { type SdkApp, type SdkAppGlobals, signInInPopup } from './sdk-app.ts';
+import { type RefreshOutcome, type SdkRig, startSdkRig } from './sdk-rig.ts';
 
 const CLIENT_ID = 'tabs-spa';
 const USER = 'tabs-user';
 // Long enough that nothing expires on its own; the tabs' clocks are moved instead.
 const ACCESS_TOKEN_TTL = 600;
 
-let redis: RedisProcess;
 let gh: StartedGatehouse;
 let app: SdkApp;
 let browser: Browser;
-const refreshes: { ok: boolean; error?: string }[] = [];
+let refreshes: RefreshOutcome[];
+let rig: SdkRig | undefined;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const port = await freePort();
-  const spa: ClientMetadata = {
-    client_id: CLIENT_ID,
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-    redirect_uris: [`http://localhost:${port}/popup-callback.html`],
-    application_type: 'web',
-  };
-  gh = await startGatehouse({
-    redis,
-    env: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
-    gatehouse: {
-      clients: [...TEST_CLIENTS, spa],
-      onProviderCreated: (provider) => {
-        provider.on('grant.success', (ctx) => {
-          if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes.push({ ok: true });
-        });
-        provider.on('grant.error', (ctx, error) => {
-          if (ctx.oidc?.params?.grant_type === 'refresh_token') {
-            refreshes.push({ ok: false, error: (error as { error?: string }).error ?? 'unknown' });
-          }
-        });
-      },
-    },
-  });
-  await ensureAccount(gh.server, USER);
-  app = await startSdkApp({
-    issuer: gh.issuer,
+  rig = await startSdkRig({
     clientId: CLIENT_ID,
+    user: USER,
     scope: 'openid profile email offline_access',
-    port,
+    env: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
   });
-  browser = await launchChromium();
+  ({ gh, app, browser, refreshes } = rig);
 }, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await gh?.stop();
-  await redis?.cleanup();
-});
+afterAll(() => rig?.stop());
 
 /** `window.app` of the page, inside `page.evaluate`. */
 type WithApp = typeof globalThis & { app: SdkAppGlobals };
