@@ -1,4 +1,5 @@
 import type { ClientContext } from './context.ts';
+import type { DpopFetch } from './dpop/dpop-fetch.ts';
 import type { GatehouseClientError } from './errors.ts';
 import { fill, post } from './protocol.ts';
 
@@ -38,7 +39,7 @@ export interface SignOutResult {
 
 /**
  * Signs out: revokes the refresh token (RFC 7009; the server revokes its whole grant), clears storage and other
- * tabs, then RP-initiated logout in browsers. Local sign-out happens even when revocation fails; the result
+ * tabs, deletes the DPoP key (`dpop: true`), then RP-initiated logout in browsers. Local sign-out happens even when revocation fails; the result
  * says whether it worked.
  *
  * @example
@@ -67,6 +68,10 @@ export async function signOutSession(
     }
   }
   await session.clear('signedOut');
+  // RFC 9449: tokens are bound to the key; the next sign-in gets a new one. With `dpop: true` the client's
+  // `fetch` is a DpopFetch, which can delete its key. A key that could not be deleted is harmless without
+  // tokens, so that failure does not fail the sign-out.
+  await (context.fetch as Partial<DpopFetch>).forgetKey?.().catch(() => undefined);
   const location = globalThis.location as Location | undefined;
   const endpoint =
     (options.endSession ?? !!globalThis.document) && (await context.metadata()).end_session_endpoint;

@@ -295,6 +295,45 @@ describe('dpop: true', () => {
     expect(server.tokenErrors().slice(errorsBefore)).toEqual([]);
   });
 
+  it('sign-out deletes the key: the next sign-in binds its tokens to a new one, and so does a file-kept key', async () => {
+    const jkt = async (auth: GatehouseClient) =>
+      (decodeJwt((await auth.getTokens())!.accessToken).cnf as { jkt?: string } | undefined)?.jkt;
+    const signInAgain = async (auth: GatehouseClient) => {
+      let authorizationUrl = '';
+      await auth.signInRedirect({
+        navigate: (url) => {
+          authorizationUrl = url;
+        },
+      });
+      await auth.handleRedirectCallback(await server.approve(authorizationUrl));
+    };
+
+    // Node's default key store: the key in memory.
+    const auth = await signIn();
+    const first = await jkt(auth);
+    await auth.signOut({ endSession: false });
+    await signInAgain(auth);
+    const second = await jkt(auth);
+    expect(second).toMatch(/^[\w-]{43}$/);
+    expect(second).not.toBe(first);
+    // The new key works: the API accepts the new bound token with a proof of it.
+    await expect(auth.http.get(`${api.url}/me`).json()).resolves.toMatchObject({ sub: server.userId });
+
+    // fileStorage(): the private JWK leaves the file with the tokens.
+    const path = join(dir, 'sign-out.json');
+    const storageKey = 'dpop-sign-out';
+    const kept = nodeClient(fileStorage(path), storageKey);
+    await signInAgain(kept);
+    const before = await jkt(kept);
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')) as object)).toContain(`${storageKey}:dpop`);
+    await kept.signOut({ endSession: false });
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')) as object)).not.toContain(
+      `${storageKey}:dpop`,
+    );
+    await signInAgain(kept);
+    expect(await jkt(kept)).not.toBe(before);
+  });
+
   it('sign-out revokes the bound refresh token', async () => {
     const auth = await signIn();
     const { refreshToken } = (await auth.getTokens())!;

@@ -10,6 +10,9 @@ import type { AuthorizationServerMetadata } from '../protocol.ts';
 import { type DpopKeyStore, indexedDbDpopKeys, memoryDpopKeys } from './dpop-keys.ts';
 import { createDpopProof } from './dpop-proof.ts';
 
+/** A `fetch` with DPoP proofs, and the deletion of its key (sign-out: the next sign-in gets a new key). */
+export type DpopFetch = typeof fetch & { forgetKey(): Promise<void> };
+
 /** A clock this far from the server's is corrected in proofs (servers allow about a minute, RFC 9449 §11.1). */
 const SKEW_MS = 5_000;
 
@@ -50,7 +53,7 @@ export function createDpopFetch(
   metadata: () => Promise<AuthorizationServerMetadata>,
   /** Where the key lives (Node's `fileStorage()`: beside the tokens); else IndexedDB, or memory without it. */
   keys: DpopKeyStore = globalThis.indexedDB ? indexedDbDpopKeys(name) : memoryDpopKeys(name),
-): typeof fetch {
+): DpopFetch {
   /** The newest `DPoP-Nonce` each origin sent (servers may rotate it on any response). */
   const nonces = new Map<string, string>();
   /**
@@ -62,7 +65,7 @@ export function createDpopFetch(
    */
   let skew = 0;
 
-  return async (input, init) => {
+  const dpopFetch: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
     const accessToken = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
     const proves =
@@ -103,4 +106,5 @@ export function createDpopFetch(
     await first.body?.cancel();
     return attempt(true);
   };
+  return Object.assign(dpopFetch, { forgetKey: () => keys.forget() });
 }

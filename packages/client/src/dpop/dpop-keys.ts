@@ -7,15 +7,17 @@ import type { GatehouseError } from '../errors.ts';
 import type { TokenStorage } from '../storage/token-storage.ts';
 
 /**
- * Gets the client's key pair, creating it on first use.
+ * Gets the client's key pair, creating it on first use, and deletes it at sign-out.
  *
  * @example
  * ```ts
- * const keys: DpopKeyStore = { load: async () => myKeyPair };
+ * const keys: DpopKeyStore = { load: async () => myKeyPair, forget: async () => {} };
  * ```
  */
 export interface DpopKeyStore {
   load(): Promise<CryptoKeyPair>;
+  /** Deletes the key: the next `load()` creates a new one (sign-out, so that the next sign-in has a key of its own). */
+  forget(): Promise<void>;
 }
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -85,6 +87,7 @@ export function indexedDbDpopKeys(name: string): DpopKeyStore {
         throw unsupported('DPoP needs IndexedDB to keep its key, and IndexedDB refused', cause);
       }
     },
+    forget: () => transact('readwrite', (store) => store.delete(name)),
   };
 }
 
@@ -111,6 +114,9 @@ export function memoryDpopKeys(name: string): DpopKeyStore {
         pair.catch(() => inMemory.delete(name));
       }
       return pair;
+    },
+    async forget() {
+      inMemory.delete(name);
     },
   };
 }
@@ -159,6 +165,10 @@ export function storedDpopKeys(storage: TokenStorage, name: string): DpopKeyStor
         throw error;
       });
       return pair;
+    },
+    forget() {
+      pair = undefined;
+      return storage.remove(key);
     },
   };
 }

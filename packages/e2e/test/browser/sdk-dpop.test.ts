@@ -208,4 +208,36 @@ describe('@gatehouse/client with dpop: true in Chromium', { timeout: 90_000 }, (
       await context.close();
     }
   });
+
+  it('sign-out deletes the key from IndexedDB; the next sign-in binds its tokens to a new key', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await signedInTab(page);
+      const [before] = await storedKeys(page);
+      const jkt = async () => decodeJwt((await accessToken(page))!).cnf;
+      expect(await jkt()).toEqual({ jkt: await calculateJwkThumbprint(before!.publicJwk as JWK) });
+
+      const { revoked } = await page.evaluate(() =>
+        (globalThis as WithApp).app.auth.signOut({ endSession: false }),
+      );
+      expect(revoked).toBe(true);
+      expect(await storedKeys(page)).toEqual([]);
+
+      // Still signed in at Gatehouse (endSession: false): the popup needs at most the consent again.
+      const [popup] = await Promise.all([page.waitForEvent('popup'), page.locator('#popup').click()]);
+      const closed = popup.waitForEvent('close');
+      const allow = popup.getByRole('button', { name: 'Allow', exact: true });
+      await Promise.race([allow.click().catch(() => undefined), closed]);
+      await closed;
+      await renewed(page, undefined); // the opener has exchanged the code
+      const [after, ...others] = await storedKeys(page);
+      expect(others).toEqual([]);
+      const thumbprint = await calculateJwkThumbprint(after!.publicJwk as JWK);
+      expect(thumbprint).not.toBe(await calculateJwkThumbprint(before!.publicJwk as JWK));
+      expect(await jkt()).toEqual({ jkt: thumbprint });
+    } finally {
+      await context.close();
+    }
+  });
 });
