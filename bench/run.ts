@@ -73,8 +73,9 @@ try {
   const ctx: BenchContext = {
     quick,
     cpus: machine().cpus,
-    roundSeconds: quick ? 2 : 4,
-    rounds: quick ? 2 : 7,
+    // Quick mode (a smoke run under 2 minutes): one interleaved round of 1 s per side; every figure is produced.
+    roundSeconds: quick ? 1 : 4,
+    rounds: quick ? 1 : 7,
     connections: 16,
     redisUrl: redis.url,
     gatehouse,

@@ -19,7 +19,8 @@ export async function concurrency(ctx: BenchContext): Promise<Figure[]> {
   const rounds = ctx.quick ? 1 : 2;
   // Every refresh token costs a sign-in to issue: a quick run refreshes at 10 and 50 connections only.
   const refreshLevels = ctx.quick ? LEVELS.filter((level) => level <= 50) : LEVELS;
-  const tokensPerLevel = (level: number) => (ctx.quick ? 50 : 2 * Math.max(150, level));
+  // A pool run needs at least one token per connection (autocannon refuses connections > amount).
+  const tokensPerLevel = (level: number) => (ctx.quick ? Math.max(30, level) : 2 * Math.max(150, level));
   const needed = refreshLevels.reduce((sum, level) => sum + tokensPerLevel(level), 0) * rounds;
   ctx.log(`latency by concurrency: issuing ${needed} refresh tokens through sign-ins`);
   const pool = await issueTokens({

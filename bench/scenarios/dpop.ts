@@ -74,8 +74,8 @@ export async function dpop(ctx: BenchContext): Promise<Figure[]> {
     boundToken,
     privateJwk,
     htu,
-    roundMs: ctx.quick ? 500 : 2000,
-    rounds: ctx.quick ? 2 : 3,
+    roundMs: ctx.quick ? 300 : 2000,
+    rounds: ctx.quick ? 1 : 3,
   } satisfies DpopVerifierInput);
   const us = (perSecond: number) => 1e6 / perSecond;
   const verifyUs = us(ops.cryptoVerify);
@@ -141,7 +141,7 @@ export async function dpop(ctx: BenchContext): Promise<Figure[]> {
     if (asBearer.status !== 401) throw new Error(`a bound token as Bearer answered ${asBearer.status}`);
     // Saturating first (also the warm-up): how many requests each answers as fast as it can.
     ctx.log('demo API: GET /me DPoP vs Bearer vs /health, saturating');
-    const warmupSeconds = ctx.quick ? 2 : 3;
+    const warmupSeconds = ctx.quick ? 1 : 3;
     const saturated = {
       dpop: await measure({ ...specs.dpop, durationSeconds: warmupSeconds }, pid),
       bearer: await measure({ ...specs.bearer, durationSeconds: warmupSeconds }, pid),

@@ -86,11 +86,11 @@ const AUTHORIZATION_CODE_TTL = 60;
  * (on their own Redis and server; expiring keys cost the idle Redis little CPU).
  */
 export async function startRedisMemory(ctx: BenchContext): Promise<{ finish(): Promise<Figure[]> }> {
-  const count = ctx.quick ? 150 : 10_000;
+  const count = ctx.quick ? 100 : 10_000;
   const shared = { issuer: ctx.gatehouse.issuer, redisUrl: ctx.redisUrl, clientId: 'spa' as const };
   // The first sign-in of each user creates its account (an argon2id hash): not part of the rate.
   await signIns({ ...shared, count: 20 });
-  const calibration = await signIns({ ...shared, count: ctx.quick ? 30 : 200 });
+  const calibration = await signIns({ ...shared, count: ctx.quick ? 15 : 200 });
   const rate = calibration.count / calibration.seconds;
   const ttl = Math.ceil((1.3 * count) / rate) + 10;
   ctx.log(`Redis memory: ${count} sign-ins at ~${round(rate, 0)}/s, REFRESH_TOKEN_TTL=${ttl}s`);

@@ -32,7 +32,7 @@ const refreshBody = (refreshToken: string) =>
  */
 export async function refresh(ctx: BenchContext): Promise<Figure[]> {
   // Quick mode keeps the whole `--quick` under two minutes: every Gatehouse token is a sign-in.
-  const perRound = ctx.quick ? 100 : 800;
+  const perRound = ctx.quick ? 60 : 800;
   const warmup = ctx.quick ? 20 : 200;
   // Tokens per side spent on counting Redis commands (one refresh at a time, nothing else running).
   const counted = ctx.quick ? 10 : 20;

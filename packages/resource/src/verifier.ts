@@ -1,10 +1,13 @@
+import type { KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
   errors,
   type FlattenedJWSInput,
+  type JWKSCacheInput,
   type JWSHeaderParameters,
   type JWTPayload,
+  jwksCache,
   jwtVerify,
   type RemoteJWKSet,
 } from 'jose';
@@ -19,7 +22,15 @@ import {
   setChallenge,
   TemporarilyUnavailableError,
 } from './errors.ts';
-import { validateClaims, verifyCompactJws } from './node-signature.ts';
+import {
+  claimChecks,
+  type NodeJws,
+  NodeJwsParser,
+  NodeKeyCache,
+  nodeVerificationKey,
+  validateClaims,
+  verifyNodeJws,
+} from './node-signature.ts';
 import { type RevocationEvent, RevocationList, type RevocationSource } from './revocations.ts';
 
 /**
@@ -262,6 +273,11 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const unavailable = (description: string, cause: unknown) =>
     new TemporarilyUnavailableError(realm, retryAfter, description, { cause });
 
+  const jwksMaxAge = options.jwksMaxAge ?? 600_000;
+  // jose replaces what this holds on every successful JWKS fetch: how the key cache knows its keys are current.
+  const jwksState: JWKSCacheInput = {};
+  const nodeKeys = new NodeKeyCache(jwksState, jwksMaxAge);
+  const jwsParser = new NodeJwsParser(algorithms);
   let remote: Promise<RemoteJWKSet> | undefined;
   const remoteKeySet = (): Promise<RemoteJWKSet> => {
     if (remote === undefined) {
@@ -273,7 +289,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         return createRemoteJWKSet(url, {
           cooldownDuration: options.jwksCooldown ?? 30_000,
           timeoutDuration: timeout,
-          cacheMaxAge: options.jwksMaxAge ?? 600_000,
+          cacheMaxAge: jwksMaxAge,
+          [jwksCache]: jwksState,
         });
       })();
       // A failed discovery is retried by the next request rather than remembered.
@@ -319,12 +336,15 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   };
   const unsubscribe = options.revocations?.subscribe(onRevocation);
   let initialRevocations: Promise<void> | undefined;
+  // Once loaded, verifications skip the await on the (settled) load.
+  let revocationsLoaded = options.revocations?.list === undefined;
   const loadRevocations = (): Promise<void> => {
     const source = options.revocations;
     if (source?.list === undefined) return Promise.resolve();
     if (initialRevocations === undefined) {
       const pending = source.list().then((events) => {
         for (const event of events) onRevocation(event);
+        revocationsLoaded = true;
       });
       // Not loaded: the next verification tries again (and answers 503 meanwhile).
       pending.catch(() => {
@@ -340,22 +360,50 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (revoked.isRevoked(claims)) throw new InvalidTokenError(realm, 'token revoked');
   };
 
+  const joseChecks = {
+    issuer,
+    audience,
+    // RFC 9068 §4: resource servers MUST check typ is at+jwt (jose also accepts application/at+jwt).
+    typ: 'at+jwt',
+    requiredClaims: REQUIRED_CLAIMS,
+    clockTolerance,
+    algorithms,
+  };
+  const nodeChecks = claimChecks(joseChecks);
+
+  /**
+   * The KeyObject node:crypto checks `jws` with, resolved by jose's key set; remembered per algorithm
+   * and `kid` when the key set did not change meanwhile (a refetch, a stale set kept through an outage).
+   */
+  const resolveNodeKey = async (jws: NodeJws): Promise<KeyObject | undefined> => {
+    const before = nodeKeys.current();
+    const { token, firstDot, secondDot } = jws;
+    const resolved = await getKey(jws.header, {
+      protected: token.slice(0, firstDot),
+      payload: token.slice(firstDot + 1, secondDot),
+      signature: token.slice(secondDot + 1),
+    });
+    const key = nodeVerificationKey(jws.alg, resolved);
+    const after = nodeKeys.current();
+    if (key !== undefined && after !== undefined && after === before)
+      nodeKeys.set(jws.alg, jws.kid, key, after);
+    return key;
+  };
+
   const verifySignedToken = async (token: string): Promise<VerifiedAccessToken> => {
     const currentDate = now();
-    const checks = {
-      issuer,
-      audience,
-      // RFC 9068 §4: resource servers MUST check typ is at+jwt (jose also accepts application/at+jwt).
-      typ: 'at+jwt',
-      requiredClaims: REQUIRED_CLAIMS,
-      clockTolerance,
-      currentDate,
-    };
-    // ES256 and EdDSA signatures go through node:crypto (synchronous, no WebCrypto job), the claims
-    // through the same checks jose makes; anything else through jose's jwtVerify.
-    const fast = await verifyCompactJws(token, algorithms, getKey);
-    if (fast) validateClaims(fast.header, fast.payload, checks);
-    const payload = fast ? fast.payload : (await jwtVerify(token, getKey, { ...checks, algorithms })).payload;
+    // ES256 and EdDSA signatures go through node:crypto (synchronous, no WebCrypto job) with a key
+    // jose resolved, the claims through the same checks jose makes; anything else through jwtVerify.
+    const jws = jwsParser.parse(token);
+    let key = jws === undefined ? undefined : nodeKeys.get(jws.alg, jws.kid);
+    if (jws !== undefined && key === undefined) key = await resolveNodeKey(jws);
+    let payload: JWTPayload;
+    if (jws !== undefined && key !== undefined) {
+      payload = verifyNodeJws(jws, key);
+      validateClaims(jws.header, payload, nodeChecks, Math.floor(currentDate.getTime() / 1000));
+    } else {
+      payload = (await jwtVerify(token, getKey, { ...joseChecks, currentDate })).payload;
+    }
     const { sub, client_id: clientId, jti, iat, scope, gid } = payload;
     if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError(realm, 'invalid sub claim');
     if (typeof clientId !== 'string' || clientId === '')
@@ -394,10 +442,12 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const verifyToken = async (token: string): Promise<VerifiedAccessToken> => {
     if (token.length > maxTokenLength) throw new InvalidTokenError(realm, 'token too large');
     if (!COMPACT_JWS.test(token)) throw new InvalidTokenError(realm, 'malformed token');
-    try {
-      await loadRevocations();
-    } catch (err) {
-      throw unavailable('revocation list unavailable', err);
+    if (!revocationsLoaded) {
+      try {
+        await loadRevocations();
+      } catch (err) {
+        throw unavailable('revocation list unavailable', err);
+      }
     }
     // Keyed by the token itself: a JS string hash costs a fraction of a SHA-256, and only verified tokens
     // (at most maxTokenLength characters each, `max` of them) are ever stored.

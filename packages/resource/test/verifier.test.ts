@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
-import { base64url } from 'jose';
+import { createHmac, KeyObject, sign } from 'node:crypto';
+import { base64url, CompactSign } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type AccessTokenVerifierOptions,
@@ -202,6 +202,66 @@ describe('createAccessTokenVerifier', () => {
   });
 });
 
+describe('tokens whose signature holds but whose content is not a JWT', () => {
+  /** A compact JWS over arbitrary payload bytes, validly signed with the issuer's key. */
+  async function signedPayload(payload: Uint8Array, header: Record<string, unknown> = {}): Promise<string> {
+    const key = issuer.keys[0]!;
+    return new CompactSign(payload)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header })
+      .sign(key.privateKey);
+  }
+
+  it.each([
+    ['a payload that is not JSON', new TextEncoder().encode('not json')],
+    ['a JSON array payload', new TextEncoder().encode('[1,2,3]')],
+    ['a JSON string payload', new TextEncoder().encode('"claims"')],
+    ['a payload that is not UTF-8', Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d])],
+  ])('answers 401 invalid_token, not 500, to %s', async (_name, payload) => {
+    expect(await verdict(await signedPayload(payload), { cache: false })).toEqual({
+      status: 401,
+      code: 'invalid_token',
+      description: 'malformed token',
+    });
+  });
+
+  it('answers 401 invalid_token to a header that is not JSON, with or without a valid payload', async () => {
+    const [, payload, signature] = (await issuer.mint()).split('.');
+    for (const header of ['bm90IGpzb24', base64url.encode('[]'), base64url.encode('{"alg":"ES256"')]) {
+      expect(await verdict(`${header}.${payload}.${signature}`)).toMatchObject({
+        status: 401,
+        code: 'invalid_token',
+      });
+    }
+  });
+
+  it('checks typ and crit of every token, also after tokens of the same key were accepted', async () => {
+    const verifier = verifierFor({ cache: false });
+    await verifier.verify(await issuer.mint());
+    await expect(verifier.verify(await issuer.mint({ header: { typ: 'JWT' } }))).rejects.toMatchObject({
+      status: 401,
+      description: 'not an access token (typ must be at+jwt)',
+    });
+    // jose will not sign an unknown critical header; node:crypto signs what it is given.
+    const key = issuer.keys[0]!;
+    const [, payload] = (await issuer.mint()).split('.');
+    const header = {
+      alg: 'ES256',
+      kid: key.kid,
+      typ: 'at+jwt',
+      crit: ['urn:example:unknown'],
+      'urn:example:unknown': 1,
+    };
+    const signingInput = `${base64url.encode(JSON.stringify(header))}.${payload}`;
+    const signature = sign('sha256', Buffer.from(signingInput), {
+      key: KeyObject.from(key.privateKey),
+      dsaEncoding: 'ieee-p1363',
+    });
+    const critical = `${signingInput}.${signature.toString('base64url')}`;
+    await expect(verifier.verify(critical)).rejects.toMatchObject({ status: 401, code: 'invalid_token' });
+    expect((await verifier.verify(await issuer.mint())).sub).toBe('user-1');
+  });
+});
+
 describe('key rotation', () => {
   it('accepts a token signed by a newly published key after exactly one refetch', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -213,6 +273,40 @@ describe('key rotation', () => {
     issuer.published = [...issuer.keys];
     vi.setSystemTime(Date.now() + 31_000); // past the 30 s refetch cooldown
     expect((await verifier.verify(await issuer.mint({ key: next }))).sub).toBe('user-1');
+    expect(issuer.jwksRequests).toBe(before + 1);
+  });
+
+  it('refuses tokens of a key the issuer withdrew once a refetch brought the new key set', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const verifier = verifierFor({ cache: false });
+    const old = issuer.keys[0]!;
+    expect((await verifier.verify(await issuer.mint())).sub).toBe('user-1');
+    const next = await createTestKey('ES256');
+    issuer.keys.push(next);
+    issuer.published = [next];
+    vi.setSystemTime(Date.now() + 31_000);
+    // The new kid refetches the JWKS, which no longer lists the old key.
+    expect((await verifier.verify(await issuer.mint({ key: next }))).sub).toBe('user-1');
+    await expect(verifier.verify(await issuer.mint({ key: old }))).rejects.toMatchObject({
+      status: 401,
+      description: 'no matching key',
+    });
+    issuer.keys.pop();
+  });
+
+  it('refetches a JWKS older than its max age, and drops the keys it no longer lists', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const verifier = verifierFor({ cache: false });
+    await verifier.verify(await issuer.mint());
+    await verifier.verify(await issuer.mint());
+    const before = issuer.jwksRequests;
+    const next = await createTestKey('ES256');
+    issuer.published = [next];
+    vi.setSystemTime(Date.now() + 11 * 60_000); // past the 10 min max age
+    await expect(verifier.verify(await issuer.mint())).rejects.toMatchObject({
+      status: 401,
+      description: 'no matching key',
+    });
     expect(issuer.jwksRequests).toBe(before + 1);
   });
 
