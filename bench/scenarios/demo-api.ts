@@ -5,7 +5,7 @@ import { BENCH_DIR, runWorker, spawnNode, waitForHttp } from '../support/child.t
 import { serviceTokenRequest } from '../support/clients.ts';
 import { compareLoad, type MeasuredRound, measureRound } from '../support/compare.ts';
 import type { BenchContext } from '../support/context.ts';
-import { type Figure, ratioFigure } from '../support/figure.ts';
+import type { Figure } from '../support/figure.ts';
 import { median, round } from '../support/stats.ts';
 import type { VerifierInput, VerifierResult } from '../workers/verifier.ts';
 
@@ -21,13 +21,14 @@ async function serviceAccessToken(ctx: BenchContext): Promise<string> {
 /**
  * The fair price of authentication: one handler mounted without authentication, behind
  * `requireAccessToken` with the verifier's cache, and behind it without the cache
- * (`bench/servers/fair-api.ts`), loaded in interleaved rounds (open, cached, uncached, open, …).
+ * (`bench/servers/fair-api.ts`), and behind one crypto.verify of the token (the yardstick), loaded in interleaved rounds (open, cached,
+ * uncached, signature, open, …).
  * Returns the API's CPU per request of each route, in µs, one entry per round.
  */
 async function fairRounds(
   ctx: BenchContext,
   token: string,
-): Promise<Record<'open' | 'cached' | 'uncached', number[]>> {
+): Promise<Record<'open' | 'cached' | 'uncached' | 'signature', number[]>> {
   const port = await freePort();
   const api = spawnNode(join(BENCH_DIR, 'servers/fair-api.ts'), [], {
     PORT: String(port),
@@ -37,19 +38,24 @@ async function fairRounds(
     const url = `http://127.0.0.1:${port}`;
     await waitForHttp(`${url}/open`, api);
     const headers = { authorization: `Bearer ${token}` };
-    for (const route of ['cached', 'uncached']) {
+    for (const route of ['cached', 'uncached', 'signature']) {
       const response = await fetch(`${url}/${route}`, { headers });
       if (response.status !== 200)
         throw new Error(`GET /${route} answered ${response.status}: ${await response.text()}`);
     }
-    const routes = { open: {}, cached: { headers }, uncached: { headers } } as const;
+    const routes = { open: {}, cached: { headers }, uncached: { headers }, signature: { headers } } as const;
     const run = (route: keyof typeof routes, seconds: number): Promise<MeasuredRound> =>
       measureRound(
         { url: `${url}/${route}`, ...routes[route], connections: ctx.connections, durationSeconds: seconds },
         api.child.pid,
       );
     for (const route of Object.keys(routes) as (keyof typeof routes)[]) await run(route, ctx.quick ? 1 : 3);
-    const out = { open: [] as number[], cached: [] as number[], uncached: [] as number[] };
+    const out = {
+      open: [] as number[],
+      cached: [] as number[],
+      uncached: [] as number[],
+      signature: [] as number[],
+    };
     for (let i = 0; i < ctx.rounds; i++) {
       for (const route of Object.keys(routes) as (keyof typeof routes)[]) {
         const cpu = (await run(route, ctx.quick ? 1 : ctx.roundSeconds)).cpuMsPerRequest;
@@ -92,19 +98,17 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
       { url: `${url}/me`, headers: { authorization: `Bearer ${token}` }, pid: api.child.pid },
       { url: `${url}/health`, pid: api.child.pid },
     );
-    figures.push(
-      ratioFigure(
-        {
-          scenario: SCENARIO,
-          name: 'GET /me (authenticated) req/s',
-          value: round(authenticated.perSecond, 0),
-          unit: 'req/s',
-          note: `vs GET /health ${round(open.perSecond, 0)} req/s; p99 ${authenticated.p99} vs ${open.p99} ms`,
-        },
-        round(authenticated.perSecond / open.perSecond),
-        0.8,
-      ),
-    );
+    // Reported without a target of its own: /me and /health are two routes with two handlers, so the ratio
+    // mixes routing and the handler into the price of authentication. Issue 18 moved the target to the fair
+    // comparison below (one handler with and without requireAccessToken).
+    figures.push({
+      scenario: SCENARIO,
+      name: 'GET /me (authenticated) req/s',
+      value: round(authenticated.perSecond, 0),
+      unit: 'req/s',
+      ratio: round(authenticated.perSecond / open.perSecond),
+      note: `vs GET /health ${round(open.perSecond, 0)} req/s; p99 ${authenticated.p99} vs ${open.p99} ms; the target is on the fair comparison below`,
+    });
     if (authenticated.cpuMsPerRequest !== undefined && open.cpuMsPerRequest !== undefined) {
       const cpuRatio = open.cpuMsPerRequest / authenticated.cpuMsPerRequest;
       figures.push({
@@ -113,9 +117,7 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
         value: authenticated.cpuMsPerRequest,
         unit: 'ms',
         ratio: round(cpuRatio),
-        target: '>= 0.8',
-        pass: cpuRatio >= 0.8,
-        note: `GET /health ${open.cpuMsPerRequest} ms; ratio = /health / /me, from /proc CPU time`,
+        note: `GET /health ${open.cpuMsPerRequest} ms; ratio = /health / /me, from /proc CPU time; two routes and two handlers: the target is on the fair comparison below`,
       });
     }
   } finally {
@@ -155,7 +157,9 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
   const openMicros = median(fair.open);
   const cachedAdded = pairedDifference(fair.cached, fair.open);
   const uncachedAdded = pairedDifference(fair.uncached, fair.open);
-  const uncachedRatio = uncachedAdded / cryptoVerifyMicros;
+  // The yardstick in the API process: the same handler behind one crypto.verify of the token, in the same rounds.
+  const signatureAdded = pairedDifference(fair.signature, fair.open);
+  const uncachedRatio = uncachedAdded / signatureAdded;
   figures.push(
     {
       scenario: SCENARIO,
@@ -174,7 +178,7 @@ export async function demoApi(ctx: BenchContext): Promise<Figure[]> {
       ratio: round(uncachedRatio),
       target: '<= 1.2',
       pass: uncachedRatio <= 1.2,
-      note: `ratio vs the CPU of one ES256 crypto.verify in the same run (${round(cryptoVerifyMicros, 1)} µs, verifier worker, back to back)`,
+      note: `ratio vs one ES256 crypto.verify of the token in the same API, same rounds (${round(signatureAdded, 1)} µs added per request; back to back in a worker it costs ${round(cryptoVerifyMicros, 1)} µs)`,
     },
     {
       scenario: SCENARIO,
