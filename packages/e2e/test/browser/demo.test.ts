@@ -9,7 +9,7 @@ import { launchChromium, screenshot } from '@gatehouse/testkit/chromium';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingStack, startCountingStack } from './counting-stack.ts';
-import { dpopProofFromPage } from './dpop-in-page.ts';
+import { dpopProofFromPage, hasSdkDpopKey, keepDpopKey } from './dpop-in-page.ts';
 import { sdkStorage } from './sdk-storage.ts';
 import { signInThroughPages } from './sign-in.ts';
 
@@ -155,6 +155,8 @@ describe('the demo page in Chromium', { timeout: 60_000 }, () => {
     const session = Object.entries(stored.indexedDb).find(([key]) => key.endsWith(':session'))?.[1];
     const refreshToken = (JSON.parse(session ?? '{}') as { refreshToken?: string }).refreshToken;
     expect(refreshToken).toBeTruthy();
+    // The token is bound to the tab's DPoP key; keep a copy, since sign-out deletes the SDK's.
+    await keepDpopKey(page);
 
     // RP-initiated logout: the SDK revokes, then sends the browser to the server's end-session
     // endpoint, which may ask to confirm before it redirects back.
@@ -175,15 +177,17 @@ describe('the demo page in Chromium', { timeout: 60_000 }, () => {
     await expect.poll(() => page.locator('#whoami').textContent()).toBe('Not signed in');
     await screenshot(page, '6-signed-out-again');
     expect(await sdkStorage(page)).toEqual({ indexedDb: {}, localStorage: {} });
+    // The next sign-in binds its tokens to a new key.
+    expect(await hasSdkDpopKey(page)).toBe(false);
 
-    // demo-spa is DPoP-bound: only a proof of the tab's own key (still in its IndexedDB) could use the token,
-    // so the refusal below is the revocation, not a missing or foreign proof.
+    // demo-spa is DPoP-bound: only a proof of the key the token is bound to (the copy kept above) could use
+    // it, so the refusal below is the revocation, not a missing or foreign proof.
     const tokenUrl = `${stack.issuer}/token`;
     const response = await fetch(tokenUrl, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        dpop: await dpopProofFromPage(page, { method: 'POST', url: tokenUrl }),
+        dpop: await dpopProofFromPage(page, { method: 'POST', url: tokenUrl }, 'kept'),
       },
       body: new URLSearchParams({
         grant_type: 'refresh_token',

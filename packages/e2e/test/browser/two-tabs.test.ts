@@ -8,7 +8,7 @@ import { launchChromium } from '@gatehouse/testkit/chromium';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingStack, startCountingStack } from './counting-stack.ts';
-import { dpopProofFromPage } from './dpop-in-page.ts';
+import { dpopProofFromPage, keepDpopKey } from './dpop-in-page.ts';
 import { signInThroughPages } from './sign-in.ts';
 
 // Long enough that nothing expires on its own; the tabs' clocks are moved instead.
@@ -152,17 +152,23 @@ describe('two tabs of the demo page', { timeout: 60_000 }, () => {
       const [first, second] = await twoSignedInTabs(stack, context);
       const token = await tokenUsedBy(second, stack.apiUrl, 'Before signing out');
       expect(token).toMatch(/^DPoP /); // the demo page uses dpop: true
-      // The token is DPoP-bound: each call from here needs a fresh proof of the tab's key.
+      // The token is DPoP-bound: each call from here needs a fresh proof of the tab's key, kept in a copy
+      // because sign-out deletes the SDK's.
+      await keepDpopKey(second);
       const url = `${stack.apiUrl}/me`;
       const me = async () =>
         fetch(url, {
           headers: {
             authorization: token ?? '',
-            dpop: await dpopProofFromPage(second, {
-              method: 'GET',
-              url,
-              accessToken: String(token).replace(/^DPoP /, ''),
-            }),
+            dpop: await dpopProofFromPage(
+              second,
+              {
+                method: 'GET',
+                url,
+                accessToken: String(token).replace(/^DPoP /, ''),
+              },
+              'kept',
+            ),
           },
         });
       expect((await me()).status).toBe(200);
