@@ -8,11 +8,9 @@ import {
   createMetrics,
   type GatehouseMetrics,
   type MetricsOptions,
-  metricsMiddleware,
-  metricsRoute,
   startMetricsServer,
 } from './metrics.ts';
-import { requestLogger } from './request-log.ts';
+import { observeRequests } from './request-log.ts';
 import { attachSecurityEvents, trackSigningKey } from './security-events.ts';
 
 export {
@@ -27,13 +25,15 @@ export {
   createMetrics,
   type GatehouseMetrics,
   type MetricsOptions,
-  metricsMiddleware,
   metricsRoute,
   OTHER_CLIENTS,
   startMetricsServer,
   UNKNOWN_CLIENT,
 } from './metrics.ts';
 export {
+  metricsMiddleware,
+  type ObserveRequestsOptions,
+  observeRequests,
   REQUEST_ID_HEADER,
   type RequestLogLine,
   type RequestLogOptions,
@@ -55,7 +55,7 @@ export {
 export interface Observability {
   readonly log: Logger;
   readonly metrics: GatehouseMetrics;
-  /** For `GatehouseOptions.outerMiddleware`: request log, latency/error metrics, `/metrics` (without METRICS_PORT). */
+  /** For `GatehouseOptions.outerMiddleware`: one middleware: request log, latency/error metrics, `/metrics` (without METRICS_PORT). */
   readonly outerMiddleware: readonly Koa.Middleware[];
   /** For `GatehouseOptions.onProviderCreated`: security events and token metrics. */
   onProviderCreated(provider: Provider): void;
@@ -94,10 +94,13 @@ export function createObservability(
   return {
     log,
     metrics,
+    // One middleware: one timing, one route label, one X-Request-Id per request.
     outerMiddleware: [
-      requestLogger(log),
-      metricsMiddleware(metrics),
-      ...(config.metricsPort === undefined ? [metricsRoute(metrics)] : []),
+      observeRequests({
+        log,
+        metrics,
+        ...(config.metricsPort === undefined ? { metricsPath: '/metrics' } : {}),
+      }),
     ],
     onSigningKeysChanged: trackSigningKey(log, metrics),
     onProviderCreated(provider) {

@@ -6,7 +6,6 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { routeLabel } from './route-label.ts';
 
 /** Label value for a request without an identified client. */
 export const UNKNOWN_CLIENT = 'unknown';
@@ -82,7 +81,7 @@ interface CommandTrace {
  * @example
  * const metrics = createMetrics();
  * metrics.watchRedis(server.store.connection);
- * app.use(metricsMiddleware(metrics));
+ * app.use(observeRequests({ metrics }));
  */
 export function createMetrics(options: MetricsOptions = {}): GatehouseMetrics {
   const registry = new Registry();
@@ -241,34 +240,17 @@ function traceCommands(connection: Redis | Cluster, histogram: Histogram<'comman
 }
 
 /**
- * Times every request into `gatehouse_http_request_duration_seconds` and counts OAuth error
- * responses (JSON bodies with an `error` code) into `gatehouse_oauth_errors_total`.
+ * Counts an OAuth error response (a JSON body with an `error` code, status 400 or more) into
+ * `gatehouse_oauth_errors_total`, and an `invalid_client` into `gatehouse_client_auth_failures_total`.
  * Errors oidc-provider answers with a redirect or an HTML page are counted from its events
- * (see {@link attachProviderMetrics}).
+ * (see {@link attachProviderMetrics}). Called once per request by the request observer
+ * (`request-log.ts`), which also times the request.
  */
-export function metricsMiddleware(metrics: GatehouseMetrics): Koa.Middleware {
-  return async function measureRequest(ctx, next) {
-    const started = performance.now();
-    let failed = false;
-    try {
-      await next();
-    } catch (err) {
-      failed = true;
-      throw err;
-    } finally {
-      const status = failed ? 500 : ctx.status;
-      const route = routeLabel(ctx, status);
-      metrics.httpRequestDuration.observe(
-        { route, method: ctx.method, status: String(status) },
-        (performance.now() - started) / 1000,
-      );
-      const error = (ctx.body as { error?: unknown } | null | undefined)?.error;
-      if (!failed && status >= 400 && typeof error === 'string' && isPlainObject(ctx.body)) {
-        metrics.oauthErrors.inc({ error: ERROR_CODE.test(error) ? error : 'other', route });
-        if (error === 'invalid_client') metrics.clientAuthFailures.inc({ route });
-      }
-    }
-  };
+export function countErrorResponse(metrics: GatehouseMetrics, body: unknown, route: string): void {
+  const error = (body as { error?: unknown } | null | undefined)?.error;
+  if (typeof error !== 'string' || !isPlainObject(body)) return;
+  metrics.oauthErrors.inc({ error: ERROR_CODE.test(error) ? error : 'other', route });
+  if (error === 'invalid_client') metrics.clientAuthFailures.inc({ route });
 }
 
 function isPlainObject(value: unknown): boolean {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import { type GrantType, tokenGrantTypeOf } from '../tokens/grant-types.ts';
 import type { Logger } from './logger.ts';
+import { countErrorResponse, type GatehouseMetrics, metricsRoute } from './metrics.ts';
 import { clientIdOf, routeLabel } from './route-label.ts';
 
 /** Response (and accepted request) header carrying the request id. */
@@ -58,54 +59,113 @@ export function requestIdOf(ctx: Koa.Context): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/** What {@link observeRequests} does with each request: log it, time it, or both. */
+export interface ObserveRequestsOptions extends RequestLogOptions {
+  /** Writes the one line per request ({@link RequestLogLine}); no line, and no request id, without it. */
+  readonly log?: Logger;
+  /**
+   * Times the request into `gatehouse_http_request_duration_seconds` and counts OAuth error
+   * responses ({@link countErrorResponse}).
+   */
+  readonly metrics?: GatehouseMetrics;
+  /** Serves the metrics at this path (`GET`/`HEAD`) when set; see {@link metricsRoute}. */
+  readonly metricsPath?: string;
+}
+
 /**
- * Logs one line per request: request id (also returned as `X-Request-Id`), method,
- * normalized route, status, latency, client id and, for a token request, its grant type.
- * Deliberately never logs the URL or query (authorization codes, `state` and tokens ride
- * there), bodies, cookies or headers: what is not written cannot leak. Put it first in `outerMiddleware`.
+ * The request log and the request metrics in one middleware: one clock reading at each end,
+ * one route label, one place that sets `X-Request-Id`, whatever combination is enabled (every
+ * request passes here, so two wrappers would cost two promises and two timings per request).
+ *
+ * The log line: request id (also returned as `X-Request-Id`), method, normalized route, status,
+ * latency, client id and, for a token request, its grant type. Deliberately never the URL or
+ * query (authorization codes, `state` and tokens ride there), bodies, cookies or headers: what
+ * is not written cannot leak. Put it first in `outerMiddleware`.
+ *
+ * @example
+ * createGatehouseServer(config, { outerMiddleware: [observeRequests({ log, metrics, metricsPath: '/metrics' })] });
+ */
+export function observeRequests(options: ObserveRequestsOptions): Koa.Middleware {
+  const { log, metrics, metricsPath } = options;
+  const accept = options.acceptRequestId ?? true;
+  const probes = new Set(options.probePaths ?? ['/healthz', '/readyz', '/metrics']);
+  const serveMetrics = metrics && metricsPath ? metricsRoute(metrics, metricsPath) : undefined;
+
+  function finish(ctx: Koa.Context, started: number, ip: string, requestId: string, failed: boolean): void {
+    const status = failed ? 500 : ctx.status;
+    const level = !log
+      ? undefined
+      : status >= 500
+        ? 'error'
+        : status < 400 && probes.has(ctx.path)
+          ? 'debug'
+          : 'info';
+    // A line the logger would drop is not built (LOG levels above info: no per-request cost).
+    const logged = level !== undefined && log?.isLevelEnabled(level) === true;
+    if (!logged && !metrics) return;
+    const ms = performance.now() - started;
+    const route = routeLabel(ctx, status);
+    if (metrics) {
+      metrics.httpRequestDuration.observe({ route, method: ctx.method, status: String(status) }, ms / 1000);
+      if (!failed && status >= 400) countErrorResponse(metrics, ctx.body, route);
+    }
+    if (logged && log && level) {
+      const line: RequestLogLine = {
+        requestId,
+        method: ctx.method,
+        route,
+        status,
+        ms: Math.round(ms * 10) / 10,
+        ip,
+      };
+      const clientId = clientIdOf(ctx);
+      const grantType = tokenGrantTypeOf(ctx);
+      if (clientId !== undefined) (line as { clientId?: string }).clientId = clientId;
+      if (grantType !== undefined) (line as { grant_type?: GrantType }).grant_type = grantType;
+      log[level](line, 'request');
+    }
+  }
+
+  return async function observeRequest(ctx, next) {
+    const started = performance.now();
+    let ip = '';
+    let requestId = '';
+    if (log) {
+      // Read while the socket is certainly open: a request destroyed mid-body (a client that
+      // hangs up) has no address left to read when the line is written.
+      ip = clientAddress(ctx);
+      const incoming = ctx.get(REQUEST_ID_HEADER);
+      requestId = accept && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      (ctx.state as { requestId?: string }).requestId = requestId;
+      // Set before the rest runs, and only here: nothing below clears response headers (Koa does
+      // only when an error escapes every middleware, and then it answers 500 on its own).
+      ctx.set(REQUEST_ID_HEADER, requestId);
+    }
+    try {
+      await (serveMetrics ? serveMetrics(ctx, next) : next());
+    } catch (err) {
+      // Nothing should get past the app's error handler; if something does, Koa answers 500.
+      finish(ctx, started, ip, requestId, true);
+      throw err;
+    }
+    finish(ctx, started, ip, requestId, false);
+  };
+}
+
+/**
+ * The request log alone ({@link observeRequests} without metrics).
  *
  * @example
  * createGatehouseServer(config, { outerMiddleware: [requestLogger(log)] });
  */
 export function requestLogger(log: Logger, options: RequestLogOptions = {}): Koa.Middleware {
-  const accept = options.acceptRequestId ?? true;
-  const probes = new Set(options.probePaths ?? ['/healthz', '/readyz', '/metrics']);
-  return async function logRequest(ctx, next) {
-    const started = performance.now();
-    // Read while the socket is certainly open: a request destroyed mid-body (a client that
-    // hangs up) has no address left to read when the line is written.
-    const ip = clientAddress(ctx);
-    const incoming = ctx.get(REQUEST_ID_HEADER);
-    const requestId = accept && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    (ctx.state as { requestId?: string }).requestId = requestId;
-    ctx.set(REQUEST_ID_HEADER, requestId);
-    let failed = false;
-    try {
-      await next();
-    } catch (err) {
-      // Nothing should get past the app's error handler; if something does, Koa answers 500.
-      failed = true;
-      throw err;
-    } finally {
-      const status = failed ? 500 : ctx.status;
-      const level = status >= 500 ? 'error' : status < 400 && probes.has(ctx.path) ? 'debug' : 'info';
-      // A line the logger would drop is not built (LOG levels above info: no per-request cost).
-      if (log.isLevelEnabled(level)) {
-        const line: RequestLogLine = {
-          requestId,
-          method: ctx.method,
-          route: routeLabel(ctx, status),
-          status,
-          ms: Math.round((performance.now() - started) * 10) / 10,
-          ip,
-        };
-        const clientId = clientIdOf(ctx);
-        const grantType = tokenGrantTypeOf(ctx);
-        if (clientId !== undefined) (line as { clientId?: string }).clientId = clientId;
-        if (grantType !== undefined) (line as { grant_type?: GrantType }).grant_type = grantType;
-        log[level](line, 'request');
-      }
-      if (!failed) ctx.set(REQUEST_ID_HEADER, requestId);
-    }
-  };
+  return observeRequests({ ...options, log });
+}
+
+/**
+ * The request metrics alone ({@link observeRequests} without a log): every request timed into
+ * `gatehouse_http_request_duration_seconds`, OAuth error responses counted.
+ */
+export function metricsMiddleware(metrics: GatehouseMetrics): Koa.Middleware {
+  return observeRequests({ metrics });
 }

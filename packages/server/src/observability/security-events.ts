@@ -128,7 +128,7 @@ export function logSecurityEvent(
       metrics.keyRotations.inc();
       break;
     case 'client_auth_failed':
-      // Counted from the response by metricsMiddleware, which sees every route's invalid_client.
+      // Counted from the response by the request observer (observeRequests), which sees every route's invalid_client.
       break;
   }
 }
