@@ -130,37 +130,58 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
   const ipKey = (ip: string) => `client-auth:ip:${ip}`;
   const known = new ExpiringMap<PresentedCredential>(KNOWN_CREDENTIALS);
   const lockouts = new ExpiringMap<true>(REMEMBERED_LOCKOUTS);
+  /** When the last lockout this instance remembers ends: until then, known credentials are checked against them. */
+  let lockoutsEndAt = 0;
+  const rememberLockout = (key: string, retryAfterSeconds: number) => {
+    lockouts.set(key, true, retryAfterSeconds * 1000);
+    lockoutsEndAt = Math.max(lockoutsEndAt, Date.now() + retryAfterSeconds * 1000);
+  };
+  const checksFor = (clientId: string | undefined, ip: string): AttemptCheck[] => {
+    const checks: AttemptCheck[] = [{ key: ipKey(ip), limit: CLIENT_AUTH_FAILURES_PER_IP }];
+    if (clientId)
+      checks.unshift({ key: clientIpKey(clientId, ip), limit: CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP });
+    return checks;
+  };
   const lockedFor = (checks: readonly AttemptCheck[]) =>
     Math.max(0, ...checks.map(({ key }) => lockouts.remaining(key)));
+  const scopeOf = (key: string) => (key.startsWith('client-auth:ip:') ? 'ip' : 'client');
 
-  return async function throttleClientAuthentication(
+  /** A credential that authenticated here before: no Redis, and no key built while no lockout is remembered. */
+  function passKnown(
     ctx: Context,
-    request: ClientAuthRequest,
+    credential: PresentedCredential,
     next: () => Promise<void>,
   ): Promise<void> {
-    const credential = presentedCredential(ctx, request, (print) => known.get(print));
-    if (!credential) return next();
-    const { clientId, fingerprint } = credential;
-    const checks: AttemptCheck[] = [{ key: ipKey(ctx.ip), limit: CLIENT_AUTH_FAILURES_PER_IP }];
-    if (clientId) {
-      checks.unshift({ key: clientIpKey(clientId, ctx.ip), limit: CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP });
+    if (Date.now() < lockoutsEndAt) {
+      const locked = lockedFor(checksFor(credential.clientId, ctx.ip));
+      if (locked > 0) {
+        refuse(ctx, Math.ceil(locked / 1000));
+        return Promise.resolve();
+      }
     }
-    const isKnown = () => fingerprint !== undefined && known.get(fingerprint) !== undefined;
-    const scopeOf = (key: string) => (key.startsWith('client-auth:ip:') ? 'ip' : 'client');
-
-    const admission = isKnown()
-      ? undefined
-      : await admitWhenFree(limiter, checks, { maxWaitMs: CLIENT_AUTH_WAIT_MS, needless: isKnown });
-    if (!admission) {
-      const locked = lockedFor(checks);
-      if (locked > 0) return refuse(ctx, Math.ceil(locked / 1000));
-      await next();
+    return next().then(() => {
       // The secret changed since (or the client went): ask Redis again next time.
-      if (ctx.status === 401 && fingerprint) known.delete(fingerprint);
-      return;
-    }
+      if (ctx.status === 401 && credential.fingerprint) known.delete(credential.fingerprint);
+    });
+  }
+
+  /** A credential not known here: admitted atomically in Redis before the provider evaluates it. */
+  async function admitUnknown(
+    ctx: Context,
+    credential: PresentedCredential,
+    next: () => Promise<void>,
+  ): Promise<void> {
+    const { clientId, fingerprint } = credential;
+    const checks = checksFor(clientId, ctx.ip);
+    const isKnown = () => fingerprint !== undefined && known.get(fingerprint) !== undefined;
+    const admission = await admitWhenFree(limiter, checks, {
+      maxWaitMs: CLIENT_AUTH_WAIT_MS,
+      needless: isKnown,
+    });
+    // Another request with this credential authenticated while this one waited.
+    if (!admission) return passKnown(ctx, credential, next);
     if (!admission.allowed) {
-      if (admission.cause === 'locked') lockouts.set(admission.key, true, admission.retryAfter * 1000);
+      if (admission.cause === 'locked') rememberLockout(admission.key, admission.retryAfter);
       return refuse(ctx, admission.retryAfter);
     }
 
@@ -173,7 +194,7 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
     const error = (ctx.body as { error?: unknown } | undefined)?.error;
     if (ctx.status === 401 && error === 'invalid_client') {
       for (const { key, retryAfter } of await admission.failed()) {
-        lockouts.set(key, true, retryAfter * 1000);
+        rememberLockout(key, retryAfter);
         options.onSecurityEvent?.({
           type: 'lockout',
           scope: scopeOf(key),
@@ -191,5 +212,19 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
     } else {
       await admission.release().catch(() => {});
     }
+  }
+
+  // Not async: a request without a secret, or with one known here, gets no promise of its own.
+  return function throttleClientAuthentication(
+    ctx: Context,
+    request: ClientAuthRequest,
+    next: () => Promise<void>,
+  ): Promise<void> {
+    const credential = presentedCredential(ctx, request, (print) => known.get(print));
+    if (!credential) return next();
+    const { fingerprint } = credential;
+    if (fingerprint !== undefined && known.get(fingerprint) !== undefined)
+      return passKnown(ctx, credential, next);
+    return admitUnknown(ctx, credential, next);
   };
 }

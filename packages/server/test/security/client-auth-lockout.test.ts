@@ -62,6 +62,35 @@ describe('client authentication lockout (real server, real Redis)', () => {
     ]);
   });
 
+  it('a secret known on this instance skips Redis, yet a parallel burst of wrong secrets still locks its address out, the known secret too', async () => {
+    // The service authenticates from its own address: its credential is known from now on.
+    expect((await token(loopback(40), clientCredentials, basic('service', SERVICE_SECRET))).status).toBe(200);
+    const attacker = loopback(41);
+    const before = events.length;
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        token(attacker, clientCredentials, basic('service', `known-${i}`)),
+      ),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
+    expect(events.slice(before).filter((e) => e.type === 'lockout')).toEqual([
+      expect.objectContaining({ scope: 'client', clientId: 'service', ip: attacker }),
+    ]);
+    // The right secret, known here, cannot be used from the locked address to confirm a guess:
+    // the in-process lockout refuses it (in parallel as well as alone)…
+    const confirm = await Promise.all(
+      Array.from({ length: 5 }, () => token(attacker, clientCredentials, basic('service', SERVICE_SECRET))),
+    );
+    for (const refused of confirm) {
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(60);
+    }
+    // …while the service's own address goes on without a Redis round trip.
+    expect((await token(loopback(40), clientCredentials, basic('service', SERVICE_SECRET))).status).toBe(200);
+  });
+
   it('1,000 failures from 50 addresses lock out neither a confidential nor a public client elsewhere', async () => {
     const { refreshToken } = await signIn(gh.server, gh.issuer, 'noise-victim');
     const addresses = Array.from({ length: 50 }, (_, i) => loopback(100 + i));
