@@ -1,8 +1,11 @@
 import Koa from 'koa';
+import compose from 'koa-compose';
 import type { Config } from './config/config.ts';
+import { refuseRouteVariants } from './oidc-provider/route-variants.ts';
 import { securityHeaders } from './security/security-headers.ts';
 import { trustedForwardedHeaders, trustedProxySettings } from './security/trusted-proxy.ts';
 import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './store/index.ts';
+import { FORM_ENDPOINTS } from './tokens/form-endpoint-guard.ts';
 
 export interface AppParts {
   readonly config: Config;
@@ -12,9 +15,14 @@ export interface AppParts {
   readonly cookieKeys: readonly string[];
   /** Page routes (sign-in, consent, …) served before the provider. */
   readonly pages?: Koa.Middleware;
-  /** Form-endpoint policies in front of oidc-provider. */
+  /**
+   * Form-endpoint policies in front of oidc-provider: handles a POST to one of
+   * {@link FORM_ENDPOINTS} (then calls `next`), passes anything else on.
+   */
   readonly formGuard: Koa.Middleware;
-  /** The oidc-provider middleware. */
+  /** The oidc-provider middleware alone: what a POST to a form endpoint reaches after `formGuard`. */
+  readonly protocol: Koa.Middleware;
+  /** The oidc-provider middleware with what its pages need in front: every other request. */
   readonly provider: Koa.Middleware;
   readonly onError?: (err: unknown, ctx: Koa.Context) => void;
   /** Middleware around everything (logging, metrics), outside the error handler. */
@@ -65,33 +73,46 @@ export function createApp(parts: AppParts): Koa {
   app.use(errorHandler(parts.onError));
   // The one place security headers are applied: every response, oidc-provider's pages and ours.
   app.use(securityHeaders());
-  // The pass-through middleware below is not async: a request it does not concern goes straight
-  // on, without a promise of its own (every token request passes here).
-  app.use(function health(ctx, next) {
-    if (ctx.path === '/healthz' && ctx.method === 'GET') {
-      ctx.body = { status: 'ok' };
-      return;
-    }
-    if (ctx.path === '/readyz' && ctx.method === 'GET') {
-      return parts
-        .readiness()
-        .catch(() => 'store unavailable' as const)
-        .then((status) => {
-          ctx.status = status === 'ready' ? 200 : 503;
-          ctx.body = { status };
-        });
-    }
-    return next();
+  // POST /token and the other form endpoints (nearly every request of an API client) go from
+  // here to the form guard and the provider: nothing in between concerns them (health, JWKS
+  // caching, the pages' router, the provider pages' form limit and session limit), and their
+  // exact paths are no route variants. Every other request takes the chain below.
+  const protocolForms: Koa.Middleware = (ctx, next) => parts.formGuard(ctx, () => parts.protocol(ctx, next));
+  const everythingElse = compose([
+    // Not async: a request it does not concern goes straight on, without a promise of its own.
+    function health(ctx, next) {
+      if (ctx.path === '/healthz' && ctx.method === 'GET') {
+        ctx.body = { status: 'ok' };
+        return;
+      }
+      if (ctx.path === '/readyz' && ctx.method === 'GET') {
+        return parts
+          .readiness()
+          .catch(() => 'store unavailable' as const)
+          .then((status) => {
+            ctx.status = status === 'ready' ? 200 : 503;
+            ctx.body = { status };
+          });
+      }
+      return next();
+    },
+    function jwksCaching(ctx, next) {
+      if (ctx.path !== '/jwks') return next();
+      return next().then(() => {
+        // Verifiers may cache the key set this long; key rotation pre-publishes for as long.
+        if (ctx.status === 200) ctx.set('Cache-Control', `public, max-age=${parts.config.jwksMaxAge}`);
+      });
+    },
+    ...(parts.pages ? [parts.pages] : []),
+    // Before every policy and the provider: `/TOKEN` or `/token/` would reach the token endpoint
+    // past policies that compare exact paths.
+    refuseRouteVariants,
+    parts.provider,
+  ] as Koa.Middleware[]);
+  app.use(function route(ctx, next) {
+    return ctx.method === 'POST' && FORM_ENDPOINTS.has(ctx.path)
+      ? protocolForms(ctx, next)
+      : everythingElse(ctx, next);
   });
-  app.use(function jwksCaching(ctx, next) {
-    if (ctx.path !== '/jwks') return next();
-    return next().then(() => {
-      // Verifiers may cache the key set this long; key rotation pre-publishes for as long.
-      if (ctx.status === 200) ctx.set('Cache-Control', `public, max-age=${parts.config.jwksMaxAge}`);
-    });
-  });
-  if (parts.pages) app.use(parts.pages);
-  app.use(parts.formGuard);
-  app.use(parts.provider);
   return app;
 }

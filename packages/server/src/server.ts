@@ -28,7 +28,7 @@ import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
-import { formEndpointGuard } from './tokens/form-endpoint-guard.ts';
+import { FORM_ENDPOINTS, formEndpointGuard } from './tokens/form-endpoint-guard.ts';
 import { createJwtIntrospectionRevocation } from './tokens/jwt-introspection-revocation.ts';
 import { SuccessorLinks } from './tokens/refresh-reuse.ts';
 import { createTokenPolicies, stateOf } from './tokens/token-policies.ts';
@@ -188,11 +188,14 @@ async function assemble(
       log,
       onSecurityEvent: options.onSecurityEvent,
     }),
-    formGuard: formEndpointGuard((ctx, request, next) =>
-      throttleClientAuth(ctx, request, () =>
-        jwtIntrospectionRevocation(ctx, request, () => tokenPolicies(ctx, request, next)),
-      ),
-    ),
+    // Each policy on the endpoints it concerns, in this order: the lockout before anything
+    // reads the client's request further.
+    formGuard: formEndpointGuard([
+      { paths: FORM_ENDPOINTS, apply: throttleClientAuth },
+      { paths: new Set(['/introspect', '/revoke']), apply: jwtIntrospectionRevocation },
+      { paths: new Set(['/token', '/device/auth']), apply: tokenPolicies },
+    ]),
+    protocol: providerHost.middleware,
     // The provider's own pages: their forms held to the pages' size limit, anonymous sessions rate-limited.
     provider: compose([
       providerFormLimit(),

@@ -1,9 +1,7 @@
 import type Koa from 'koa';
-import compose from 'koa-compose';
 import { readFormBody } from '../http/form-body.ts';
 import { readBody } from '../http/request-body.ts';
 import { handOverParsedBody } from '../oidc-provider/oidc-provider-quirks.ts';
-import { refuseRouteVariants } from '../oidc-provider/route-variants.ts';
 import { noteTokenGrantType } from './grant-types.ts';
 
 /** The provider's POST endpoints that take `application/x-www-form-urlencoded` bodies. */
@@ -41,57 +39,95 @@ function oauthError(ctx: Koa.Context, status: number, error: string, description
   ctx.body = { error, error_description: description };
 }
 
+/** One policy in front of the provider's form endpoints, with the shape of a Koa middleware plus the form. */
+export type FormPolicy = (ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) => Promise<void>;
+
+/** A {@link FormPolicy} and the endpoints (exact paths, among {@link FORM_ENDPOINTS}) it concerns. */
+export interface FormEndpointPolicy {
+  readonly paths: ReadonlySet<string>;
+  readonly apply: FormPolicy;
+}
+
 /**
  * Reads form bodies of the provider's POST endpoints before oidc-provider does, so that
  * oversized and non-form bodies get an RFC 6749 §5.2 JSON error (never a reset or 500), and so
- * that `inspect` can look at (and adjust) the parameters. oidc-provider then reads the parsed
- * parameters, never the bytes again ({@link handOverParsedBody}).
+ * that the `policies` can look at (and adjust) the parameters, in order, each only on the
+ * endpoints it names (a token request passes the client-authentication lockout and the token
+ * policies, nothing else). oidc-provider then reads the parsed parameters, never the bytes
+ * again ({@link handOverParsedBody}).
  *
- * The guard and `inspect` know endpoints by their exact path, while oidc-provider also routes
- * `/TOKEN` or `/token/` to the token endpoint; such spellings of any provider route are
- * answered 404 first ({@link refuseRouteVariants}), so every request the provider serves has
- * passed the policies of the endpoint it resolves to.
+ * The guard and the policies know endpoints by their exact path, while oidc-provider also
+ * routes `/TOKEN` or `/token/` to the token endpoint; mount `refuseRouteVariants` (`oidc-provider/route-variants.ts`) in front
+ * of the provider for every other request, so that such spellings are answered 404 and every
+ * request the provider serves has passed the policies of the endpoint it resolves to.
+ * Requests that are not a POST to one of {@link FORM_ENDPOINTS} pass straight on.
  */
-export function formEndpointGuard(
-  inspect: (ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) => Promise<void>,
-): Koa.Middleware {
-  return compose([refuseRouteVariants, guardFormEndpoint(inspect)]);
+export function formEndpointGuard(policies: readonly FormEndpointPolicy[]): Koa.Middleware {
+  // Each endpoint's chain, decided once.
+  const chains = new Map(
+    [...FORM_ENDPOINTS].map((path) => [
+      path,
+      policies.filter((policy) => policy.paths.has(path)).map((policy) => policy.apply),
+    ]),
+  );
+  return function guardFormEndpoint(ctx, next) {
+    const chain = ctx.method === 'POST' ? chains.get(ctx.path) : undefined;
+    if (!chain) return next();
+    return guardForm(ctx, chain, next);
+  };
 }
 
-function guardFormEndpoint(
-  inspect: (ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) => Promise<void>,
-): Koa.Middleware {
-  return async function guardFormEndpoint(ctx, next) {
-    if (ctx.method !== 'POST' || !FORM_ENDPOINTS.has(ctx.path)) return next();
-    if (!isFormRequest(ctx)) {
-      // Drain so the client reads our answer rather than a reset.
-      await readBody(ctx.req);
-      return oauthError(
-        ctx,
-        400,
-        'invalid_request',
-        'the request body must be application/x-www-form-urlencoded',
-      );
-    }
-    const read = await readFormBody(ctx);
-    if (read.kind === 'too_large') {
-      return oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
-    }
-    const params: FormParams = read.params;
-    // The request log names the grant of a token request (never any other parameter).
-    if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
-    let replaced = false;
-    const request: FormRequest = {
-      path: ctx.path,
-      params,
-      replace(name, value) {
-        params[name] = value;
-        replaced = true;
-      },
-    };
-    await inspect(ctx, request, () => {
-      handOverParsedBody(ctx, replaced ? params : read.text);
-      return next();
-    });
-  };
+/** `chain[i]`, then the rest of the chain, then `last`: as koa-compose, over the form as well. */
+function runPolicies(
+  ctx: Koa.Context,
+  request: FormRequest,
+  chain: readonly FormPolicy[],
+  i: number,
+  last: () => Promise<void>,
+): Promise<void> {
+  const policy = chain[i];
+  if (!policy) return last();
+  return policy(ctx, request, () => runPolicies(ctx, request, chain, i + 1, last));
+}
+
+/** The form as the policies see it; `replace` marks it changed, so the provider gets the parameters. */
+class ParsedFormRequest implements FormRequest {
+  readonly path: string;
+  readonly params: FormParams;
+  replaced = false;
+
+  constructor(path: string, params: FormParams) {
+    this.path = path;
+    this.params = params;
+  }
+
+  replace(name: string, value: string): void {
+    this.params[name] = value;
+    this.replaced = true;
+  }
+}
+
+async function guardForm(ctx: Koa.Context, chain: readonly FormPolicy[], next: Koa.Next): Promise<void> {
+  if (!isFormRequest(ctx)) {
+    // Drain so the client reads our answer rather than a reset.
+    await readBody(ctx.req);
+    return oauthError(
+      ctx,
+      400,
+      'invalid_request',
+      'the request body must be application/x-www-form-urlencoded',
+    );
+  }
+  const read = await readFormBody(ctx);
+  if (read.kind === 'too_large') {
+    return oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
+  }
+  const params: FormParams = read.params;
+  // The request log names the grant of a token request (never any other parameter).
+  if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
+  const request = new ParsedFormRequest(ctx.path, params);
+  await runPolicies(ctx, request, chain, 0, () => {
+    handOverParsedBody(ctx, request.replaced ? params : read.text);
+    return next();
+  });
 }

@@ -87,13 +87,23 @@ export function createJwtIntrospectionRevocation(deps: JwtIntrospectionRevocatio
     }
   }
 
-  return async function jwtIntrospectionRevocation(
+  // Not async: an opaque token (a refresh token) passes on without a promise of its own.
+  return function jwtIntrospectionRevocation(
     ctx: Koa.Context,
     request: FormRequest,
     next: () => Promise<void>,
-  ) {
+  ): Promise<void> {
     const token = request.params.token;
     if ((request.path !== '/introspect' && request.path !== '/revoke') || !looksLikeJwt(token)) return next();
+    return answerForJwt(ctx, request, token, next);
+  };
+
+  async function answerForJwt(
+    ctx: Koa.Context,
+    request: FormRequest,
+    token: string,
+    next: () => Promise<void>,
+  ) {
     await next();
     const clientId = refusedStructuredToken(ctx);
     if (clientId === undefined) return;
@@ -139,5 +149,5 @@ export function createJwtIntrospectionRevocation(deps: JwtIntrospectionRevocatio
       iat: claims.iat,
       jti: claims.jti,
     };
-  };
+  }
 }

@@ -50,15 +50,13 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
   const refreshTokens = new deps.adapter('RefreshToken');
   const codes = new deps.adapter('AuthorizationCode');
 
-  async function withReuseWindow(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
-    const presented = request.params.refresh_token;
-    if (
-      deps.reuseInterval <= 0 ||
-      request.params.grant_type !== 'refresh_token' ||
-      typeof presented !== 'string'
-    ) {
-      return next();
-    }
+  /** Inside REFRESH_TOKEN_REUSE_INTERVAL: the presented, just-rotated token answered with its successor. */
+  async function withReuseWindow(
+    ctx: Koa.Context,
+    presented: string,
+    request: FormRequest,
+    next: () => Promise<void>,
+  ) {
     const release = await deps.serializer.acquire(presented);
     try {
       const record = (await refreshTokens.find(presented)) as { consumed?: number } | undefined;
@@ -82,14 +80,34 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     }
   }
 
-  return async function tokenPolicies(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
+  /** RFC 9449 §10: a code bound to another DPoP key is refused before it is consumed. */
+  async function redeemCode(ctx: Koa.Context, code: string, next: () => Promise<void>): Promise<void> {
+    const refusal = await codeBoundToAnotherKey(codes, code, ctx.get('DPoP') || undefined);
+    if (refusal) {
+      ctx.status = 400;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: 'invalid_grant', error_description: refusal };
+      return;
+    }
+    await next();
+  }
+
+  /** After the token endpoint answered: the RFC 6749 §5.2 error code, and a lost consume race revokes. */
+  function afterTokenRequest(ctx: Koa.Context): Promise<void> | undefined {
+    answerDisallowedGrantAsUnauthorizedClient(ctx);
+    const race = stateOf(ctx).consumeRace;
+    return race?.grantId ? deps.revokeGrant(race.grantId) : undefined;
+  }
+
+  // Not async: a token request without a code or a refresh token in the reuse window (client
+  // credentials, every refresh without REFRESH_TOKEN_REUSE_INTERVAL) costs no promise of its own
+  // before the provider runs.
+  return function tokenPolicies(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
     if (request.path !== '/token' && request.path !== '/device/auth') return next();
     // RFC 6749 §5.2: a scope the server does not know is invalid_scope (oidc-provider would
     // silently drop it and issue a token with less than was asked for).
-    const scope = request.params.scope;
-    const unknown =
-      typeof scope === 'string' ? scope.split(' ').filter((s) => s && !deps.knownScopes.has(s)) : [];
-    if (unknown.length > 0) {
+    const unknown = unknownScopes(request.params.scope, deps.knownScopes);
+    if (unknown) {
       ctx.status = 400;
       ctx.set('Cache-Control', 'no-store');
       // RFC 6749 §5.2: error_description is limited to printable ASCII without '"' and '\'.
@@ -98,24 +116,24 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
         error: 'invalid_scope',
         error_description: printable ? `unknown scope: ${unknown.join(' ')}` : 'unknown scope requested',
       };
-      return;
+      return Promise.resolve();
     }
     if (request.path !== '/token') return next();
-    const code = request.params.code;
-    if (request.params.grant_type === 'authorization_code' && typeof code === 'string') {
-      const refusal = await codeBoundToAnotherKey(codes, code, ctx.get('DPoP') || undefined);
-      if (refusal) {
-        ctx.status = 400;
-        ctx.set('Cache-Control', 'no-store');
-        ctx.body = { error: 'invalid_grant', error_description: refusal };
-        return;
-      }
-    }
-    await withReuseWindow(ctx, request, next);
-
-    answerDisallowedGrantAsUnauthorizedClient(ctx);
-
-    const race = stateOf(ctx).consumeRace;
-    if (race?.grantId) await deps.revokeGrant(race.grantId);
+    const { grant_type: grantType, code, refresh_token: presented } = request.params;
+    const endpoint =
+      grantType === 'authorization_code' && typeof code === 'string'
+        ? redeemCode(ctx, code, next)
+        : deps.reuseInterval > 0 && grantType === 'refresh_token' && typeof presented === 'string'
+          ? withReuseWindow(ctx, presented, request, next)
+          : next();
+    return endpoint.then(() => afterTokenRequest(ctx));
   };
+}
+
+/** The requested scopes the server does not know, or `undefined` when it knows them all. */
+function unknownScopes(scope: unknown, known: ReadonlySet<string>): string[] | undefined {
+  // One scope the server knows (most requests) needs no splitting.
+  if (typeof scope !== 'string' || known.has(scope)) return undefined;
+  const unknown = scope.split(' ').filter((s) => s && !known.has(s));
+  return unknown.length > 0 ? unknown : undefined;
 }
