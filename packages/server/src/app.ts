@@ -2,7 +2,7 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import type { Config } from './config/config.ts';
 import { refuseRouteVariants } from './oidc-provider/route-variants.ts';
-import { securityHeaders } from './security/security-headers.ts';
+import { completeSecurityHeaders, setSecurityHeaders } from './security/security-headers.ts';
 import { trustedForwardedHeaders, trustedProxySettings } from './security/trusted-proxy.ts';
 import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './store/index.ts';
 import { FORM_ENDPOINTS } from './tokens/form-endpoint-guard.ts';
@@ -30,13 +30,18 @@ export interface AppParts {
 }
 
 /**
- * One error middleware for everything outside oidc-provider (which renders its own): a store
- * outage is a 503 `temporarily_unavailable`, anything else a 500 that never carries a stack trace
- * or internal detail. Every 503, whoever rendered it (oidc-provider, a page, this), leaves here
- * with `Retry-After`: the one place that adds it.
+ * The one middleware every response leaves through, after the observers:
+ * - strict security headers on every response, oidc-provider's pages and ours, set before the
+ *   rest runs ({@link setSecurityHeaders}) and completed after ({@link completeSecurityHeaders});
+ * - one error handler for everything outside oidc-provider (which renders its own): a store
+ *   outage is a 503 `temporarily_unavailable`, anything else a 500 that never carries a stack
+ *   trace or internal detail;
+ * - every 503, whoever rendered it (oidc-provider, a page, this), with `Retry-After`.
+ * One async layer for all three: every request passes here.
  */
-function errorHandler(onError: AppParts['onError']): Koa.Middleware {
-  return async function handleErrors(ctx, next) {
+function respond(onError: AppParts['onError']): Koa.Middleware {
+  return async function respond(ctx, next) {
+    setSecurityHeaders(ctx);
     try {
       await next();
     } catch (err) {
@@ -54,11 +59,20 @@ function errorHandler(onError: AppParts['onError']): Koa.Middleware {
         : status >= 500
           ? { error: 'server_error', error_description: 'unexpected error' }
           : { error: 'invalid_request', error_description: (err as Error).message };
+      // An error answer carries the headers set before it and nothing a route added after.
+      return setRetryAfter(ctx);
     }
-    // Whoever produced the 503 (oidc-provider via the adapter, or us): tell clients when to retry.
-    if (ctx.status === 503) ctx.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
+    completeSecurityHeaders(ctx);
+    setRetryAfter(ctx);
   };
 }
+
+/** Whoever produced the 503 (oidc-provider via the adapter, or us): tell clients when to retry. */
+function setRetryAfter(ctx: Koa.Context): void {
+  if (ctx.status === 503) ctx.set('Retry-After', RETRY_AFTER);
+}
+
+const RETRY_AFTER = String(STORE_RETRY_AFTER_SECONDS);
 
 /** The Koa composition of the server: errors, health, pages, then the protocol. */
 export function createApp(parts: AppParts): Koa {
@@ -70,9 +84,8 @@ export function createApp(parts: AppParts): Koa {
   // First, so that logs and metrics see the scheme the trusted proxy saw, too.
   if (hops > 0) app.use(trustedForwardedHeaders(hops));
   for (const middleware of parts.outer ?? []) app.use(middleware);
-  app.use(errorHandler(parts.onError));
-  // The one place security headers are applied: every response, oidc-provider's pages and ours.
-  app.use(securityHeaders());
+  // Security headers, errors and Retry-After: one layer.
+  app.use(respond(parts.onError));
   // POST /token and the other form endpoints (nearly every request of an API client) go from
   // here to the form guard and the provider: nothing in between concerns them (health, JWKS
   // caching, the pages' router, the provider pages' form limit and session limit), and their

@@ -116,28 +116,53 @@ function tidyScriptSrc(ctx: Context, untouched: string): void {
   }
 }
 
+/** The base policy, serialized once. */
+const POLICY = serialize(new Map(BASE_POLICY.map(([name, values]) => [name, [...values]])));
+
+/** What every response starts with, in `setHeader` form. */
+const STATIC_HEADERS: readonly (readonly [string, string])[] = [
+  ['Content-Security-Policy', POLICY],
+  ['Cache-Control', 'no-store'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+];
+
+/**
+ * The first half of {@link securityHeaders}, for a middleware that does more around the request
+ * (the app's error handler): sets the strict headers before the rest of the chain runs, so a
+ * route can still relax caching (the stylesheet) or extend `form-action` with {@link allowFormAction}.
+ */
+export function setSecurityHeaders(ctx: Context): void {
+  const { res } = ctx;
+  if (res.headersSent || res.hasHeader('content-security-policy')) return;
+  for (const [name, value] of STATIC_HEADERS) res.setHeader(name, value);
+  if (ctx.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+}
+
+/**
+ * The second half of {@link securityHeaders}, once the response is ready: `form-action` for the
+ * client targets oidc-provider's own forms post to, and `script-src` tidied after a script hash.
+ */
+export function completeSecurityHeaders(ctx: Context): void {
+  if (ctx.headerSent) return;
+  allowValidatedClientTargets(ctx);
+  tidyScriptSrc(ctx, POLICY);
+}
+
 /**
  * Strict security headers for every response. Set before the rest of the chain runs, so a
  * route can still relax caching (the stylesheet) or extend `form-action` with
- * {@link allowFormAction}.
+ * {@link allowFormAction}. The app applies them from its error handler
+ * ({@link setSecurityHeaders}, {@link completeSecurityHeaders}): one async layer for both.
  *
  * @example
  * app.use(securityHeaders());
  */
 export function securityHeaders(): Middleware {
-  const policy = serialize(new Map(BASE_POLICY.map(([name, values]) => [name, [...values]])));
-  return async function setSecurityHeaders(ctx, next) {
-    if (!ctx.response.get('content-security-policy')) {
-      ctx.set('Content-Security-Policy', policy);
-      ctx.set('Cache-Control', 'no-store');
-      ctx.set('Referrer-Policy', 'no-referrer');
-      ctx.set('X-Content-Type-Options', 'nosniff');
-      ctx.set('X-Frame-Options', 'DENY');
-      if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
-    }
+  return async function applySecurityHeaders(ctx, next) {
+    setSecurityHeaders(ctx);
     await next();
-    if (ctx.headerSent) return;
-    allowValidatedClientTargets(ctx);
-    tidyScriptSrc(ctx, policy);
+    completeSecurityHeaders(ctx);
   };
 }
