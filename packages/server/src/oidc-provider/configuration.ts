@@ -184,7 +184,9 @@ export function buildProviderConfiguration(deps: ProviderDeps): Configuration {
       userinfo: { enabled: true },
     },
     // The grant id lets resource servers honour revocation of JWT access tokens.
-    extraTokenClaims: async (_ctx, token) =>
+    // Not async: oidc-provider awaits whatever it gets, and a client-credentials token (no grant)
+    // needs no promise for its `undefined`.
+    extraTokenClaims: (_ctx, token) =>
       'grantId' in token && token.grantId ? { gid: token.grantId } : undefined,
     interactions: {
       ...(deps.interactionPolicy ? { policy: deps.interactionPolicy } : {}),

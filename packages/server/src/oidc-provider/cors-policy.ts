@@ -62,13 +62,23 @@ function withholdCors(ctx: Koa.Context): void {
  * client (the Fetch standard sends it without body or credentials), so it cannot be judged, and it lets a browser
  * send nothing more than the actual request, which is judged. Wraps the provider's middleware.
  */
-export async function withholdCorsFromUnknownClients(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  await next();
+export function withholdCorsFromUnknownClients(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  // An actual request without `Origin` is no CORS request: nothing below concerns it (the
+  // preflight route, `cors.introspection`, is an OPTIONS request), so it passes on without a
+  // promise of its own. Every API client's request (a service's token request) is one of these.
+  if (ctx.method !== 'OPTIONS' && ctx.req.headers.origin === undefined) return next();
+  return next().then(() => judgeCors(ctx));
+}
+
+function judgeCors(ctx: Koa.Context): void {
   // `oidc` exists once oidc-provider matched a route.
   const oidc = (ctx as Partial<KoaContextWithOIDC>).oidc;
   const route = oidc?.route;
   if (!oidc || route === undefined) return;
-  if (route === 'cors.introspection') return withholdCors(ctx);
+  if (route === 'cors.introspection') {
+    withholdCors(ctx);
+    return;
+  }
   if (ctx.method === 'OPTIONS' || !CLIENT_CORS_ROUTES.has(route) || !ctx.get('Origin')) return;
   const client = oidc.client;
   if (!client || !allowClientOrigin(ctx as unknown as KoaContextWithOIDC, ctx.get('Origin'), client)) {

@@ -9,7 +9,20 @@ export function createResourceIndicators(
   resources: readonly ResourceServerConfig[],
   options: { accessTokenTTL: number; signingAlg: string },
 ) {
-  const byUri = new Map(resources.map((r) => [r.uri, r]));
+  // What each API's tokens look like never changes: built once, not per token request (frozen,
+  // since oidc-provider keeps references to it in its ResourceServer objects).
+  const byUri = new Map(
+    resources.map((resource) => [
+      resource.uri,
+      Object.freeze({
+        scope: resource.scopes.join(' '),
+        audience: resource.uri,
+        accessTokenTTL: resource.accessTokenTTL ?? options.accessTokenTTL,
+        accessTokenFormat: 'jwt',
+        jwt: Object.freeze({ sign: Object.freeze({ alg: options.signingAlg }) }),
+      }) as ResourceServer,
+    ]),
+  );
 
   function requestedScopes(ctx: KoaContextWithOIDC): Set<string> {
     const { params, entities } = ctx.oidc;
@@ -41,15 +54,9 @@ export function createResourceIndicators(
     // Refresh and code exchanges keep the audience the user consented to.
     useGrantedResource: () => true,
     getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string): ResourceServer {
-      const resource = byUri.get(indicator);
-      if (!resource) throw new errors.InvalidTarget(`unknown resource indicator: ${indicator}`);
-      return {
-        scope: resource.scopes.join(' '),
-        audience: resource.uri,
-        accessTokenTTL: resource.accessTokenTTL ?? options.accessTokenTTL,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: options.signingAlg } },
-      } as ResourceServer;
+      const info = byUri.get(indicator);
+      if (!info) throw new errors.InvalidTarget(`unknown resource indicator: ${indicator}`);
+      return info;
     },
   };
 }
