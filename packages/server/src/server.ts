@@ -164,7 +164,11 @@ async function assemble(
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,
   });
-  const throttleClientAuth = clientAuthThrottle(limiter, { onSecurityEvent: options.onSecurityEvent });
+  const throttleClientAuth = clientAuthThrottle(limiter, {
+    onSecurityEvent: options.onSecurityEvent,
+    lockouts: store.lockouts,
+    onError: options.onError,
+  });
   const jwtIntrospectionRevocation = createJwtIntrospectionRevocation({
     issuer: config.issuer,
     publicJwks: () => providerHost.publicJwks(),
@@ -191,7 +195,7 @@ async function assemble(
     // Each policy on the endpoints it concerns, in this order: the lockout before anything
     // reads the client's request further.
     formGuard: formEndpointGuard([
-      { paths: FORM_ENDPOINTS, apply: throttleClientAuth },
+      { paths: FORM_ENDPOINTS, apply: throttleClientAuth.apply },
       { paths: new Set(['/introspect', '/revoke']), apply: jwtIntrospectionRevocation },
       { paths: new Set(['/token', '/device/auth']), apply: tokenPolicies },
     ]),
@@ -231,6 +235,7 @@ async function assemble(
     async close() {
       draining = true;
       keys.stop();
+      throttleClientAuth.close();
       await Promise.all(
         [...servers].map(
           (server) =>

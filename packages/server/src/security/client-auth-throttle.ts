@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { printableClientId, type SecurityEvent } from '../observability/security-events.ts';
 import { admitWhenFree } from './admit-when-free.ts';
 import { ExpiringMap } from './expiring-map.ts';
+import type { LockoutBroadcast } from './lockout-broadcast.ts';
 import type { AttemptCheck, RateLimit, RateLimiter } from './rate-limiter.ts';
 
 /** Client authentication failures allowed for one client_id from one IP address in 15 minutes, as for sign-in. */
@@ -26,6 +27,20 @@ export interface ClientAuthRequest {
 export interface ClientAuthThrottleOptions {
   /** Receives a `lockout` event (scope `client` or `ip`) when a limit first trips. */
   readonly onSecurityEvent?: ((event: SecurityEvent) => void) | undefined;
+  /**
+   * Lockouts of every instance: this one announces those it trips and refuses those the others
+   * announce. Without it only the lockouts this instance sees are remembered.
+   */
+  readonly lockouts?: LockoutBroadcast | undefined;
+  /** Errors of the lockout subscription (it reconnects by itself). */
+  readonly onError?: ((err: unknown) => void) | undefined;
+}
+
+/** The throttle as a form-endpoint policy, and the end of its lockout subscription. */
+export interface ClientAuthThrottle {
+  readonly apply: (ctx: Context, request: ClientAuthRequest, next: () => Promise<void>) => Promise<void>;
+  /** Stops watching other instances' lockouts. */
+  close(): void;
 }
 
 /** RFC 6749 §2.3.1: the Basic credentials are form-urlencoded before base64. */
@@ -115,27 +130,55 @@ function refuse(ctx: Context, retryAfter: number): void {
  * address; the rest get `429` + `Retry-After`. A credential that authenticated recently on this
  * instance (remembered as a hash of client id and secret, never the secret) skips Redis
  * entirely: it will authenticate again, nothing is being guessed, and a busy service is never
- * throttled by its own concurrency. Lockouts this instance saw still refuse it, so a locked
- * address cannot use the shortcut to confirm a guess.
+ * throttled by its own concurrency. No Redis key is even built for it while no lockout is
+ * remembered. Lockouts still refuse it, so a locked address cannot use the shortcut to confirm
+ * a guess: those this instance trips or is refused with, and, through `lockouts`, those every
+ * other instance trips (announced before their refusal is answered) or tripped before this one
+ * subscribed (read from the store). While that subscription is down and back, known
+ * credentials are forgotten: what was missed is asked of Redis again.
  *
- * The returned function has the shape of an `inspect` callback of the form-endpoint guard,
- * which has already parsed the body: `(ctx, request, next) => Promise<void>`.
+ * `apply` has the shape of a form-endpoint policy, which gets the body already parsed:
+ * `(ctx, request, next) => Promise<void>`.
  *
  * @example
- * const throttle = clientAuthThrottle(limiter, { onSecurityEvent });
- * formEndpointGuard((ctx, request, next) => throttle(ctx, request, next));
+ * const throttle = clientAuthThrottle(limiter, { onSecurityEvent, lockouts: store.lockouts });
+ * formEndpointGuard([{ paths: FORM_ENDPOINTS, apply: throttle.apply }]);
+ * // on shutdown: throttle.close();
  */
-export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThrottleOptions = {}) {
+export function clientAuthThrottle(
+  limiter: RateLimiter,
+  options: ClientAuthThrottleOptions = {},
+): ClientAuthThrottle {
   const clientIpKey = (id: string, ip: string) => `client-auth:client-ip:${id}:${ip}`;
   const ipKey = (ip: string) => `client-auth:ip:${ip}`;
   const known = new ExpiringMap<PresentedCredential>(KNOWN_CREDENTIALS);
   const lockouts = new ExpiringMap<true>(REMEMBERED_LOCKOUTS);
   /** When the last lockout this instance remembers ends: until then, known credentials are checked against them. */
   let lockoutsEndAt = 0;
-  const rememberLockout = (key: string, retryAfterSeconds: number) => {
-    lockouts.set(key, true, retryAfterSeconds * 1000);
-    lockoutsEndAt = Math.max(lockoutsEndAt, Date.now() + retryAfterSeconds * 1000);
+  const rememberLockout = (key: string, until: number) => {
+    lockouts.set(key, true, until - Date.now());
+    lockoutsEndAt = Math.max(lockoutsEndAt, until);
   };
+  /**
+   * Whether this instance knows every lockout in force (always, without a broadcast: it knows
+   * those it sees). Until then, and after the subscription was lost, no credential skips Redis.
+   */
+  let lockoutsCurrent = options.lockouts === undefined;
+  const stopWatching = options.lockouts?.watch({
+    onLockout: ({ key, until }) => {
+      if (until > Date.now()) rememberLockout(key, until);
+    },
+    onReady: () => {
+      lockoutsCurrent = true;
+    },
+    // Lockouts announced while the subscription was down were missed: every credential goes
+    // through Redis again until it authenticates there anew.
+    onResubscribed: () => {
+      lockoutsCurrent = false;
+      known.clear();
+    },
+    onError: options.onError,
+  });
   const checksFor = (clientId: string | undefined, ip: string): AttemptCheck[] => {
     const checks: AttemptCheck[] = [{ key: ipKey(ip), limit: CLIENT_AUTH_FAILURES_PER_IP }];
     if (clientId)
@@ -173,7 +216,8 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
   ): Promise<void> {
     const { clientId, fingerprint } = credential;
     const checks = checksFor(clientId, ctx.ip);
-    const isKnown = () => fingerprint !== undefined && known.get(fingerprint) !== undefined;
+    const isKnown = () =>
+      lockoutsCurrent && fingerprint !== undefined && known.get(fingerprint) !== undefined;
     const admission = await admitWhenFree(limiter, checks, {
       maxWaitMs: CLIENT_AUTH_WAIT_MS,
       needless: isKnown,
@@ -181,7 +225,8 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
     // Another request with this credential authenticated while this one waited.
     if (!admission) return passKnown(ctx, credential, next);
     if (!admission.allowed) {
-      if (admission.cause === 'locked') rememberLockout(admission.key, admission.retryAfter);
+      if (admission.cause === 'locked')
+        rememberLockout(admission.key, Date.now() + admission.retryAfter * 1000);
       return refuse(ctx, admission.retryAfter);
     }
 
@@ -194,7 +239,10 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
     const error = (ctx.body as { error?: unknown } | undefined)?.error;
     if (ctx.status === 401 && error === 'invalid_client') {
       for (const { key, retryAfter } of await admission.failed()) {
-        rememberLockout(key, retryAfter);
+        const until = Date.now() + retryAfter * 1000;
+        rememberLockout(key, until);
+        // Before the refusal is answered: a known credential is refused on every instance from now on.
+        await options.lockouts?.announce({ key, until }).catch((err: unknown) => options.onError?.(err));
         options.onSecurityEvent?.({
           type: 'lockout',
           scope: scopeOf(key),
@@ -215,7 +263,7 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
   }
 
   // Not async: a request without a secret, or with one known here, gets no promise of its own.
-  return function throttleClientAuthentication(
+  function throttleClientAuthentication(
     ctx: Context,
     request: ClientAuthRequest,
     next: () => Promise<void>,
@@ -223,8 +271,11 @@ export function clientAuthThrottle(limiter: RateLimiter, options: ClientAuthThro
     const credential = presentedCredential(ctx, request, (print) => known.get(print));
     if (!credential) return next();
     const { fingerprint } = credential;
-    if (fingerprint !== undefined && known.get(fingerprint) !== undefined)
+    if (lockoutsCurrent && fingerprint !== undefined && known.get(fingerprint) !== undefined) {
       return passKnown(ctx, credential, next);
+    }
     return admitUnknown(ctx, credential, next);
-  };
+  }
+
+  return { apply: throttleClientAuthentication, close: () => stopWatching?.() };
 }

@@ -2,6 +2,7 @@ import type { RevocationSource } from '@gatehouse/resource/revocation-contract';
 import type { Cluster, Redis } from 'ioredis';
 import { type AccountStore, createAccountStore } from '../accounts/account-store.ts';
 import type { Config } from '../config/config.ts';
+import { createLockoutBroadcast, type LockoutBroadcast } from '../security/lockout-broadcast.ts';
 import { createRateLimiter, type RateLimiter } from '../security/rate-limiter.ts';
 import type { KeyRepository } from '../signing-keys/key-repository.ts';
 import { MemoryKeyRepository } from '../signing-keys/key-repository.ts';
@@ -45,6 +46,8 @@ export interface Store {
   readonly accounts: AccountStore;
   /** Rate limits and lockouts. */
   readonly limiter: RateLimiter;
+  /** Lockouts as they start, told to every instance (pub/sub on Redis). */
+  readonly lockouts: LockoutBroadcast;
   /** The encrypted signing key set. */
   readonly keys: KeyRepository;
   /** Serializes redemptions of one refresh token inside the reuse interval. */
@@ -121,10 +124,11 @@ export async function createStore(config: StoreConfig, options: CreateStoreOptio
 /** The parts beside the token store, each on the one backend chosen above. */
 function parts(
   backend: StoreBackend,
-): Pick<Store, 'accounts' | 'limiter' | 'keys' | 'refreshLocks' | 'replay'> {
+): Pick<Store, 'accounts' | 'limiter' | 'lockouts' | 'keys' | 'refreshLocks' | 'replay'> {
   return {
     accounts: createAccountStore(backend),
     limiter: createRateLimiter(backend),
+    lockouts: createLockoutBroadcast(backend),
     keys: backend.kind === 'redis' ? new RedisKeyRepository(backend.conn) : new MemoryKeyRepository(),
     refreshLocks: backend.kind === 'redis' ? redisRefreshSerializer(backend.conn) : memoryRefreshSerializer(),
     replay: backend.kind === 'redis' ? redisReplayGuard(backend.conn) : memoryReplayGuard(),

@@ -38,6 +38,10 @@
  * | `gatehouse:keys`                         | string | the encrypted signing key set (`signing-keys/`) |
  * | `gatehouse:clients`                      | set    | ids of the clients the CLI registered        |
  * | `gatehouse:replay:{<id>}`                | string | a claimed one-time id (DPoP proof `jti`)     |
+ * | `gatehouse:lockouts`                     | zset   | live lockouts: limiter key → end (epoch ms)  |
+ *
+ * Pub/sub channel: `gatehouse:lockouts` (`security/lockout-broadcast.ts`), one message per
+ * lockout as it starts, so every instance refuses what one locked.
  *
  * No two prefixes differ only by case: Redis keys are case-sensitive, people reading them are not.
  * Releases before this one kept the member set at `gatehouse:grant:{<grantId>}` (next to the
@@ -174,6 +178,15 @@ export function rateLimitKey(key: string): string {
 export function rateLimitInFlightKey(key: string): string {
   return `${rateLimitKey(key)}:in-flight`;
 }
+
+/**
+ * Lockouts in force (`security/lockout-broadcast.ts`): the limiter key of each check that tripped,
+ * scored by when it ends, so an instance that subscribes (or resubscribes) learns those that
+ * started before. One key: it is written beside the tripped counter, not in the same script.
+ */
+export const LOCKOUTS_KEY = 'gatehouse:lockouts';
+/** The channel a lockout is announced on as it starts. */
+export const LOCKOUT_CHANNEL = 'gatehouse:lockouts';
 
 /** The encrypted signing key set; a single key, so its compare-and-set runs unchanged on a Cluster. */
 export const SIGNING_KEYS_REDIS_KEY = 'gatehouse:keys';
