@@ -7,10 +7,9 @@
  * Each server runs under callgrind with instrumentation off; after `warmup` tokens (the JIT has
  * settled) it is switched on for `tokens` tokens (16 in flight, as the bench loads), then off again.
  * All threads of the process count (GC helpers, libuv pool), as the bench's /proc CPU time does.
- * Needs valgrind (callgrind_control) on PATH. Output files are kept in bench/results/callgrind/.
+ * Needs valgrind (callgrind_control) on PATH. Output files are kept in bench/results/callgrind/<pid of this script>/.
  */
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,7 +21,11 @@ import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process
 const run = promisify(execFile);
 const tokens = Number(process.argv[2] ?? 2000);
 const warmup = Number(process.argv[3] ?? 3000);
-const out = join(BENCH_DIR, 'results/callgrind');
+// One directory per run: runs side by side do not mix their dumps.
+const out = join(BENCH_DIR, `results/callgrind/${process.pid}`);
+// `INSTRUCTIONS_NODE_FLAGS=--perf-basic-prof`: /tmp/perf-<pid>.map names the JIT code addresses
+// callgrind reports as `0x…` (bench/results/callgrind/*.out name the pid).
+const extraFlags = (process.env.INSTRUCTIONS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 /** `count` token requests, `inFlight` at a time; throws on any answer but 200. */
 async function load(url: string, count: number, inFlight = 16): Promise<void> {
@@ -30,7 +33,10 @@ async function load(url: string, count: number, inFlight = 16): Promise<void> {
   const worker = async () => {
     while (sent < count) {
       sent++;
-      const response = await fetch(`${url}/token`, serviceTokenRequest);
+      // A kept-alive socket the (slow, instrumented) server closed as it was reused: send again.
+      const response = await fetch(`${url}/token`, serviceTokenRequest).catch(() =>
+        fetch(`${url}/token`, serviceTokenRequest),
+      );
       const body = await response.text();
       if (response.status !== 200) throw new Error(`${url}/token answered ${response.status} ${body}`);
     }
@@ -63,6 +69,7 @@ async function measure(name: string, script: string, env: Record<string, string>
       `--callgrind-out-file=${file}`,
       process.execPath,
       ...NODE_FLAGS,
+      ...extraFlags,
       script,
     ],
     {
@@ -113,7 +120,9 @@ try {
   const dir = await mkdtemp(join(out, 'clients-'));
   const clientsFile = join(dir, 'clients.json');
   await writeFile(clientsFile, JSON.stringify(TEST_CLIENTS));
-  const gatehouse = await measure('gatehouse', join(REPO_DIR, 'packages/server/src/main.ts'), {
+  // INSTRUCTIONS_GATEHOUSE_MAIN: another checkout's main.ts (an earlier commit's, to compare).
+  const main = process.env.INSTRUCTIONS_GATEHOUSE_MAIN ?? join(REPO_DIR, 'packages/server/src/main.ts');
+  const gatehouse = await measure('gatehouse', main, {
     REDIS_URL: redis.url,
     GATEHOUSE_SECRET: BENCH_SECRET,
     GATEHOUSE_CLIENTS_FILE: clientsFile,
