@@ -27,8 +27,8 @@ export interface OperationCost {
  */
 export const COST_BUDGET: Readonly<Record<Operation, { roundTrips: number; commands: number }>> = {
   'client-credentials grant': { roundTrips: 0, commands: 0 },
-  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 50, commands: 107 },
-  'sign-in pages (authorize → code)': { roundTrips: 41, commands: 88 },
+  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 46, commands: 103 },
+  'sign-in pages (authorize → code)': { roundTrips: 37, commands: 84 },
   'code exchange': { roundTrips: 9, commands: 19 },
   'refresh (rotation)': { roundTrips: 8, commands: 17 },
   'introspection of a JWT access token': { roundTrips: 1, commands: 1 },

@@ -5,6 +5,7 @@ import { type PageContext, respondCsrfFailure, respondWithPage } from './context
 import { html, type SafeHtml } from './html.ts';
 import {
   clientDisplayName,
+  finishInteraction,
   type InteractionDetails,
   interactionPurpose,
   loadInteraction,
@@ -135,13 +136,7 @@ async function submitConsent(ctx: Context, deps: PageContext): Promise<void> {
     grant.addResourceScope(indicator, scopes.join(' '));
   const grantId = await grant.save();
   await deps.accounts.addGrant(accountId, grantId, clientId);
-  await provider.interactionFinished(
-    ctx.req,
-    ctx.res,
-    { consent: { grantId } },
-    { mergeWithLastSubmission: true },
-  );
-  ctx.respond = false;
+  await finishInteraction(ctx, details, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }
 
 /** POST /interaction/:uid/abort: "Deny" on consent, "Cancel" on sign-in. */
@@ -152,15 +147,12 @@ async function submitAbort(ctx: Context, deps: PageContext): Promise<void> {
   const details = await loadInteraction(ctx, deps);
   if (!details) return;
   // RFC 6749 §4.1.2.1: access_denied — the resource owner denied the request.
-  await deps
-    .provider()
-    .interactionFinished(
-      ctx.req,
-      ctx.res,
-      { error: 'access_denied', error_description: 'End-User denied the request' },
-      { mergeWithLastSubmission: false },
-    );
-  ctx.respond = false;
+  await finishInteraction(
+    ctx,
+    details,
+    { error: 'access_denied', error_description: 'End-User denied the request' },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 export function consentRoutes(router: Router, deps: PageContext): void {

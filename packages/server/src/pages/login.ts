@@ -6,6 +6,7 @@ import { type PageContext, respondCsrfFailure, respondWithPage, waitInWords } fr
 import { html } from './html.ts';
 import {
   clientDisplayName,
+  finishInteraction,
   type InteractionDetails,
   interactionPurpose,
   loadInteraction,
@@ -125,15 +126,12 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
   }
   await attempt.succeeded();
   // RFC 8176 §2: "pwd" — password-based authentication.
-  await deps
-    .provider()
-    .interactionFinished(
-      ctx.req,
-      ctx.res,
-      { login: { accountId: check.account.id, amr: ['pwd'] } },
-      { mergeWithLastSubmission: false },
-    );
-  ctx.respond = false;
+  await finishInteraction(
+    ctx,
+    details,
+    { login: { accountId: check.account.id, amr: ['pwd'] } },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 export function loginRoutes(router: Router, deps: PageContext): void {
