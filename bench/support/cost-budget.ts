@@ -27,10 +27,10 @@ export interface OperationCost {
  */
 export const COST_BUDGET: Readonly<Record<Operation, { roundTrips: number; commands: number }>> = {
   'client-credentials grant': { roundTrips: 0, commands: 0 },
-  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 46, commands: 103 },
-  'sign-in pages (authorize → code)': { roundTrips: 37, commands: 84 },
-  'code exchange': { roundTrips: 9, commands: 19 },
-  'refresh (rotation)': { roundTrips: 8, commands: 17 },
+  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 42, commands: 99 },
+  'sign-in pages (authorize → code)': { roundTrips: 34, commands: 81 },
+  'code exchange': { roundTrips: 8, commands: 18 },
+  'refresh (rotation)': { roundTrips: 7, commands: 16 },
   'introspection of a JWT access token': { roundTrips: 1, commands: 1 },
   'introspection of an opaque refresh token': { roundTrips: 4, commands: 6 },
   'revocation of a refresh token': { roundTrips: 8, commands: 32 },
