@@ -144,9 +144,23 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
             [grantSetKey(grantId), grantTombstoneKey(grantId)],
             [grantMember(key), indexTTL],
           );
+        const index = (pointer: string) =>
+          indexTTL < 0 ? conn.set(pointer, id) : conn.set(pointer, id, 'EX', indexTTL);
+        const setPointers = () =>
+          Promise.all([
+            next.uid === undefined ? undefined : index(uidKey(next.uid)),
+            next.userCode === undefined ? undefined : index(userCodeKey(next.userCode)),
+          ]);
+        // A record that no tombstone can refuse (none of a grant) is always written, so on one
+        // connection its pointers go out with it (a Session and its uid: one round trip) and
+        // Redis runs them right after the write. Re-sent after NOSCRIPT, the write lands one
+        // round trip after its pointers; a pointer to a new id meanwhile finds no record, as a
+        // lookup just before this upsert did. A Cluster keeps the pointers after the write.
+        const pointersWithWrite = inOrder && next.grantId === undefined && this.model !== 'Grant';
         let reply: unknown;
         let admitted: unknown = 1;
-        if (next.grantId === undefined) reply = await write();
+        if (pointersWithWrite) [reply] = await Promise.all([write(), setPointers()]);
+        else if (next.grantId === undefined) reply = await write();
         else if (inOrder) [reply, admitted] = await Promise.all([write(), admit(next.grantId)]);
         else {
           reply = await write();
@@ -169,11 +183,8 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
           return;
         }
 
-        const index = (pointer: string) =>
-          indexTTL < 0 ? conn.set(pointer, id) : conn.set(pointer, id, 'EX', indexTTL);
         await Promise.all([
-          next.uid === undefined ? undefined : index(uidKey(next.uid)),
-          next.userCode === undefined ? undefined : index(userCodeKey(next.userCode)),
+          pointersWithWrite ? undefined : setPointers(),
           // Indexes of the previous version of this record that the new one no longer uses.
           old.grantId !== undefined && old.grantId !== next.grantId
             ? conn.srem(grantSetKey(old.grantId), grantMember(key), key)
