@@ -124,14 +124,19 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
     }
     return renderLogin(ctx, deps, details, 401, { email, error: INVALID_CREDENTIALS_MESSAGE });
   }
-  await attempt.succeeded();
-  // RFC 8176 §2: "pwd" — password-based authentication.
-  await finishInteraction(
-    ctx,
-    details,
-    { login: { accountId: check.account.id, amr: ['pwd'] } },
-    { mergeWithLastSubmission: false },
-  );
+  // The attempt's slots go back (and the account's failures are forgotten) in the round trip
+  // that saves the result: both are issued in one tick, which the Redis connection pipelines.
+  // Nothing is counted here, so the admission above stays the only gate before argon2.
+  await Promise.all([
+    attempt.succeeded(),
+    // RFC 8176 §2: "pwd" — password-based authentication.
+    finishInteraction(
+      ctx,
+      details,
+      { login: { accountId: check.account.id, amr: ['pwd'] } },
+      { mergeWithLastSubmission: false },
+    ),
+  ]);
 }
 
 export function loginRoutes(router: Router, deps: PageContext): void {
