@@ -134,9 +134,21 @@ async function submitConsent(ctx: Context, deps: PageContext): Promise<void> {
   if (missing.oidcClaims.length > 0) grant.addOIDCClaims(missing.oidcClaims);
   for (const [indicator, scopes] of missing.resourceScopes)
     grant.addResourceScope(indicator, scopes.join(' '));
-  const grantId = await grant.save();
-  await deps.accounts.addGrant(accountId, grantId, clientId);
-  await finishInteraction(ctx, details, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  const saved = grant.save();
+  // oidc-provider gives a new Grant its id as save() starts; with the id in hand, the grant,
+  // its entry in the account's index and the interaction result are sent in one tick (one
+  // pipelined round trip), and Redis applies them in that order.
+  const grantId = grant.jti;
+  if (!grantId) {
+    const id = await saved;
+    await deps.accounts.addGrant(accountId, id, clientId);
+    return finishInteraction(ctx, details, { consent: { grantId: id } }, { mergeWithLastSubmission: true });
+  }
+  await Promise.all([
+    saved,
+    deps.accounts.addGrant(accountId, grantId, clientId),
+    finishInteraction(ctx, details, { consent: { grantId } }, { mergeWithLastSubmission: true }),
+  ]);
 }
 
 /** POST /interaction/:uid/abort: "Deny" on consent, "Cancel" on sign-in. */
