@@ -27,8 +27,8 @@ export interface OperationCost {
  */
 export const COST_BUDGET: Readonly<Record<Operation, { roundTrips: number; commands: number }>> = {
   'client-credentials grant': { roundTrips: 0, commands: 0 },
-  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 37, commands: 98 },
-  'sign-in pages (authorize → code)': { roundTrips: 29, commands: 80 },
+  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 36, commands: 98 },
+  'sign-in pages (authorize → code)': { roundTrips: 28, commands: 80 },
   'code exchange': { roundTrips: 8, commands: 18 },
   'refresh (rotation)': { roundTrips: 7, commands: 16 },
   'introspection of a JWT access token': { roundTrips: 1, commands: 1 },

@@ -89,14 +89,24 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
   // sends them to different nodes, so there the admission waits for the write.
   const inOrder = !('isCluster' in conn && conn.isCluster);
 
-  /** Deletes one record and the uid/user-code pointers that still point at it. */
-  async function destroyRecord(key: string, id: string): Promise<RecordIndexes> {
+  /**
+   * Deletes one record and the uid/user-code pointers that still point at it. With
+   * `awaitPointers: false` the pointers' deletion is sent but not waited for: see destroy().
+   */
+  async function destroyRecord(
+    key: string,
+    id: string,
+    { awaitPointers }: { readonly awaitPointers: boolean } = { awaitPointers: true },
+  ): Promise<RecordIndexes> {
     const model = key.slice('gatehouse:'.length, key.indexOf(':{'));
     const { old } = readIndexReply(model, await runScript(conn, DESTROY_RECORD, [key], []));
-    await Promise.all([
+    const pointersGone = Promise.all([
       old.uid === undefined ? undefined : deleteIndex(uidKey(old.uid), id),
       old.userCode === undefined ? undefined : deleteIndex(userCodeKey(old.userCode), id),
     ]);
+    if (awaitPointers) await pointersGone;
+    // A pointer left behind points at a record that is gone: it finds nothing, and expires.
+    else pointersGone.catch(() => {});
     return old;
   }
 
@@ -225,10 +235,17 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
       throw new TokenNotFoundError(this.model, id);
     }
 
+    /**
+     * The record is gone when this resolves; its pointers' deletion is only sent by then. A
+     * pointer and every later command on it (a lookup, the uid's move to a session's new id as
+     * a sign-in saves it) go to one connection of one node, which runs them in the order sent,
+     * so nothing this process does sees the pointer after this call; and a sign-in's session
+     * write then shares the deletion's round trip instead of waiting for it.
+     */
     async destroy(id: string): Promise<void> {
       await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
-        const old = await destroyRecord(key, id);
+        const old = await destroyRecord(key, id, { awaitPointers: false });
         if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), grantMember(key), key);
       });
     }

@@ -58,6 +58,35 @@ describe('sessions on a standalone Redis', () => {
     expect(await conn.ttl(uidKey(uid))).toBeGreaterThan(await conn.ttl(recordKey('Session', id)));
   });
 
+  it('moves a uid to a session’s new id in two round trips: the old record, then the rest together', async () => {
+    const sessions = new store.Adapter('Session');
+    const [oldId, newId, uid] = [randomUUID(), randomUUID(), randomUUID()];
+    const now = Math.floor(Date.now() / 1000);
+    // Once unmeasured, so that every script it runs is loaded.
+    const warm = [randomUUID(), randomUUID()] as const;
+    await sessions.upsert(warm[0], { iat: now, exp: now + 600, jti: warm[0], uid, kind: 'Session' }, 600);
+    await sessions.destroy(warm[0]);
+    await sessions.upsert(oldId, { iat: now, exp: now + 600, jti: oldId, uid, kind: 'Session' }, 600);
+    // Session.resetIdentifier() on sign-in, as oidc-provider's Session.save() runs it.
+    const writes = await writesDuring(async () => {
+      await sessions.destroy(oldId);
+      await sessions.upsert(newId, { iat: now, exp: now + 600, jti: newId, uid, kind: 'Session' }, 600);
+    });
+    expect(writes).toBe(2);
+    expect((await sessions.findByUid(uid))?.jti).toBe(newId);
+    expect(await sessions.find(oldId)).toBeUndefined();
+  });
+
+  it('answers no session for the uid of a destroyed one, right after destroy()', async () => {
+    const sessions = new store.Adapter('Session');
+    const [id, uid] = [randomUUID(), randomUUID()];
+    const now = Math.floor(Date.now() / 1000);
+    await sessions.upsert(id, { iat: now, exp: now + 600, jti: id, uid, kind: 'Session' }, 600);
+    await sessions.destroy(id);
+    expect(await sessions.findByUid(uid)).toBeUndefined();
+    expect(await conn.exists(uidKey(uid))).toBe(0);
+  });
+
   it('finds a session by uid when its write had to load the script again (NOSCRIPT)', async () => {
     const sessions = new store.Adapter('Session');
     const [oldId, newId, uid] = [randomUUID(), randomUUID(), randomUUID()];
