@@ -21,6 +21,7 @@ import {
   idOfRecordKey,
   indexesOf,
   legacyGrantSetKey,
+  mayBeIndexed,
   type RecordIndexes,
   recordKey,
   recordKeyOfMember,
@@ -99,6 +100,11 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     { awaitPointers }: { readonly awaitPointers: boolean } = { awaitPointers: true },
   ): Promise<RecordIndexes> {
     const model = key.slice('gatehouse:'.length, key.indexOf(':{'));
+    if (!mayBeIndexed(model)) {
+      // Nothing points at it: one DEL (any encoding) instead of a script that reads it first.
+      await conn.del(key);
+      return indexesOf(model, {});
+    }
     const { old } = readIndexReply(model, await runScript(conn, DESTROY_RECORD, [key], []));
     const pointersGone = Promise.all([
       old.uid === undefined ? undefined : deleteIndex(uidKey(old.uid), id),
