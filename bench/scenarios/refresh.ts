@@ -145,7 +145,7 @@ export async function refresh(ctx: BenchContext): Promise<Figure[]> {
         name: 'Gatehouse Redis commands per refresh',
         value: g.total,
         unit: 'commands',
-        note: `${JSON.stringify(g.byCommand)} (commands inside Lua scripts counted too); 8 round trips: refresh token, session uid + session, grant, account id + account, consume, write + grant admission (one pipelined round trip)`,
+        note: `${JSON.stringify(g.byCommand)} (commands inside Lua scripts counted too); 7 round trips: refresh token, session uid + session, grant, account (its email key remembered by id), consume, write + grant admission (one pipelined round trip)`,
       },
       {
         scenario: SCENARIO,

@@ -55,6 +55,12 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 return 1`;
 
+// KEYS: the account's grant set, its client → grant hash (one `{<sub>}` slot). ARGV: grant id, client id.
+const ADD_GRANT = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+return 1`;
+
 function flatten(fields: StoredAccount): string[] {
   return Object.entries(fields).flat();
 }
@@ -92,12 +98,10 @@ function redisBackend(conn: Redis | Cluster): AccountBackend {
       await conn.del(accountIdKey(sub));
     },
     async addGrant(sub, grantId, clientId) {
-      // Both keys carry the `{<sub>}` tag, so this MULTI stays in one slot on a Cluster.
-      await conn
-        .multi()
-        .sadd(accountGrantsKey(sub), grantId)
-        .hset(accountClientGrantKey(sub), clientId, grantId)
-        .exec();
+      // Both keys carry the `{<sub>}` tag, so this script stays in one slot on a Cluster. A
+      // script rather than MULTI: a single command, so the connection pipelines it with
+      // whatever else the request sends in the same tick (the consent page's Grant and result).
+      await conn.eval(ADD_GRANT, 2, accountGrantsKey(sub), accountClientGrantKey(sub), grantId, clientId);
     },
     grants(sub) {
       return conn.smembers(accountGrantsKey(sub));

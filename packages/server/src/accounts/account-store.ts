@@ -146,6 +146,45 @@ function fromStored(fields: StoredAccount): Account | undefined {
   };
 }
 
+/** Accounts whose email key {@link EmailKeyMemo} keeps per process: about 1 MB. */
+const EMAIL_KEY_MEMO_SIZE = 10_000;
+
+/**
+ * Account id → email key, remembered after a read that proved it, so `findAccount` (every
+ * token request, every sign-in step) reads the account record without first reading
+ * `account:id:{<sub>}`. What is remembered is only where the record lives, never the record:
+ * the record (disabled, sessions revoked, claims) is read from the store on every call, and
+ * is served only while it still carries this id. The link itself is written once at creation
+ * and never changed (emails cannot change), so a remembered key cannot go stale while the
+ * account exists; an account record that disappears or is replaced by another account with the
+ * same email (a new id) is then not found, exactly as without the memo, and the entry is
+ * dropped. Bounded: when full, the entry remembered longest ago makes room.
+ */
+class EmailKeyMemo {
+  readonly #entries = new Map<string, string>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get(id: string): string | undefined {
+    return this.#entries.get(id);
+  }
+
+  set(id: string, emailKey: string): void {
+    if (this.#entries.size >= this.#capacity) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(id, emailKey);
+  }
+
+  delete(id: string): void {
+    this.#entries.delete(id);
+  }
+}
+
 interface StoredToken {
   purpose: EmailTokenPurpose;
   accountId: string;
@@ -191,22 +230,32 @@ function parseToken(value: string | undefined, purpose: EmailTokenPurpose): Stor
  */
 export function createAccountStore(target: StoreBackend): AccountStore {
   const backend = createAccountBackend(target);
+  const emailKeys = new EmailKeyMemo(EMAIL_KEY_MEMO_SIZE);
   let dummyHash: Promise<string> | undefined;
 
   async function readByEmail(email: string): Promise<{ account: Account; passwordHash: string } | undefined> {
-    const fields = await backend.read(emailKeyOf(email));
+    const emailKey = emailKeyOf(email);
+    const fields = await backend.read(emailKey);
     const account = fields && fromStored(fields);
     if (!fields || !account) return undefined;
+    // The record at this key carries its id: the sign-in's next steps look the account up by id.
+    if (emailKeys.get(account.id) === undefined) emailKeys.set(account.id, emailKey);
     return { account, passwordHash: fields.passwordHash ?? '' };
   }
 
   async function readById(id: string): Promise<{ account: Account; passwordHash: string } | undefined> {
-    const emailKey = await backend.emailKeyForId(id);
+    const remembered = emailKeys.get(id);
+    const emailKey = remembered ?? (await backend.emailKeyForId(id));
     if (emailKey === undefined) return undefined;
     const fields = await backend.read(emailKey);
     const account = fields && fromStored(fields);
     // A creation that lost the race for its email leaves an id key pointing at someone else.
-    return fields && account?.id === id ? { account, passwordHash: fields.passwordHash ?? '' } : undefined;
+    if (!fields || account?.id !== id) {
+      emailKeys.delete(id);
+      return undefined;
+    }
+    if (remembered === undefined) emailKeys.set(id, emailKey);
+    return { account, passwordHash: fields.passwordHash ?? '' };
   }
 
   async function findById(id: string): Promise<Account | undefined> {

@@ -5,6 +5,7 @@ import { type PageContext, respondCsrfFailure, respondWithPage } from './context
 import { html, type SafeHtml } from './html.ts';
 import {
   clientDisplayName,
+  finishInteraction,
   type InteractionDetails,
   interactionPurpose,
   loadInteraction,
@@ -133,15 +134,21 @@ async function submitConsent(ctx: Context, deps: PageContext): Promise<void> {
   if (missing.oidcClaims.length > 0) grant.addOIDCClaims(missing.oidcClaims);
   for (const [indicator, scopes] of missing.resourceScopes)
     grant.addResourceScope(indicator, scopes.join(' '));
-  const grantId = await grant.save();
-  await deps.accounts.addGrant(accountId, grantId, clientId);
-  await provider.interactionFinished(
-    ctx.req,
-    ctx.res,
-    { consent: { grantId } },
-    { mergeWithLastSubmission: true },
-  );
-  ctx.respond = false;
+  const saved = grant.save();
+  // oidc-provider gives a new Grant its id as save() starts; with the id in hand, the grant,
+  // its entry in the account's index and the interaction result are sent in one tick (one
+  // pipelined round trip), and Redis applies them in that order.
+  const grantId = grant.jti;
+  if (!grantId) {
+    const id = await saved;
+    await deps.accounts.addGrant(accountId, id, clientId);
+    return finishInteraction(ctx, details, { consent: { grantId: id } }, { mergeWithLastSubmission: true });
+  }
+  await Promise.all([
+    saved,
+    deps.accounts.addGrant(accountId, grantId, clientId),
+    finishInteraction(ctx, details, { consent: { grantId } }, { mergeWithLastSubmission: true }),
+  ]);
 }
 
 /** POST /interaction/:uid/abort: "Deny" on consent, "Cancel" on sign-in. */
@@ -152,15 +159,12 @@ async function submitAbort(ctx: Context, deps: PageContext): Promise<void> {
   const details = await loadInteraction(ctx, deps);
   if (!details) return;
   // RFC 6749 §4.1.2.1: access_denied — the resource owner denied the request.
-  await deps
-    .provider()
-    .interactionFinished(
-      ctx.req,
-      ctx.res,
-      { error: 'access_denied', error_description: 'End-User denied the request' },
-      { mergeWithLastSubmission: false },
-    );
-  ctx.respond = false;
+  await finishInteraction(
+    ctx,
+    details,
+    { error: 'access_denied', error_description: 'End-User denied the request' },
+    { mergeWithLastSubmission: false },
+  );
 }
 
 export function consentRoutes(router: Router, deps: PageContext): void {

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
-import { errors, type Provider } from 'oidc-provider';
+import { errors, type InteractionResults, type Provider } from 'oidc-provider';
 import { allowFormAction } from '../security/security-headers.ts';
+import { epochSeconds } from '../store/adapter-options.ts';
 import { type PageContext, respondWithPage } from './context.ts';
 import { html } from './html.ts';
 
@@ -58,5 +59,31 @@ export async function clientDisplayName(deps: PageContext, clientId: unknown): P
 /** 303 to the interaction's page (after a POST for a step another tab already finished). */
 export function redirectToInteraction(ctx: Context, uid: string): void {
   ctx.redirect(`/interaction/${encodeURIComponent(uid)}`);
+  ctx.status = 303;
+}
+
+/**
+ * Records `result` as the outcome of the interaction and sends the browser back to the
+ * authorization endpoint (303): oidc-provider's `interactionFinished`, but on the Interaction
+ * this request already loaded with {@link loadInteraction}, which `interactionFinished` would
+ * load again (with its session: three Redis reads on the consent page). The save is the
+ * provider's own (`interactionResult`): the result replaces the last submission, or is merged
+ * over it, and the interaction keeps its expiry.
+ *
+ * @example
+ * await finishInteraction(ctx, details, { consent: { grantId } }, { mergeWithLastSubmission: true });
+ */
+export async function finishInteraction(
+  ctx: Context,
+  details: InteractionDetails,
+  result: InteractionResults,
+  options: { readonly mergeWithLastSubmission: boolean },
+): Promise<void> {
+  details.result =
+    options.mergeWithLastSubmission && !('error' in result)
+      ? { ...details.lastSubmission, ...result }
+      : result;
+  await details.save(details.exp - epochSeconds());
+  ctx.redirect(details.returnTo);
   ctx.status = 303;
 }

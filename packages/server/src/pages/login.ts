@@ -6,6 +6,7 @@ import { type PageContext, respondCsrfFailure, respondWithPage, waitInWords } fr
 import { html } from './html.ts';
 import {
   clientDisplayName,
+  finishInteraction,
   type InteractionDetails,
   interactionPurpose,
   loadInteraction,
@@ -123,17 +124,19 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
     }
     return renderLogin(ctx, deps, details, 401, { email, error: INVALID_CREDENTIALS_MESSAGE });
   }
-  await attempt.succeeded();
-  // RFC 8176 §2: "pwd" — password-based authentication.
-  await deps
-    .provider()
-    .interactionFinished(
-      ctx.req,
-      ctx.res,
+  // The attempt's slots go back (and the account's failures are forgotten) in the round trip
+  // that saves the result: both are issued in one tick, which the Redis connection pipelines.
+  // Nothing is counted here, so the admission above stays the only gate before argon2.
+  await Promise.all([
+    attempt.succeeded(),
+    // RFC 8176 §2: "pwd" — password-based authentication.
+    finishInteraction(
+      ctx,
+      details,
       { login: { accountId: check.account.id, amr: ['pwd'] } },
       { mergeWithLastSubmission: false },
-    );
-  ctx.respond = false;
+    ),
+  ]);
 }
 
 export function loginRoutes(router: Router, deps: PageContext): void {

@@ -121,15 +121,23 @@ export interface RecordIndexes {
 /**
  * Which indexes a record of `model` belongs to. Only grant-bound models join the grant set
  * (an Interaction carries `grantId` too, but is not a token of the grant); only a Session's
- * `uid` is looked up by `findByUid`.
+ * `uid` is looked up by `findByUid`, only a DeviceCode's `userCode` by `findByUserCode`.
  */
 export function indexesOf(model: string, payload: Readonly<Record<string, unknown>>): RecordIndexes {
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   return {
     grantId: GRANT_BOUND_MODELS.has(model) ? text(payload.grantId) : undefined,
     uid: model === 'Session' ? text(payload.uid) : undefined,
-    userCode: text(payload.userCode),
+    userCode: model === 'DeviceCode' ? text(payload.userCode) : undefined,
   };
+}
+
+/**
+ * Whether a record of `model` can have an index entry at all ({@link indexesOf}): deleting
+ * one of any other model (an Interaction, a Grant record) needs no look at what it held.
+ */
+export function mayBeIndexed(model: string): boolean {
+  return GRANT_BOUND_MODELS.has(model) || model === 'Session' || model === 'DeviceCode';
 }
 
 /** The lock that serialises concurrent refreshes of one refresh token across instances. */

@@ -21,6 +21,7 @@ import {
   idOfRecordKey,
   indexesOf,
   legacyGrantSetKey,
+  mayBeIndexed,
   type RecordIndexes,
   recordKey,
   recordKeyOfMember,
@@ -89,14 +90,29 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
   // sends them to different nodes, so there the admission waits for the write.
   const inOrder = !('isCluster' in conn && conn.isCluster);
 
-  /** Deletes one record and the uid/user-code pointers that still point at it. */
-  async function destroyRecord(key: string, id: string): Promise<RecordIndexes> {
+  /**
+   * Deletes one record and the uid/user-code pointers that still point at it. With
+   * `awaitPointers: false` the pointers' deletion is sent but not waited for: see destroy().
+   */
+  async function destroyRecord(
+    key: string,
+    id: string,
+    { awaitPointers }: { readonly awaitPointers: boolean } = { awaitPointers: true },
+  ): Promise<RecordIndexes> {
     const model = key.slice('gatehouse:'.length, key.indexOf(':{'));
+    if (!mayBeIndexed(model)) {
+      // Nothing points at it: one DEL (any encoding) instead of a script that reads it first.
+      await conn.del(key);
+      return indexesOf(model, {});
+    }
     const { old } = readIndexReply(model, await runScript(conn, DESTROY_RECORD, [key], []));
-    await Promise.all([
+    const pointersGone = Promise.all([
       old.uid === undefined ? undefined : deleteIndex(uidKey(old.uid), id),
       old.userCode === undefined ? undefined : deleteIndex(userCodeKey(old.userCode), id),
     ]);
+    if (awaitPointers) await pointersGone;
+    // A pointer left behind points at a record that is gone: it finds nothing, and expires.
+    else pointersGone.catch(() => {});
     return old;
   }
 
@@ -144,9 +160,23 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
             [grantSetKey(grantId), grantTombstoneKey(grantId)],
             [grantMember(key), indexTTL],
           );
+        const index = (pointer: string) =>
+          indexTTL < 0 ? conn.set(pointer, id) : conn.set(pointer, id, 'EX', indexTTL);
+        const setPointers = () =>
+          Promise.all([
+            next.uid === undefined ? undefined : index(uidKey(next.uid)),
+            next.userCode === undefined ? undefined : index(userCodeKey(next.userCode)),
+          ]);
+        // A record that no tombstone can refuse (none of a grant) is always written, so on one
+        // connection its pointers go out with it (a Session and its uid: one round trip) and
+        // Redis runs them right after the write. Re-sent after NOSCRIPT, the write lands one
+        // round trip after its pointers; a pointer to a new id meanwhile finds no record, as a
+        // lookup just before this upsert did. A Cluster keeps the pointers after the write.
+        const pointersWithWrite = inOrder && next.grantId === undefined && this.model !== 'Grant';
         let reply: unknown;
         let admitted: unknown = 1;
-        if (next.grantId === undefined) reply = await write();
+        if (pointersWithWrite) [reply] = await Promise.all([write(), setPointers()]);
+        else if (next.grantId === undefined) reply = await write();
         else if (inOrder) [reply, admitted] = await Promise.all([write(), admit(next.grantId)]);
         else {
           reply = await write();
@@ -169,11 +199,8 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
           return;
         }
 
-        const index = (pointer: string) =>
-          indexTTL < 0 ? conn.set(pointer, id) : conn.set(pointer, id, 'EX', indexTTL);
         await Promise.all([
-          next.uid === undefined ? undefined : index(uidKey(next.uid)),
-          next.userCode === undefined ? undefined : index(userCodeKey(next.userCode)),
+          pointersWithWrite ? undefined : setPointers(),
           // Indexes of the previous version of this record that the new one no longer uses.
           old.grantId !== undefined && old.grantId !== next.grantId
             ? conn.srem(grantSetKey(old.grantId), grantMember(key), key)
@@ -214,10 +241,17 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
       throw new TokenNotFoundError(this.model, id);
     }
 
+    /**
+     * The record is gone when this resolves; its pointers' deletion is only sent by then. A
+     * pointer and every later command on it (a lookup, the uid's move to a session's new id as
+     * a sign-in saves it) go to one connection of one node, which runs them in the order sent,
+     * so nothing this process does sees the pointer after this call; and a sign-in's session
+     * write then shares the deletion's round trip instead of waiting for it.
+     */
     async destroy(id: string): Promise<void> {
       await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
-        const old = await destroyRecord(key, id);
+        const old = await destroyRecord(key, id, { awaitPointers: false });
         if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), grantMember(key), key);
       });
     }

@@ -221,3 +221,69 @@ describe.each(backends)('account store on $name', (backend) => {
     expect(await accounts.grantIdForClient(account.id, 'client-a')).toBeUndefined();
   });
 });
+
+// The store remembers where an account's record lives (id → email key) and reads the record
+// itself every time; what another instance changes, or a record that goes, shows at once.
+describe.each(backends.filter((b) => b.raw))('account lookups by id on $name', (backend) => {
+  it('answer what another instance changed since, with no restart', async () => {
+    const here = backend.store();
+    const elsewhere = backend.store();
+    const email = uniqueEmail('memo');
+    const account = await here.create({ email, password: PASSWORD });
+    expect(await here.findAccount(undefined, account.id)).toBeDefined();
+
+    const issuedBefore = { iat: Math.floor(Date.now() / 1000) - 10 };
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    await elsewhere.revokeSessions(email);
+    expect(await here.findAccount(undefined, account.id, issuedBefore)).toBeUndefined();
+    vi.useRealTimers();
+    await elsewhere.setDisabled(email, true);
+    expect(await here.findAccount(undefined, account.id)).toBeUndefined();
+    expect((await here.findById(account.id))?.disabled).toBe(true);
+  });
+
+  it('find nothing once the record is gone, nor another account that takes its email', async () => {
+    const here = backend.store();
+    const email = uniqueEmail('gone');
+    const first = await here.create({ email, password: PASSWORD });
+    expect((await here.verifyPassword(email, PASSWORD)).ok).toBe(true);
+    expect(await here.findAccount(undefined, first.id)).toBeDefined();
+
+    // No command deletes an account today; an operator may, by hand.
+    await backend.raw?.().del(accountKey(emailKeyOf(email)));
+    expect(await here.findById(first.id)).toBeUndefined();
+    expect(await here.findAccount(undefined, first.id)).toBeUndefined();
+
+    const second = await backend.store().create({ email, password: PASSWORD });
+    expect(await here.findAccount(undefined, first.id)).toBeUndefined();
+    expect(await here.findById(first.id)).toBeUndefined();
+    expect((await here.findById(second.id))?.id).toBe(second.id);
+  });
+});
+
+describe('account lookups by id on a standalone Redis', () => {
+  const reads = async () => {
+    const stats = await redisConn.info('commandstats');
+    const calls = (name: string) =>
+      Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+    return { get: calls('get'), hgetall: calls('hgetall') };
+  };
+
+  it('read only the account record once a sign-in has shown where it lives', async () => {
+    const accounts = createAccountStore({ kind: 'redis', conn: redisConn });
+    const email = uniqueEmail('reads');
+    const account = await createAccountStore({ kind: 'redis', conn: redisConn }).create({
+      email,
+      password: PASSWORD,
+    });
+    expect((await accounts.verifyPassword(email, PASSWORD)).ok).toBe(true);
+    const before = await reads();
+    expect(await accounts.findAccount(undefined, account.id)).toBeDefined();
+    expect(await accounts.findById(account.id)).toBeDefined();
+    const after = await reads();
+    expect({ get: after.get - before.get, hgetall: after.hgetall - before.hgetall }).toEqual({
+      get: 0,
+      hgetall: 2,
+    });
+  });
+});

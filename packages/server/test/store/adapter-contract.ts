@@ -101,6 +101,13 @@ export function describeAdapterContract(name: string, setup: () => Promise<Contr
       expect(await adapter(model === 'Session' ? 'Grant' : 'Session').find(id)).toBeUndefined();
     });
 
+    it.each(ALL_MODELS)('destroys a %s record', async (model) => {
+      const id = uniqueId();
+      await adapter(model).upsert(id, tokenPayload(model, id), 60);
+      await adapter(model).destroy(id);
+      expect(await adapter(model).find(id)).toBeUndefined();
+    });
+
     it('expires records and their indexes after expiresIn', async () => {
       const session = uniqueId();
       const uid = uniqueId();
