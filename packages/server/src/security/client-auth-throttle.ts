@@ -188,6 +188,9 @@ export function clientAuthThrottle(
   const lockedFor = (checks: readonly AttemptCheck[]) =>
     Math.max(0, ...checks.map(({ key }) => lockouts.remaining(key)));
   const scopeOf = (key: string) => (key.startsWith('client-auth:ip:') ? 'ip' : 'client');
+  /** Whether a credential may pass without Redis: it authenticated here, and this instance knows every lockout. */
+  const isKnownHere = (fingerprint: string | undefined) =>
+    lockoutsCurrent && fingerprint !== undefined && known.get(fingerprint) !== undefined;
 
   /** A credential that authenticated here before: no Redis, and no key built while no lockout is remembered. */
   function passKnown(
@@ -216,11 +219,9 @@ export function clientAuthThrottle(
   ): Promise<void> {
     const { clientId, fingerprint } = credential;
     const checks = checksFor(clientId, ctx.ip);
-    const isKnown = () =>
-      lockoutsCurrent && fingerprint !== undefined && known.get(fingerprint) !== undefined;
     const admission = await admitWhenFree(limiter, checks, {
       maxWaitMs: CLIENT_AUTH_WAIT_MS,
-      needless: isKnown,
+      needless: () => isKnownHere(fingerprint),
     });
     // Another request with this credential authenticated while this one waited.
     if (!admission) return passKnown(ctx, credential, next);
@@ -270,11 +271,9 @@ export function clientAuthThrottle(
   ): Promise<void> {
     const credential = presentedCredential(ctx, request, (print) => known.get(print));
     if (!credential) return next();
-    const { fingerprint } = credential;
-    if (lockoutsCurrent && fingerprint !== undefined && known.get(fingerprint) !== undefined) {
-      return passKnown(ctx, credential, next);
-    }
-    return admitUnknown(ctx, credential, next);
+    return isKnownHere(credential.fingerprint)
+      ? passKnown(ctx, credential, next)
+      : admitUnknown(ctx, credential, next);
   }
 
   return { apply: throttleClientAuthentication, close: () => stopWatching?.() };

@@ -32,15 +32,18 @@ describe('client authentication lockout (real server, real Redis)', () => {
 
   const token = (from: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
     postFormFrom(from, `${gh.issuer}/token`, form, headers);
+  /** `count` client-credentials requests for `service` from `from` at once, each with another wrong secret. */
+  const wrongSecretBurst = (from: string, count: number, prefix: string) =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        token(from, clientCredentials, basic('service', `${prefix}-${i}`)),
+      ),
+    );
 
   it('evaluates at most 5 of 60 parallel wrong secrets; the rest get 429 + Retry-After, the right one too', async () => {
     const attacker = loopback(10);
     const before = events.length;
-    const burst = await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        token(attacker, clientCredentials, basic('service', `guess-${i}`)),
-      ),
-    );
+    const burst = await wrongSecretBurst(attacker, 60, 'guess');
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
@@ -67,11 +70,7 @@ describe('client authentication lockout (real server, real Redis)', () => {
     expect((await token(loopback(40), clientCredentials, basic('service', SERVICE_SECRET))).status).toBe(200);
     const attacker = loopback(41);
     const before = events.length;
-    const burst = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        token(attacker, clientCredentials, basic('service', `known-${i}`)),
-      ),
-    );
+    const burst = await wrongSecretBurst(attacker, 40, 'known');
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
