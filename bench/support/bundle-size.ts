@@ -8,7 +8,8 @@ import { REPO_DIR } from './child.ts';
  * for its default export only, or for the named exports `only` lists (what an app that imports just those ships).
  * Bare imports resolve from `packages/<resolveFrom>`, so a dependency is the very version that package bundles
  * with. Dynamic imports are split off as bundlers do (`splitting`): `min`/`gzip` count the entry chunk (with the
- * chunks it imports statically), `lazyGzip` the chunks loaded on demand.
+ * chunks it imports statically), `lazyGzip` the chunks loaded on demand, and `lazy` each of those by the source
+ * file its `import()` names (e.g. `redirect-sign-in.ts`).
  *
  * @example
  * ```ts
@@ -20,7 +21,7 @@ export async function bundleSize(
   entry: string | string[],
   external: string[] = [],
   only?: 'default' | readonly string[],
-): Promise<{ min: number; gzip: number; lazyGzip: number }> {
+): Promise<{ min: number; gzip: number; lazyGzip: number; lazy: Record<string, number> }> {
   const contents = only
     ? `export { ${[only].flat().join(', ')} } from ${JSON.stringify(entry)};`
     : [entry]
@@ -62,12 +63,17 @@ export async function bundleSize(
   let min = 0;
   let gzip = 0;
   let lazyGzip = 0;
+  const lazy: Record<string, number> = {};
   for (const file of result.outputFiles) {
     const size = gzipSync(file.contents, { level: 9 }).byteLength;
     if (eager.has(path(file))) {
       min += file.contents.byteLength;
       gzip += size;
-    } else lazyGzip += size;
+    } else {
+      lazyGzip += size;
+      const source = outputs[path(file)]?.entryPoint?.split('/').pop() ?? path(file);
+      lazy[source] = (lazy[source] ?? 0) + size;
+    }
   }
-  return { min, gzip, lazyGzip };
+  return { min, gzip, lazyGzip, lazy };
 }

@@ -5,15 +5,24 @@ import { type Clock, systemClock } from './clock.ts';
 import type { ClientContext } from './context.ts';
 import type { DpopKeyStore } from './dpop/dpop-keys.ts';
 import { lazyDpopFetch } from './dpop/lazy-dpop-fetch.ts';
+import { NetworkError } from './errors.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
-import { decodeJwt, type GatehouseUser, verifyIdToken } from './id-token.ts';
-import { type AuthorizationServerMetadata, discover, fail, grant } from './protocol.ts';
+import { bytes, checkIdToken, decodeJwt, type GatehouseUser, mismatch } from './id-token.ts';
 import {
-  completeRedirectSignIn,
-  type RedirectCallbackResult,
-  type SignInRedirectOptions,
-  startRedirectSignIn,
-} from './redirect-sign-in.ts';
+  type AuthorizationServerMetadata,
+  discover,
+  endpointUrl,
+  fail,
+  fill,
+  grant,
+  oauthError,
+  okBody,
+  parseObject,
+  send,
+  str,
+  tokenSet,
+} from './protocol.ts';
+import type { RedirectCallbackResult, SignInKit, SignInRedirectOptions } from './redirect-sign-in.ts';
 import { type RefreshLock, webLock } from './refresh-lock.ts';
 import { createSession } from './session.ts';
 import { type SignOutOptions, type SignOutResult, signOutSession } from './sign-out.ts';
@@ -145,6 +154,24 @@ export interface GatehouseClient {
 
 const isBrowser = () => !!globalThis.document;
 
+/** What the sign-in chunk takes from this entry (it imports nothing from it; see `redirect-sign-in.ts`). */
+const kit: SignInKit = {
+  bytes,
+  checkIdToken,
+  decodeJwt,
+  endpointUrl,
+  fail,
+  fill,
+  grant,
+  mismatch,
+  oauthError,
+  okBody,
+  parseObject,
+  send,
+  str,
+  tokenSet,
+};
+
 /**
  * Builds a client and the context its flows share; `@gatehouse/client/node` adds the Node-only flows to it.
  *
@@ -189,12 +216,11 @@ export function createClient(
         target?.resource ? [target.resource] : resource.slice(0, 1),
       );
       if (response.id_token) {
-        // OpenID Connect Core §12.2: the same user, from the same issuer, for this client.
+        // OpenID Connect Core §12.2: the same user, from the same issuer, for this client. It comes straight
+        // from the token endpoint over TLS, which §3.1.3.7 step 6 accepts in place of the signature: the JWKS
+        // and signature check stay in the callback's chunk, which a page that only renews never loads.
         const { sub } = decodeJwt(tokens.idToken ?? '');
-        await verifyIdToken(context, response.id_token, {
-          renews: sub as string | undefined,
-          now: clock.now(),
-        });
+        await checkIdToken(context, response.id_token, sub as string | undefined);
       }
       return response;
     },
@@ -229,9 +255,20 @@ export function createClient(
       })),
   };
 
+  // Redirect sign-in is a chunk of its own: pages that only use the session never download it. A chunk that
+  // failed to load (offline) is tried again on the next call.
+  let signInChunk: Promise<typeof import('./redirect-sign-in.ts')> | undefined;
+  const signIn = () =>
+    (signInChunk ??= import('./redirect-sign-in.ts').catch((cause: unknown) => {
+      signInChunk = undefined;
+      throw new NetworkError('the sign-in code did not load', { cause });
+    }));
+
   const client: GatehouseClient = {
-    signInRedirect: (signInOptions) => startRedirectSignIn(context, signInOptions),
-    handleRedirectCallback: (url) => completeRedirectSignIn(context, url),
+    signInRedirect: async (signInOptions) =>
+      (await signIn()).startRedirectSignIn(kit, context, signInOptions),
+    // A chunk of its own (with the ID token's signature check): only the callback page downloads it.
+    handleRedirectCallback: async (url) => (await signIn()).completeRedirectSignIn(kit, context, url),
     getAccessToken,
     getUser: user as GatehouseClient['getUser'],
     isAuthenticated: async () => !!(await session.tokens()),

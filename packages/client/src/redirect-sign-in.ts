@@ -1,18 +1,32 @@
+/**
+ * Redirect sign-in: the authorization request and the callback. The client loads this module on the first
+ * `signInRedirect()` or `handleRedirectCallback()` (a chunk of its own, with the ID token's signature check and
+ * PKCE), so app pages that only use a session never download it. It imports nothing at runtime from the
+ * client's entry, which would split a shared chunk off the entry: the entry's helpers come in a
+ * {@link SignInKit}.
+ */
 import type { ClientContext } from './context.ts';
-import { verifyIdToken } from './id-token.ts';
-import {
-  calculatePkceCodeChallenge,
-  endpointUrl,
-  fail,
-  fill,
-  generateRandomToken,
-  grant,
-  oauthError,
-  parseObject,
-  str,
-  tokenSet,
-} from './protocol.ts';
+import type * as IdToken from './id-token.ts';
+import { verifyIdToken } from './id-token-signature.ts';
+import { calculatePkceCodeChallenge, generateRandomToken } from './pkce.ts';
+import type * as Protocol from './protocol.ts';
 import type { TokenSet } from './token-set.ts';
+
+/** The helpers of the client's entry this chunk uses, handed over by the client. */
+export type SignInKit = Pick<
+  typeof Protocol,
+  | 'endpointUrl'
+  | 'fail'
+  | 'fill'
+  | 'grant'
+  | 'oauthError'
+  | 'okBody'
+  | 'parseObject'
+  | 'send'
+  | 'str'
+  | 'tokenSet'
+> &
+  Pick<typeof IdToken, 'bytes' | 'checkIdToken' | 'decodeJwt' | 'mismatch'>;
 
 /**
  * Options of `signInRedirect()`.
@@ -61,10 +75,11 @@ export interface RedirectCallbackResult {
  *
  * @example
  * ```ts
- * await startRedirectSignIn(context, { returnTo: '/recipes' });
+ * await startRedirectSignIn(kit, context, { returnTo: '/recipes' });
  * ```
  */
 export async function startRedirectSignIn(
+  { endpointUrl, fail, fill }: SignInKit,
   context: ClientContext,
   options: SignInRedirectOptions = {},
 ): Promise<void> {
@@ -114,17 +129,19 @@ export async function startRedirectSignIn(
 /**
  * Completes a redirect sign-in: the `state` must name a transaction this client started (one use only), the
  * RFC 9207 `iss` must be this issuer, then the code is exchanged with its PKCE verifier and the ID token's
- * `iss`, `aud` and `nonce` are checked.
+ * signature, `iss`, `aud`, `nonce` and `exp` are checked.
  *
  * @example
  * ```ts
- * const { tokens, returnTo } = await completeRedirectSignIn(context, location.href);
+ * const { tokens, returnTo } = await completeRedirectSignIn(kit, context, location.href);
  * ```
  */
 export async function completeRedirectSignIn(
+  kit: SignInKit,
   context: ClientContext,
   callbackUrl: string | undefined,
 ): Promise<RedirectCallbackResult> {
+  const { fail, grant, oauthError, parseObject, str, tokenSet } = kit;
   const location = globalThis.location as Location | undefined;
   const url = new URL(callbackUrl ?? location?.href ?? fail('no callback URL', 'ERR_CONFIGURATION'));
   const params = new URLSearchParams(url.searchParams);
@@ -173,7 +190,7 @@ export async function completeRedirectSignIn(
   );
   if (response.id_token !== undefined) {
     // OpenID Connect Core §3.1.3.7: signed by this issuer, for this client, for this sign-in, not expired.
-    await verifyIdToken(context, response.id_token, {
+    await verifyIdToken(kit, context, response.id_token, {
       nonce: str(transaction.nonce),
       now: context.clock.now(),
     });

@@ -73,7 +73,7 @@ const CALLBACK_PAGE = `<!doctype html><title>Signing in…</title>
 /**
  * Serves a minimal SPA on a free port: `/` creates a client of `clientId` at `issuer` (see
  * {@link SdkAppGlobals}), `/popup-callback.html` is the popup callback page, `/sdk.js` the SDK's browser entry
- * and `@gatehouse/client/popup` bundled from source by esbuild.
+ * and `@gatehouse/client/popup` bundled from source by esbuild, with its lazy chunks beside it.
  *
  * @example
  * ```ts
@@ -100,6 +100,10 @@ export async function startSdkApp(options: {
       loader: 'js',
     },
     bundle: true,
+    // Split as an app's bundler does: redirect sign-in and DPoP are chunks the entry loads with import().
+    splitting: true,
+    outdir: '/sdk',
+    entryNames: 'sdk',
     write: false,
     format: 'esm',
     platform: 'browser',
@@ -107,21 +111,21 @@ export async function startSdkApp(options: {
     conditions: ['@gatehouse/source'],
     logLevel: 'silent',
   });
-  const sdk = bundle.outputFiles[0]?.text ?? '';
+  // `/sdk.js` and the chunks it imports (`/redirect-sign-in-<hash>.js`, `/dpop-fetch-<hash>.js`).
+  const scripts = new Map(bundle.outputFiles.map((file) => [`/${file.path.split('/').pop()}`, file.text]));
   const page = `<!doctype html><meta charset="utf-8"><title>SDK app</title>
 <script type="application/json" id="config">${JSON.stringify(config)}</script>
 <button id="popup">Sign in in a popup</button>
 <script type="module">${APP_SCRIPT}</script>`;
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://app').pathname;
-    const [type, body] =
-      path === '/sdk.js'
-        ? ['text/javascript', sdk]
-        : path === '/popup-callback.html'
-          ? ['text/html', CALLBACK_PAGE]
-          : path === '/'
-            ? ['text/html', page]
-            : [undefined, 'not found'];
+    const [type, body] = scripts.has(path)
+      ? ['text/javascript', scripts.get(path)]
+      : path === '/popup-callback.html'
+        ? ['text/html', CALLBACK_PAGE]
+        : path === '/'
+          ? ['text/html', page]
+          : [undefined, 'not found'];
     response.writeHead(type ? 200 : 404, {
       'content-type': type ?? 'text/plain',
       'cache-control': 'no-store',

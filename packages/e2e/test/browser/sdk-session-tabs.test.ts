@@ -58,11 +58,18 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
+      const scripts: string[] = [];
+      page.on('request', (request) => {
+        if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+      });
       await signedInTab(page);
       const before = await appState(page);
       expect(before.email).toBe(`${USER}@example.test`);
+      // Signing in loaded the redirect sign-in chunk (PKCE, the callback's checks, the ID token's signature).
+      expect(scripts.filter((path) => path.startsWith('/redirect-sign-in-'))).toHaveLength(1);
 
       const refreshesBefore = refreshes.length;
+      scripts.length = 0;
       await page.reload();
       await settled(page);
       // Room for a second, unwanted settling of `ready` or a late status change.
@@ -81,6 +88,9 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
         await page.evaluate(async () => (await (globalThis as WithApp).app.auth.getAccessToken()).length > 0),
       ).toBe(true);
       expect(refreshes.slice(refreshesBefore)).toEqual([{ ok: true }]);
+      // A page that only uses the session, renewal included, never downloads the sign-in chunk.
+      expect(scripts).toContain('/sdk.js');
+      expect(scripts.filter((path) => path.startsWith('/redirect-sign-in-'))).toEqual([]);
     } finally {
       await context.close();
     }

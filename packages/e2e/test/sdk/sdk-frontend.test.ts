@@ -158,6 +158,37 @@ describe('@gatehouse/client for frontend apps, against Gatehouse', { timeout: 60
       expect(await auth.getUser()).toBeUndefined();
       auth.close();
     });
+    it.each([
+      ['sub', { sub: 'someone-else' }, /^ID token sub is "someone-else", expected "/],
+      ['iss', { iss: 'https://evil.test' }, /^ID token iss is "https:\/\/evil.test", expected "http/],
+      ['aud', { aud: 'another-client' }, /^ID token aud is "another-client", expected "spa"/],
+    ])(
+      'a renewal whose ID token has another %s is refused, and the user stays who signed in',
+      async (_, change, message) => {
+        let tampering = false;
+        const tamper: typeof fetch = async (input, init) => {
+          const response = await fetch(input, init);
+          if (!tampering || !String(input).endsWith('/token')) return response;
+          const body = (await response.json()) as { id_token: string };
+          const [header, payload, signature] = body.id_token.split('.');
+          const claims = { ...JSON.parse(Buffer.from(String(payload), 'base64url').toString()), ...change };
+          body.id_token = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+          return Response.json(body, { status: response.status });
+        };
+        const auth = client({ fetch: tamper });
+        await signIn(auth, 'frontend-user');
+        const user = await auth.getUser();
+        const { refreshToken } = (await auth.getTokens()) ?? {};
+        tampering = true;
+        // OpenID Connect Core §12.2: a renewal's ID token has the sub, iss and aud of the sign-in's.
+        const failure = auth.getAccessToken({ resource: NOTES });
+        await expect(failure).rejects.toBeInstanceOf(GatehouseError);
+        await expect(failure).rejects.toThrow(message);
+        expect(await auth.getUser()).toEqual(user);
+        expect((await auth.getTokens())?.refreshToken).toBe(refreshToken);
+        auth.close();
+      },
+    );
   });
 
   describe('errors that help', () => {

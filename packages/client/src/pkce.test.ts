@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { calculatePkceCodeChallenge, generateRandomToken } from './protocol.ts';
+import { calculatePkceCodeChallenge, generateRandomToken } from './pkce.ts';
 
 describe('PKCE S256', () => {
   it('is BASE64URL(SHA256(verifier)) (RFC 7636 §4.2), checked against node:crypto', async () => {
