@@ -28,6 +28,7 @@ import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
+import { CodeReadAhead } from './tokens/code-read-ahead.ts';
 import { FORM_ENDPOINTS, formEndpointGuard } from './tokens/form-endpoint-guard.ts';
 import { createJwtIntrospectionRevocation } from './tokens/jwt-introspection-revocation.ts';
 import { SuccessorLinks } from './tokens/refresh-reuse.ts';
@@ -110,6 +111,7 @@ async function assemble(
   const log = options.log ?? silentLog;
   const mailer = createMailer(config, log);
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
+  const codeReads = new CodeReadAhead(store.Adapter);
 
   const cookieKeys = deriveCookieKeys(secret);
   let host: ProviderHost | undefined;
@@ -127,7 +129,7 @@ async function assemble(
   host = new ProviderHost(
     {
       config,
-      adapter: store.Adapter,
+      adapter: codeReads.Adapter,
       cookieKeys,
       dpopNonceSecret: deriveDpopNonceSecret(secret),
       replay: store.replay,
@@ -160,6 +162,7 @@ async function assemble(
     reuseInterval: config.refreshTokenReuseInterval,
     knownScopes: new Set([...OIDC_SCOPES, ...config.resources.flatMap((r) => r.scopes)]),
     adapter: store.Adapter,
+    codeReads,
     serializer: store.refreshLocks,
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,

@@ -4,6 +4,7 @@ import {
   answerDisallowedGrantAsUnauthorizedClient,
   codeBoundToAnotherKey,
 } from '../oidc-provider/oidc-provider-quirks.ts';
+import type { CodeReadAhead } from './code-read-ahead.ts';
 import type { FormRequest } from './form-endpoint-guard.ts';
 import type { RefreshSerializer, SuccessorLinks } from './refresh-reuse.ts';
 
@@ -28,6 +29,8 @@ export interface TokenPolicyDeps {
   /** Every scope the server knows (OIDC scopes and the resources' scopes). */
   readonly knownScopes: ReadonlySet<string>;
   readonly adapter: AdapterConstructor;
+  /** The codes' reads, shared with the provider (its adapter is {@link CodeReadAhead.Adapter}). */
+  readonly codeReads: CodeReadAhead;
   readonly serializer: RefreshSerializer;
   readonly successors: SuccessorLinks;
   readonly revokeGrant: (grantId: string) => Promise<void>;
@@ -48,7 +51,6 @@ const epoch = () => Math.floor(Date.now() / 1000);
  */
 export function createTokenPolicies(deps: TokenPolicyDeps) {
   const refreshTokens = new deps.adapter('RefreshToken');
-  const codes = new deps.adapter('AuthorizationCode');
 
   /** Inside REFRESH_TOKEN_REUSE_INTERVAL: the presented, just-rotated token answered with its successor. */
   async function withReuseWindow(
@@ -80,16 +82,24 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     }
   }
 
-  /** RFC 9449 §10: a code bound to another DPoP key is refused before it is consumed. */
+  /**
+   * RFC 9449 §10: a code bound to another DPoP key is refused before it is consumed. The code is
+   * read once: the provider's redemption is handed this read.
+   */
   async function redeemCode(ctx: Koa.Context, code: string, next: () => Promise<void>): Promise<void> {
-    const refusal = await codeBoundToAnotherKey(codes, code, ctx.get('DPoP') || undefined);
-    if (refusal) {
-      ctx.status = 400;
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: 'invalid_grant', error_description: refusal };
-      return;
+    const read = deps.codeReads.read(code);
+    try {
+      const refusal = await codeBoundToAnotherKey(await read.record, ctx.get('DPoP') || undefined);
+      if (refusal) {
+        ctx.status = 400;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: 'invalid_grant', error_description: refusal };
+        return;
+      }
+      await next();
+    } finally {
+      read.done();
     }
-    await next();
   }
 
   /** After the token endpoint answered: the RFC 6749 §5.2 error code, and a lost consume race revokes. */
