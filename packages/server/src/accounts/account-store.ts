@@ -36,6 +36,12 @@ export type PasswordCheck =
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
 
+/** A sign-in whose account is being read; see {@link AccountStore.beginSignIn}. */
+export interface PendingSignIn {
+  /** {@link AccountStore.verifyPassword} on the account read when the sign-in began. */
+  verifyPassword(password: string): Promise<PasswordCheck>;
+}
+
 /**
  * No RFC sets these: a verification link may wait a day in an inbox, while a reset link grants
  * the account to whoever holds it, so it lives 1 h.
@@ -56,6 +62,13 @@ export interface AccountStore {
    * not tell whether an email is registered. A hash made with old parameters is replaced.
    */
   verifyPassword(email: string, password: string): Promise<PasswordCheck>;
+  /**
+   * {@link verifyPassword} in two steps: the account is read now, so that the read shares a
+   * round trip with what the caller sends in the same tick (the sign-in's admission), and the
+   * password is verified later, once the caller admitted the attempt. The read tells the caller
+   * nothing; a sign-in that is never verified costs only the read.
+   */
+  beginSignIn(email: string): PendingSignIn;
   /** Throws {@link AccountError} `not_found`. Disabling also ends the account's sessions. */
   setDisabled(email: string, disabled: boolean): Promise<Account>;
   /**
@@ -286,6 +299,33 @@ export function createAccountStore(target: StoreBackend): AccountStore {
     return account.account;
   }
 
+  /** The password check of a sign-in, on the account `read` found (read when it began). */
+  async function checkPassword(
+    email: string,
+    password: string,
+    read: Promise<{ account: Account; passwordHash: string } | undefined>,
+  ): Promise<PasswordCheck> {
+    const found = await read;
+    if (!found) {
+      dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
+      await verifyPasswordHash(await dummyHash, password);
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    if (!(await verifyPasswordHash(found.passwordHash, password))) {
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    if (found.account.disabled) return { ok: false, reason: 'disabled' };
+    if (needsRehash(found.passwordHash)) {
+      // Only over the hash just verified: a reset that landed meanwhile must not be undone
+      // by a hash of the old password. (The new hash also ends pending reset links.)
+      const rehashed = await hashPassword(password);
+      await backend.updateIf(emailKeyOf(email), 'passwordHash', found.passwordHash, {
+        passwordHash: rehashed,
+      });
+    }
+    return { ok: true, account: found.account };
+  }
+
   const nowSeconds = () => Math.floor(Date.now() / 1000);
 
   const store: AccountStore = {
@@ -326,26 +366,15 @@ export function createAccountStore(target: StoreBackend): AccountStore {
       return (await readByEmail(email))?.account;
     },
 
-    async verifyPassword(email, password) {
-      const found = await readByEmail(email);
-      if (!found) {
-        dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
-        await verifyPasswordHash(await dummyHash, password);
-        return { ok: false, reason: 'invalid_credentials' };
-      }
-      if (!(await verifyPasswordHash(found.passwordHash, password))) {
-        return { ok: false, reason: 'invalid_credentials' };
-      }
-      if (found.account.disabled) return { ok: false, reason: 'disabled' };
-      if (needsRehash(found.passwordHash)) {
-        // Only over the hash just verified: a reset that landed meanwhile must not be undone
-        // by a hash of the old password. (The new hash also ends pending reset links.)
-        const rehashed = await hashPassword(password);
-        await backend.updateIf(emailKeyOf(email), 'passwordHash', found.passwordHash, {
-          passwordHash: rehashed,
-        });
-      }
-      return { ok: true, account: found.account };
+    verifyPassword(email, password) {
+      return store.beginSignIn(email).verifyPassword(password);
+    },
+
+    beginSignIn(email) {
+      const read = readByEmail(email);
+      // Observed at once: a sign-in refused before its password is verified never awaits it.
+      read.catch(() => {});
+      return { verifyPassword: (password) => checkPassword(email, password, read) };
     },
 
     setDisabled(email, disabled) {
