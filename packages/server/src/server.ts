@@ -16,9 +16,9 @@ import { OIDC_SCOPES } from './oidc-provider/configuration.ts';
 import { ProviderHost } from './oidc-provider/provider-host.ts';
 import {
   createInteractionPolicy,
-  createLoadExistingGrant,
   createPageRoutes,
   createProviderPages,
+  createRememberedConsent,
   type InteractionDeps,
   type PageLog,
 } from './pages/index.ts';
@@ -112,6 +112,7 @@ async function assemble(
   const mailer = createMailer(config, log);
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
   const codeReads = new CodeReadAhead(store.Adapter);
+  const rememberedConsent = createRememberedConsent(accounts);
 
   const cookieKeys = deriveCookieKeys(secret);
   let host: ProviderHost | undefined;
@@ -134,8 +135,8 @@ async function assemble(
       dpopNonceSecret: deriveDpopNonceSecret(secret),
       replay: store.replay,
       staticClients: options.clients ?? [],
-      findAccount: accounts.findAccount,
-      loadExistingGrant: createLoadExistingGrant(accounts),
+      findAccount: rememberedConsent.findAccount,
+      loadExistingGrant: rememberedConsent.loadExistingGrant,
       interactionPolicy: createInteractionPolicy(),
       pages: createProviderPages({ config }),
     },

@@ -21,7 +21,7 @@ export type { InteractionDeps, PageLog } from './context.ts';
 export { createInteractionPolicy } from './interaction-policy.ts';
 export { INVALID_CREDENTIALS_MESSAGE } from './login.ts';
 export { createProviderPages, type ProviderPages, type ProviderPagesDeps } from './provider-pages.ts';
-export { createLoadExistingGrant } from './remembered-consent.ts';
+export { createRememberedConsent, type RememberedConsent } from './remembered-consent.ts';
 
 /** Unexpected failures become a plain page; the detail goes to the log only. */
 function renderUnexpectedErrors(deps: PageContext): Middleware {
