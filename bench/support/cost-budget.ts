@@ -27,10 +27,10 @@ export interface OperationCost {
  */
 export const COST_BUDGET: Readonly<Record<Operation, { roundTrips: number; commands: number }>> = {
   'client-credentials grant': { roundTrips: 0, commands: 0 },
-  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 28, commands: 93 },
+  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 26, commands: 93 },
   'sign-in pages (authorize → code)': { roundTrips: 22, commands: 76 },
-  'code exchange': { roundTrips: 6, commands: 17 },
-  'refresh (rotation)': { roundTrips: 6, commands: 16 },
+  'code exchange': { roundTrips: 4, commands: 17 },
+  'refresh (rotation)': { roundTrips: 4, commands: 16 },
   'introspection of a JWT access token': { roundTrips: 1, commands: 1 },
   'introspection of an opaque refresh token': { roundTrips: 3, commands: 6 },
   'revocation of a refresh token': { roundTrips: 7, commands: 30 },

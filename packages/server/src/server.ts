@@ -28,8 +28,8 @@ import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
-import { CodeReadAhead } from './tokens/code-read-ahead.ts';
 import { FORM_ENDPOINTS, formEndpointGuard } from './tokens/form-endpoint-guard.ts';
+import { GrantSourceReadAhead } from './tokens/grant-source-read-ahead.ts';
 import { createJwtIntrospectionRevocation } from './tokens/jwt-introspection-revocation.ts';
 import { SuccessorLinks } from './tokens/refresh-reuse.ts';
 import { createTokenPolicies, stateOf } from './tokens/token-policies.ts';
@@ -111,7 +111,7 @@ async function assemble(
   const log = options.log ?? silentLog;
   const mailer = createMailer(config, log);
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
-  const codeReads = new CodeReadAhead(store.Adapter);
+  const reads = new GrantSourceReadAhead(store.Adapter, accounts);
   const rememberedConsent = createRememberedConsent(accounts);
 
   const cookieKeys = deriveCookieKeys(secret);
@@ -130,7 +130,7 @@ async function assemble(
   host = new ProviderHost(
     {
       config,
-      adapter: codeReads.Adapter,
+      adapter: reads.Adapter,
       cookieKeys,
       dpopNonceSecret: deriveDpopNonceSecret(secret),
       replay: store.replay,
@@ -162,8 +162,7 @@ async function assemble(
   const tokenPolicies = createTokenPolicies({
     reuseInterval: config.refreshTokenReuseInterval,
     knownScopes: new Set([...OIDC_SCOPES, ...config.resources.flatMap((r) => r.scopes)]),
-    adapter: store.Adapter,
-    codeReads,
+    reads,
     serializer: store.refreshLocks,
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,

@@ -118,6 +118,14 @@ export interface AccountStore {
   peekEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
   /** Uses the token up (at most once, even when two requests race) and returns its account. */
   consumeEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
+  /**
+   * Reads the account with this id now, for a {@link findAccount} the caller knows is coming
+   * (the token endpoint's, for the account of the code or refresh token it redeems): that call
+   * takes this read instead of making its own, so the read can share a round trip with others
+   * sent in the same tick. A read is taken once; call the returned function when the request is
+   * over, which drops it if nothing took it.
+   */
+  readAhead(id: string): () => void;
   /** oidc-provider's `findAccount`: `undefined` for unknown, disabled or revoked-session subjects. */
   findAccount(
     ctx: KoaContextWithOIDC | undefined,
@@ -244,6 +252,8 @@ function parseToken(value: string | undefined, purpose: EmailTokenPurpose): Stor
 export function createAccountStore(target: StoreBackend): AccountStore {
   const backend = createAccountBackend(target);
   const emailKeys = new EmailKeyMemo(EMAIL_KEY_MEMO_SIZE);
+  /** Reads made by {@link AccountStore.readAhead}, by id, until findAccount takes them. */
+  const readsAhead = new Map<string, Promise<Account | undefined>>();
   let dummyHash: Promise<string> | undefined;
 
   async function readByEmail(email: string): Promise<{ account: Account; passwordHash: string } | undefined> {
@@ -467,8 +477,20 @@ export function createAccountStore(target: StoreBackend): AccountStore {
       return (await accountOfToken(purpose, await backend.takeToken(tokenHashOf(token))))?.account;
     },
 
+    readAhead(id) {
+      const read = findById(id);
+      // Observed at once: a request that ends before its findAccount never awaits it.
+      read.catch(() => {});
+      readsAhead.set(id, read);
+      return () => {
+        if (readsAhead.get(id) === read) readsAhead.delete(id);
+      };
+    },
+
     async findAccount(ctx, sub, token) {
-      const account = await findById(sub);
+      const ahead = readsAhead.get(sub);
+      if (ahead !== undefined) readsAhead.delete(sub);
+      const account = await (ahead ?? findById(sub));
       if (!account || account.disabled) return undefined;
       const revokedAt = account.sessionsRevokedAt;
       if (revokedAt !== undefined) {

@@ -213,7 +213,7 @@ export function replayClaimId(iss: string, jti: string): string {
  * client's redemption that follows counts as a code replay, which revokes the grant (the user's
  * other tokens for the client with it, as consent is remembered). Called before the token
  * endpoint runs, with the code's record (`dpopJkt` in its payload; the provider's own read of the
- * code is handed this one, see `tokens/code-read-ahead.ts`): says whether the request must be
+ * code is handed this one, see `tokens/grant-source-read-ahead.ts`): says whether the request must be
  * refused with `invalid_grant`, consuming nothing. Only a proof of another key, or none, is
  * refused here; whether the proof is valid is left to oidc-provider, which checks that before it
  * consumes anything.

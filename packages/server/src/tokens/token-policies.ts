@@ -1,11 +1,11 @@
 import type Koa from 'koa';
-import type { AdapterConstructor, KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import {
   answerDisallowedGrantAsUnauthorizedClient,
   codeBoundToAnotherKey,
 } from '../oidc-provider/oidc-provider-quirks.ts';
-import type { CodeReadAhead } from './code-read-ahead.ts';
 import type { FormRequest } from './form-endpoint-guard.ts';
+import type { GrantSourceReadAhead } from './grant-source-read-ahead.ts';
 import type { RefreshSerializer, SuccessorLinks } from './refresh-reuse.ts';
 
 /** Set on `ctx.state` by the provider's `grant.error` listener when a consume() race was lost. */
@@ -28,9 +28,8 @@ export interface TokenPolicyDeps {
   readonly reuseInterval: number;
   /** Every scope the server knows (OIDC scopes and the resources' scopes). */
   readonly knownScopes: ReadonlySet<string>;
-  readonly adapter: AdapterConstructor;
-  /** The codes' reads, shared with the provider (its adapter is {@link CodeReadAhead.Adapter}). */
-  readonly codeReads: CodeReadAhead;
+  /** Redemptions' reads, shared with the provider (its adapter is {@link GrantSourceReadAhead.Adapter}). */
+  readonly reads: GrantSourceReadAhead;
   readonly serializer: RefreshSerializer;
   readonly successors: SuccessorLinks;
   readonly revokeGrant: (grantId: string) => Promise<void>;
@@ -50,8 +49,6 @@ const epoch = () => Math.floor(Date.now() / 1000);
  *   a proof, is refused before it is consumed (quirk `dpop-jkt-checked-after-consume`).
  */
 export function createTokenPolicies(deps: TokenPolicyDeps) {
-  const refreshTokens = new deps.adapter('RefreshToken');
-
   /** Inside REFRESH_TOKEN_REUSE_INTERVAL: the presented, just-rotated token answered with its successor. */
   async function withReuseWindow(
     ctx: Koa.Context,
@@ -60,8 +57,9 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     next: () => Promise<void>,
   ) {
     const release = await deps.serializer.acquire(presented);
+    const read = deps.reads.read('RefreshToken', presented);
     try {
-      const record = (await refreshTokens.find(presented)) as { consumed?: number } | undefined;
+      const record = (await read.record) as { consumed?: number } | undefined;
       const consumedAt = typeof record?.consumed === 'number' ? record.consumed : undefined;
       if (consumedAt !== undefined && epoch() - consumedAt <= deps.reuseInterval) {
         const successor = await deps.successors.successorOf(presented);
@@ -78,16 +76,31 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
         await deps.successors.link(rotated, successor);
       }
     } finally {
+      read.done();
       await release();
     }
   }
 
   /**
+   * A refresh: the provider's read of the token is made here, so that what it reads after it
+   * (grant, session, account) is read in one round trip as soon as the token is in. Failures of
+   * the read reach the provider, which takes it, as its own would.
+   */
+  async function redeemRefreshToken(presented: string, next: () => Promise<void>): Promise<void> {
+    const read = deps.reads.read('RefreshToken', presented);
+    try {
+      await next();
+    } finally {
+      read.done();
+    }
+  }
+
+  /**
    * RFC 9449 §10: a code bound to another DPoP key is refused before it is consumed. The code is
-   * read once: the provider's redemption is handed this read.
+   * read once, and what the provider reads after it together: the provider is handed these reads.
    */
   async function redeemCode(ctx: Koa.Context, code: string, next: () => Promise<void>): Promise<void> {
-    const read = deps.codeReads.read(code);
+    const read = deps.reads.read('AuthorizationCode', code);
     try {
       const refusal = await codeBoundToAnotherKey(await read.record, ctx.get('DPoP') || undefined);
       if (refusal) {
@@ -109,9 +122,8 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     return race?.grantId ? deps.revokeGrant(race.grantId) : undefined;
   }
 
-  // Not async: a token request without a code or a refresh token in the reuse window (client
-  // credentials, every refresh without REFRESH_TOKEN_REUSE_INTERVAL) costs no promise of its own
-  // before the provider runs.
+  // Not async: a token request without a code or a refresh token (client credentials) costs no
+  // promise of its own before the provider runs.
   return function tokenPolicies(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
     if (request.path !== '/token' && request.path !== '/device/auth') return next();
     // RFC 6749 §5.2: a scope the server does not know is invalid_scope (oidc-provider would
@@ -133,8 +145,10 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     const endpoint =
       grantType === 'authorization_code' && typeof code === 'string'
         ? redeemCode(ctx, code, next)
-        : deps.reuseInterval > 0 && grantType === 'refresh_token' && typeof presented === 'string'
-          ? withReuseWindow(ctx, presented, request, next)
+        : grantType === 'refresh_token' && typeof presented === 'string'
+          ? deps.reuseInterval > 0
+            ? withReuseWindow(ctx, presented, request, next)
+            : redeemRefreshToken(presented, next)
           : next();
     return endpoint.then(() => afterTokenRequest(ctx));
   };

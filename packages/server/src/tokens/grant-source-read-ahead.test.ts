@@ -1,0 +1,89 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { describe, expect, it } from 'vitest';
+import { GrantSourceReadAhead } from './grant-source-read-ahead.ts';
+
+/** A store of records by model and id (and sessions by uid) that logs its reads. */
+function countingStore() {
+  const records = new Map<string, AdapterPayload>();
+  const reads: string[] = [];
+  class CountingAdapter implements Adapter {
+    readonly #model: string;
+    constructor(model: string) {
+      this.#model = model;
+    }
+    async upsert(id: string, payload: AdapterPayload) {
+      records.set(`${this.#model}:${id}`, payload);
+    }
+    async find(id: string) {
+      reads.push(`${this.#model}:${id}`);
+      return records.get(`${this.#model}:${id}`);
+    }
+    async findByUid(uid: string) {
+      reads.push(`${this.#model}:uid:${uid}`);
+      return [...records.values()].find((r) => r.kind === this.#model && r.uid === uid);
+    }
+    async findByUserCode() {
+      return undefined;
+    }
+    async consume() {}
+    async destroy(id: string) {
+      records.delete(`${this.#model}:${id}`);
+    }
+    async revokeByGrantId() {}
+  }
+  const accountReads: string[] = [];
+  const accounts = {
+    readAhead(id: string) {
+      accountReads.push(id);
+      return () => {};
+    },
+  };
+  return { Adapter: CountingAdapter, reads, accounts, accountReads };
+}
+
+describe('GrantSourceReadAhead', () => {
+  it('hands the provider the code and, read together after it, its grant, session and account, once', async () => {
+    const store = countingStore();
+    const reads = new GrantSourceReadAhead(store.Adapter, store.accounts);
+    const codes = new reads.Adapter('AuthorizationCode');
+    const grants = new reads.Adapter('Grant');
+    const sessions = new reads.Adapter('Session');
+    await codes.upsert(
+      'c1',
+      { jti: 'c1', grantId: 'g1', sessionUid: 'u1', expiresWithSession: true, accountId: 'a1', dpopJkt: 'k' },
+      60,
+    );
+    await grants.upsert('g1', { jti: 'g1' }, 60);
+    await sessions.upsert('s1', { jti: 's1', uid: 'u1', kind: 'Session' }, 60);
+
+    const read = reads.read('AuthorizationCode', 'c1');
+    expect(await read.record).toMatchObject({ jti: 'c1', dpopJkt: 'k' });
+    expect(store.reads).toEqual(['AuthorizationCode:c1', 'Grant:g1', 'Session:uid:u1']);
+    expect(store.accountReads).toEqual(['a1']);
+    expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
+    expect(await grants.find('g1')).toMatchObject({ jti: 'g1' });
+    expect(await sessions.findByUid('u1')).toMatchObject({ jti: 's1' });
+    expect(store.reads).toHaveLength(3);
+    // Taken once: later lookups (a replay's revocation, another request) read the store.
+    expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
+    read.done();
+    expect(store.reads).toHaveLength(4);
+  });
+
+  it('drops what the provider did not take, and reads no session for a record not bound to one', async () => {
+    const store = countingStore();
+    const reads = new GrantSourceReadAhead(store.Adapter, store.accounts);
+    const codes = new reads.Adapter('AuthorizationCode');
+    const grants = new reads.Adapter('Grant');
+    await codes.upsert('c2', { jti: 'c2', grantId: 'g2', sessionUid: 'u2', accountId: 'a2' }, 60);
+
+    const read = reads.read('AuthorizationCode', 'c2');
+    await read.record;
+    expect(store.reads).toEqual(['AuthorizationCode:c2', 'Grant:g2']);
+    read.done();
+    await codes.destroy('c2');
+    expect(await codes.find('c2')).toBeUndefined();
+    expect(await grants.find('g2')).toBeUndefined();
+    expect(store.reads).toEqual(['AuthorizationCode:c2', 'Grant:g2', 'AuthorizationCode:c2', 'Grant:g2']);
+  });
+});
