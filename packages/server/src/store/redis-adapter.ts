@@ -277,6 +277,16 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     async destroy(id: string): Promise<void> {
       await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
+        if (this.model === 'Interaction' && inOrder && conn.status === 'ready') {
+          // oidc-provider deletes an interaction as it takes its result (resume), then reads on:
+          // the DEL is sent, not waited for, so it shares the round trip of the next command.
+          // Redis runs both in order on this one connection, so nothing this process sends
+          // later finds the interaction, and the response goes out only after later commands
+          // were answered. A DEL that fails leaves what a failed DEL always left: the record,
+          // until its expiry, behind a resume cookie the response clears.
+          conn.del(key).catch(() => {});
+          return;
+        }
         const old = await destroyRecord(key, id, { awaitPointers: false });
         if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), grantMember(key), key);
       });

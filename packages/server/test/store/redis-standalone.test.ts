@@ -100,6 +100,21 @@ describe('sessions on a standalone Redis', () => {
     expect(await sessions.find(oldId)).toBeUndefined();
   });
 
+  it('deletes an interaction in the round trip of the next command, which no longer finds it', async () => {
+    const interactions = new store.Adapter('Interaction');
+    const id = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    await interactions.upsert(id, { iat: now, exp: now + 600, jti: id, kind: 'Interaction' }, 600);
+    let found: unknown = 'not read';
+    const writes = await writesDuring(async () => {
+      await interactions.destroy(id);
+      found = await interactions.find(id);
+    });
+    expect(writes).toBe(1);
+    expect(found).toBeUndefined();
+    expect(await conn.exists(recordKey('Interaction', id))).toBe(0);
+  });
+
   it('finds a session by uid in one round trip, and only the one the uid names now', async () => {
     // Another instance of the server: its own connection and its own idea of where uids point.
     const other = await createStore({
