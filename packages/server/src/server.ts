@@ -28,8 +28,8 @@ import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
+import { ReadAhead } from './store/read-ahead.ts';
 import { FORM_ENDPOINTS, formEndpointGuard } from './tokens/form-endpoint-guard.ts';
-import { GrantSourceReadAhead } from './tokens/grant-source-read-ahead.ts';
 import { createJwtIntrospectionRevocation } from './tokens/jwt-introspection-revocation.ts';
 import { SuccessorLinks } from './tokens/refresh-reuse.ts';
 import { createTokenPolicies, stateOf } from './tokens/token-policies.ts';
@@ -111,7 +111,7 @@ async function assemble(
   const log = options.log ?? silentLog;
   const mailer = createMailer(config, log);
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
-  const reads = new GrantSourceReadAhead(store.Adapter, accounts);
+  const readAhead = new ReadAhead(store.Adapter);
   const rememberedConsent = createRememberedConsent(accounts);
 
   const cookieKeys = deriveCookieKeys(secret);
@@ -130,7 +130,7 @@ async function assemble(
   host = new ProviderHost(
     {
       config,
-      adapter: reads.Adapter,
+      adapter: readAhead.Adapter,
       cookieKeys,
       dpopNonceSecret: deriveDpopNonceSecret(secret),
       replay: store.replay,
@@ -162,7 +162,8 @@ async function assemble(
   const tokenPolicies = createTokenPolicies({
     reuseInterval: config.refreshTokenReuseInterval,
     knownScopes: new Set([...OIDC_SCOPES, ...config.resources.flatMap((r) => r.scopes)]),
-    reads,
+    readAhead,
+    accounts,
     serializer: store.refreshLocks,
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,
@@ -192,6 +193,7 @@ async function assemble(
       mailer,
       limiter,
       revokeGrant,
+      readAhead,
       log,
       onSecurityEvent: options.onSecurityEvent,
     }),

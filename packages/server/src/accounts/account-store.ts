@@ -119,11 +119,11 @@ export interface AccountStore {
   /** Uses the token up (at most once, even when two requests race) and returns its account. */
   consumeEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
   /**
-   * Reads the account with this id now, for a {@link findAccount} the caller knows is coming
-   * (the token endpoint's, for the account of the code or refresh token it redeems): that call
-   * takes this read instead of making its own, so the read can share a round trip with others
-   * sent in the same tick. A read is taken once; call the returned function when the request is
-   * over, which drops it if nothing took it.
+   * Reads the account with this id now, for a {@link findById} or {@link findAccount} the caller
+   * knows is coming (the token endpoint's, for the account of the code or refresh token it
+   * redeems; the consent page's): that call takes this read instead of making its own, so the
+   * read can share a round trip with others sent in the same tick. A read is taken once; call the
+   * returned function when the request is over, which drops it if nothing took it.
    */
   readAhead(id: string): () => void;
   /** oidc-provider's `findAccount`: `undefined` for unknown, disabled or revoked-session subjects. */
@@ -282,7 +282,10 @@ export function createAccountStore(target: StoreBackend): AccountStore {
   }
 
   async function findById(id: string): Promise<Account | undefined> {
-    return (await readById(id))?.account;
+    const ahead = readsAhead.get(id);
+    if (ahead === undefined) return (await readById(id))?.account;
+    readsAhead.delete(id);
+    return ahead;
   }
 
   /**
@@ -478,7 +481,7 @@ export function createAccountStore(target: StoreBackend): AccountStore {
     },
 
     readAhead(id) {
-      const read = findById(id);
+      const read = readById(id).then((found) => found?.account);
       // Observed at once: a request that ends before its findAccount never awaits it.
       read.catch(() => {});
       readsAhead.set(id, read);
@@ -488,9 +491,7 @@ export function createAccountStore(target: StoreBackend): AccountStore {
     },
 
     async findAccount(ctx, sub, token) {
-      const ahead = readsAhead.get(sub);
-      if (ahead !== undefined) readsAhead.delete(sub);
-      const account = await (ahead ?? findById(sub));
+      const account = await findById(sub);
       if (!account || account.disabled) return undefined;
       const revokedAt = account.sessionsRevokedAt;
       if (revokedAt !== undefined) {

@@ -10,6 +10,7 @@ import { consoleLog, type InteractionDeps, type PageContext, respondWithPage } f
 import { FAVICON_CACHE_CONTROL, FAVICON_PATH, FAVICON_SVG } from './favicon.ts';
 import { html } from './html.ts';
 import { loadInteraction } from './interaction.ts';
+import { readInteractionPageAhead, readResumeAhead } from './interaction-read-ahead.ts';
 import { STYLESHEET_PATH } from './layout.ts';
 import { loginRoutes, showLogin } from './login.ts';
 import { passwordResetRoutes } from './password-reset.ts';
@@ -60,19 +61,25 @@ function renderUnexpectedErrors(deps: PageContext): Middleware {
 
 /** GET /interaction/:uid: the page for whatever oidc-provider's prompt asks. */
 async function showInteraction(ctx: Context, deps: PageContext): Promise<void> {
-  const details = await loadInteraction(ctx, deps);
-  if (!details) return;
-  switch (details.prompt.name) {
-    case 'login':
-      return showLogin(ctx, deps, details);
-    case 'consent':
-      return showConsent(ctx, deps, details);
-    default:
-      respondWithPage(ctx, 501, {
-        title: 'This request cannot be completed',
-        error: 'This sign-in step is not supported.',
-        body: html``,
-      });
+  const readAhead = deps.readAhead;
+  const reads = readAhead ? readInteractionPageAhead(ctx, { ...deps, readAhead }) : undefined;
+  try {
+    const details = await loadInteraction(ctx, deps);
+    if (!details) return;
+    switch (details.prompt.name) {
+      case 'login':
+        return await showLogin(ctx, deps, details);
+      case 'consent':
+        return await showConsent(ctx, deps, details);
+      default:
+        respondWithPage(ctx, 501, {
+          title: 'This request cannot be completed',
+          error: 'This sign-in step is not supported.',
+          body: html``,
+        });
+    }
+  } finally {
+    reads?.done();
   }
 }
 
@@ -126,7 +133,16 @@ export function createPageRoutes(deps: InteractionDeps): Middleware {
         !path.includes('/:') && !router.match(path, 'GET').path.some((layer) => layer.methods.length > 0),
     ),
   );
+  const readAhead = deps.readAhead;
+  if (!readAhead) {
+    return function pageRoutes(ctx, next) {
+      return notPages.has(ctx.path) ? next() : pages(ctx, next);
+    };
+  }
+  const readAheadDeps = { ...deps, readAhead };
   return function pageRoutes(ctx, next) {
-    return notPages.has(ctx.path) ? next() : pages(ctx, next);
+    if (notPages.has(ctx.path)) return next();
+    // The resume is the provider's, not a page: its reads are made here, the rest is the provider's.
+    return readResumeAhead(ctx, readAheadDeps, () => pages(ctx, next));
   };
 }

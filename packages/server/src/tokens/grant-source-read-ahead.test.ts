@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { describe, expect, it } from 'vitest';
-import { GrantSourceReadAhead } from './grant-source-read-ahead.ts';
+import { ReadAhead } from '../store/read-ahead.ts';
+import { readGrantSourceAhead } from './grant-source-read-ahead.ts';
 
 /** A store of records by model and id (and sessions by uid) that logs its reads. */
 function countingStore() {
@@ -41,13 +42,13 @@ function countingStore() {
   return { Adapter: CountingAdapter, reads, accounts, accountReads };
 }
 
-describe('GrantSourceReadAhead', () => {
+describe('readGrantSourceAhead', () => {
   it('hands the provider the code and, read together after it, its grant, session and account, once', async () => {
     const store = countingStore();
-    const reads = new GrantSourceReadAhead(store.Adapter, store.accounts);
-    const codes = new reads.Adapter('AuthorizationCode');
-    const grants = new reads.Adapter('Grant');
-    const sessions = new reads.Adapter('Session');
+    const readAhead = new ReadAhead(store.Adapter);
+    const codes = new readAhead.Adapter('AuthorizationCode');
+    const grants = new readAhead.Adapter('Grant');
+    const sessions = new readAhead.Adapter('Session');
     await codes.upsert(
       'c1',
       { jti: 'c1', grantId: 'g1', sessionUid: 'u1', expiresWithSession: true, accountId: 'a1', dpopJkt: 'k' },
@@ -56,8 +57,11 @@ describe('GrantSourceReadAhead', () => {
     await grants.upsert('g1', { jti: 'g1' }, 60);
     await sessions.upsert('s1', { jti: 's1', uid: 'u1', kind: 'Session' }, 60);
 
-    const read = reads.read('AuthorizationCode', 'c1');
-    expect(await read.record).toMatchObject({ jti: 'c1', dpopJkt: 'k' });
+    const reads = readAhead.begin();
+    expect(await readGrantSourceAhead(reads, store.accounts, 'AuthorizationCode', 'c1')).toMatchObject({
+      jti: 'c1',
+      dpopJkt: 'k',
+    });
     expect(store.reads).toEqual(['AuthorizationCode:c1', 'Grant:g1', 'Session:uid:u1']);
     expect(store.accountReads).toEqual(['a1']);
     expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
@@ -66,21 +70,21 @@ describe('GrantSourceReadAhead', () => {
     expect(store.reads).toHaveLength(3);
     // Taken once: later lookups (a replay's revocation, another request) read the store.
     expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
-    read.done();
+    reads.done();
     expect(store.reads).toHaveLength(4);
   });
 
   it('drops what the provider did not take, and reads no session for a record not bound to one', async () => {
     const store = countingStore();
-    const reads = new GrantSourceReadAhead(store.Adapter, store.accounts);
-    const codes = new reads.Adapter('AuthorizationCode');
-    const grants = new reads.Adapter('Grant');
+    const readAhead = new ReadAhead(store.Adapter);
+    const codes = new readAhead.Adapter('AuthorizationCode');
+    const grants = new readAhead.Adapter('Grant');
     await codes.upsert('c2', { jti: 'c2', grantId: 'g2', sessionUid: 'u2', accountId: 'a2' }, 60);
 
-    const read = reads.read('AuthorizationCode', 'c2');
-    await read.record;
+    const reads = readAhead.begin();
+    await readGrantSourceAhead(reads, store.accounts, 'AuthorizationCode', 'c2');
     expect(store.reads).toEqual(['AuthorizationCode:c2', 'Grant:g2']);
-    read.done();
+    reads.done();
     await codes.destroy('c2');
     expect(await codes.find('c2')).toBeUndefined();
     expect(await grants.find('g2')).toBeUndefined();

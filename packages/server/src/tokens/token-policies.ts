@@ -1,11 +1,13 @@
 import type Koa from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { AccountStore } from '../accounts/account-store.ts';
 import {
   answerDisallowedGrantAsUnauthorizedClient,
   codeBoundToAnotherKey,
 } from '../oidc-provider/oidc-provider-quirks.ts';
+import type { ReadAhead } from '../store/read-ahead.ts';
 import type { FormRequest } from './form-endpoint-guard.ts';
-import type { GrantSourceReadAhead } from './grant-source-read-ahead.ts';
+import { readGrantSourceAhead } from './grant-source-read-ahead.ts';
 import type { RefreshSerializer, SuccessorLinks } from './refresh-reuse.ts';
 
 /** Set on `ctx.state` by the provider's `grant.error` listener when a consume() race was lost. */
@@ -28,8 +30,9 @@ export interface TokenPolicyDeps {
   readonly reuseInterval: number;
   /** Every scope the server knows (OIDC scopes and the resources' scopes). */
   readonly knownScopes: ReadonlySet<string>;
-  /** Redemptions' reads, shared with the provider (its adapter is {@link GrantSourceReadAhead.Adapter}). */
-  readonly reads: GrantSourceReadAhead;
+  /** Redemptions' reads, made ahead of the provider (its adapter is {@link ReadAhead.Adapter}). */
+  readonly readAhead: ReadAhead;
+  readonly accounts: Pick<AccountStore, 'readAhead'>;
   readonly serializer: RefreshSerializer;
   readonly successors: SuccessorLinks;
   readonly revokeGrant: (grantId: string) => Promise<void>;
@@ -57,9 +60,11 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     next: () => Promise<void>,
   ) {
     const release = await deps.serializer.acquire(presented);
-    const read = deps.reads.read('RefreshToken', presented);
+    const reads = deps.readAhead.begin();
     try {
-      const record = (await read.record) as { consumed?: number } | undefined;
+      const record = (await readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented)) as
+        | { consumed?: number }
+        | undefined;
       const consumedAt = typeof record?.consumed === 'number' ? record.consumed : undefined;
       if (consumedAt !== undefined && epoch() - consumedAt <= deps.reuseInterval) {
         const successor = await deps.successors.successorOf(presented);
@@ -76,7 +81,7 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
         await deps.successors.link(rotated, successor);
       }
     } finally {
-      read.done();
+      reads.done();
       await release();
     }
   }
@@ -87,11 +92,12 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
    * the read reach the provider, which takes it, as its own would.
    */
   async function redeemRefreshToken(presented: string, next: () => Promise<void>): Promise<void> {
-    const read = deps.reads.read('RefreshToken', presented);
+    const reads = deps.readAhead.begin();
+    readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented);
     try {
       await next();
     } finally {
-      read.done();
+      reads.done();
     }
   }
 
@@ -100,9 +106,10 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
    * read once, and what the provider reads after it together: the provider is handed these reads.
    */
   async function redeemCode(ctx: Koa.Context, code: string, next: () => Promise<void>): Promise<void> {
-    const read = deps.reads.read('AuthorizationCode', code);
+    const reads = deps.readAhead.begin();
     try {
-      const refusal = await codeBoundToAnotherKey(await read.record, ctx.get('DPoP') || undefined);
+      const record = await readGrantSourceAhead(reads, deps.accounts, 'AuthorizationCode', code);
+      const refusal = await codeBoundToAnotherKey(record, ctx.get('DPoP') || undefined);
       if (refusal) {
         ctx.status = 400;
         ctx.set('Cache-Control', 'no-store');
@@ -111,7 +118,7 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
       }
       await next();
     } finally {
-      read.done();
+      reads.done();
     }
   }
 
