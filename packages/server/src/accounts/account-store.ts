@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from 'oidc-provider';
+import { currentReads } from '../store/read-ahead.ts';
 import type { StoreBackend } from '../store/store-backend.ts';
 import { createAccountBackend, type StoredAccount } from './account-backend.ts';
 import { AccountError } from './account-error.ts';
@@ -122,10 +123,11 @@ export interface AccountStore {
    * Reads the account with this id now, for a {@link findById} or {@link findAccount} the caller
    * knows is coming (the token endpoint's, for the account of the code or refresh token it
    * redeems; the consent page's): that call takes this read instead of making its own, so the
-   * read can share a round trip with others sent in the same tick. A read is taken once; call the
-   * returned function when the request is over, which drops it if nothing took it.
+   * read can share a round trip with others sent in the same tick. Only inside a request run by
+   * `ReadAhead.run` (store/read-ahead.ts), and only for that request: a read is taken once, by
+   * that request, and dropped with the request's other reads if nothing took it.
    */
-  readAhead(id: string): () => void;
+  readAhead(id: string): void;
   /** oidc-provider's `findAccount`: `undefined` for unknown, disabled or revoked-session subjects. */
   findAccount(
     ctx: KoaContextWithOIDC | undefined,
@@ -249,11 +251,12 @@ function parseToken(value: string | undefined, purpose: EmailTokenPurpose): Stor
  * await accounts.create({ email: 'ada@example.com', password: 'correct horse battery', emailVerified: true });
  * const check = await accounts.verifyPassword('ADA@example.com', 'correct horse battery'); // { ok: true, … }
  */
+/** The key of an account's read made ahead, among its request's reads. */
+const accountReadKey = (id: string) => `Account\0${id}`;
+
 export function createAccountStore(target: StoreBackend): AccountStore {
   const backend = createAccountBackend(target);
   const emailKeys = new EmailKeyMemo(EMAIL_KEY_MEMO_SIZE);
-  /** Reads made by {@link AccountStore.readAhead}, by id, until findAccount takes them. */
-  const readsAhead = new Map<string, Promise<Account | undefined>>();
   let dummyHash: Promise<string> | undefined;
 
   async function readByEmail(email: string): Promise<{ account: Account; passwordHash: string } | undefined> {
@@ -282,10 +285,8 @@ export function createAccountStore(target: StoreBackend): AccountStore {
   }
 
   async function findById(id: string): Promise<Account | undefined> {
-    const ahead = readsAhead.get(id);
-    if (ahead === undefined) return (await readById(id))?.account;
-    readsAhead.delete(id);
-    return ahead;
+    const ahead = currentReads()?.take(accountReadKey(id)) as Promise<Account | undefined> | undefined;
+    return ahead ?? (await readById(id))?.account;
   }
 
   /**
@@ -481,13 +482,12 @@ export function createAccountStore(target: StoreBackend): AccountStore {
     },
 
     readAhead(id) {
-      const read = readById(id).then((found) => found?.account);
-      // Observed at once: a request that ends before its findAccount never awaits it.
-      read.catch(() => {});
-      readsAhead.set(id, read);
-      return () => {
-        if (readsAhead.get(id) === read) readsAhead.delete(id);
-      };
+      const reads = currentReads();
+      if (reads && !reads.over)
+        reads.hold(
+          accountReadKey(id),
+          readById(id).then((found) => found?.account),
+        );
     },
 
     async findAccount(ctx, sub, token) {

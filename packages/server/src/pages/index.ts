@@ -62,24 +62,27 @@ function renderUnexpectedErrors(deps: PageContext): Middleware {
 /** GET /interaction/:uid: the page for whatever oidc-provider's prompt asks. */
 async function showInteraction(ctx: Context, deps: PageContext): Promise<void> {
   const readAhead = deps.readAhead;
-  const reads = readAhead ? readInteractionPageAhead(ctx, { ...deps, readAhead }) : undefined;
-  try {
-    const details = await loadInteraction(ctx, deps);
-    if (!details) return;
-    switch (details.prompt.name) {
-      case 'login':
-        return await showLogin(ctx, deps, details);
-      case 'consent':
-        return await showConsent(ctx, deps, details);
-      default:
-        respondWithPage(ctx, 501, {
-          title: 'This request cannot be completed',
-          error: 'This sign-in step is not supported.',
-          body: html``,
-        });
-    }
-  } finally {
-    reads?.done();
+  if (!readAhead) return showInteractionPage(ctx, deps);
+  await readAhead.run((reads) => {
+    readInteractionPageAhead(ctx, { ...deps, readAhead }, reads);
+    return showInteractionPage(ctx, deps);
+  });
+}
+
+async function showInteractionPage(ctx: Context, deps: PageContext): Promise<void> {
+  const details = await loadInteraction(ctx, deps);
+  if (!details) return;
+  switch (details.prompt.name) {
+    case 'login':
+      return await showLogin(ctx, deps, details);
+    case 'consent':
+      return await showConsent(ctx, deps, details);
+    default:
+      respondWithPage(ctx, 501, {
+        title: 'This request cannot be completed',
+        error: 'This sign-in step is not supported.',
+        body: html``,
+      });
   }
 }
 

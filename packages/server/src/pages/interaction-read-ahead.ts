@@ -22,12 +22,11 @@ function cookieValue(ctx: Context, deps: ReadAheadDeps, type: 'interaction' | 'r
  * GET /interaction/:uid: the page's interaction is read ahead of `interactionDetails`, and as soon
  * as it is in, what is read after it one read after another, together: the session it belongs to
  * (by uid, as `interactionDetails` looks it up) and, for the consent page, the account it names.
- * Call `done()` on the reads returned when the request is over.
+ * Call it inside the request's `ReadAhead.run`, with its reads.
  */
-export function readInteractionPageAhead(ctx: Context, deps: ReadAheadDeps): RequestReads {
-  const reads = deps.readAhead.begin();
+export function readInteractionPageAhead(ctx: Context, deps: ReadAheadDeps, reads: RequestReads): void {
   const id = cookieValue(ctx, deps, 'interaction');
-  if (id === undefined) return reads;
+  if (id === undefined) return;
   reads.find('Interaction', id).then(
     (found) => {
       if (!found || reads.over) return;
@@ -35,12 +34,11 @@ export function readInteractionPageAhead(ctx: Context, deps: ReadAheadDeps): Req
       if (typeof session?.uid === 'string') reads.findByUid('Session', session.uid);
       const prompt = found.prompt as { name?: unknown } | undefined;
       if (prompt?.name === 'consent' && typeof session?.accountId === 'string') {
-        reads.alsoDrop(deps.accounts.readAhead(session.accountId));
+        deps.accounts.readAhead(session.accountId);
       }
     },
     () => {},
   );
-  return reads;
 }
 
 const RESUME_PATH = new RegExp(`^${PROVIDER_ROUTES.authorization}/[^/]+$`);
@@ -56,10 +54,11 @@ export function readResumeAhead(
   next: () => Promise<unknown>,
 ): Promise<unknown> {
   if (ctx.method !== 'GET' || !RESUME_PATH.test(ctx.path)) return next();
-  const reads = deps.readAhead.begin();
-  const session = cookieValue(ctx, deps, 'session');
-  const interaction = cookieValue(ctx, deps, 'resume');
-  if (session !== undefined) reads.find('Session', session);
-  if (interaction !== undefined) reads.find('Interaction', interaction);
-  return next().finally(() => reads.done());
+  return deps.readAhead.run((reads) => {
+    const session = cookieValue(ctx, deps, 'session');
+    const interaction = cookieValue(ctx, deps, 'resume');
+    if (session !== undefined) reads.find('Session', session);
+    if (interaction !== undefined) reads.find('Interaction', interaction);
+    return next();
+  });
 }

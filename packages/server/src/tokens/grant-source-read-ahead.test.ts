@@ -36,7 +36,6 @@ function countingStore() {
   const accounts = {
     readAhead(id: string) {
       accountReads.push(id);
-      return () => {};
     },
   };
   return { Adapter: CountingAdapter, reads, accounts, accountReads };
@@ -57,21 +56,21 @@ describe('readGrantSourceAhead', () => {
     await grants.upsert('g1', { jti: 'g1' }, 60);
     await sessions.upsert('s1', { jti: 's1', uid: 'u1', kind: 'Session' }, 60);
 
-    const reads = readAhead.begin();
-    expect(await readGrantSourceAhead(reads, store.accounts, 'AuthorizationCode', 'c1')).toMatchObject({
-      jti: 'c1',
-      dpopJkt: 'k',
+    await readAhead.run(async (reads) => {
+      expect(await readGrantSourceAhead(reads, store.accounts, 'AuthorizationCode', 'c1')).toMatchObject({
+        jti: 'c1',
+        dpopJkt: 'k',
+      });
+      expect(store.reads).toEqual(['AuthorizationCode:c1', 'Grant:g1', 'Session:uid:u1']);
+      expect(store.accountReads).toEqual(['a1']);
+      expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
+      expect(await grants.find('g1')).toMatchObject({ jti: 'g1' });
+      expect(await sessions.findByUid('u1')).toMatchObject({ jti: 's1' });
+      expect(store.reads).toHaveLength(3);
+      // Taken once: a later lookup in the request (a replay's revocation) reads the store.
+      expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
+      expect(store.reads).toHaveLength(4);
     });
-    expect(store.reads).toEqual(['AuthorizationCode:c1', 'Grant:g1', 'Session:uid:u1']);
-    expect(store.accountReads).toEqual(['a1']);
-    expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
-    expect(await grants.find('g1')).toMatchObject({ jti: 'g1' });
-    expect(await sessions.findByUid('u1')).toMatchObject({ jti: 's1' });
-    expect(store.reads).toHaveLength(3);
-    // Taken once: later lookups (a replay's revocation, another request) read the store.
-    expect(await codes.find('c1')).toMatchObject({ jti: 'c1' });
-    reads.done();
-    expect(store.reads).toHaveLength(4);
   });
 
   it('drops what the provider did not take, and reads no session for a record not bound to one', async () => {
@@ -81,13 +80,44 @@ describe('readGrantSourceAhead', () => {
     const grants = new readAhead.Adapter('Grant');
     await codes.upsert('c2', { jti: 'c2', grantId: 'g2', sessionUid: 'u2', accountId: 'a2' }, 60);
 
-    const reads = readAhead.begin();
-    await readGrantSourceAhead(reads, store.accounts, 'AuthorizationCode', 'c2');
-    expect(store.reads).toEqual(['AuthorizationCode:c2', 'Grant:g2']);
-    reads.done();
+    await readAhead.run(async (reads) => {
+      await readGrantSourceAhead(reads, store.accounts, 'AuthorizationCode', 'c2');
+      expect(store.reads).toEqual(['AuthorizationCode:c2', 'Grant:g2']);
+    });
     await codes.destroy('c2');
     expect(await codes.find('c2')).toBeUndefined();
     expect(await grants.find('g2')).toBeUndefined();
     expect(store.reads).toEqual(['AuthorizationCode:c2', 'Grant:g2', 'AuthorizationCode:c2', 'Grant:g2']);
+  });
+
+  it("another request never takes a request's read: it reads the store, and sees a deletion made after that read", async () => {
+    const store = countingStore();
+    const readAhead = new ReadAhead(store.Adapter);
+    const codes = new readAhead.Adapter('AuthorizationCode');
+    const sessions = new readAhead.Adapter('Session');
+    await codes.upsert('c3', { jti: 'c3', grantId: 'g3', sessionUid: 'u3', expiresWithSession: true }, 60);
+    await sessions.upsert('s3', { jti: 's3', uid: 'u3', kind: 'Session' }, 60);
+
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Request one reads the code, its grant and its session ahead, then waits before its provider runs.
+    const first = readAhead.run(async (reads) => {
+      await readGrantSourceAhead(reads, store.accounts, 'AuthorizationCode', 'c3');
+      await held;
+      return sessions.findByUid('u3');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.reads).toEqual(['AuthorizationCode:c3', 'Grant:g3', 'Session:uid:u3']);
+    // Meanwhile the session is deleted (a sign-out), and then another request looks it up.
+    await sessions.destroy('s3');
+    expect(await readAhead.run(async () => sessions.findByUid('u3'))).toBeUndefined();
+    expect(await sessions.findByUid('u3')).toBeUndefined();
+    expect(store.reads).toHaveLength(5);
+    // Request one still gets its own read, made before the deletion, as its provider would have.
+    release();
+    expect(await first).toMatchObject({ jti: 's3' });
+    expect(store.reads).toHaveLength(5);
   });
 });

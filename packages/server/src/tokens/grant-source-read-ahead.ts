@@ -16,8 +16,10 @@ export type GrantSourceModel = 'AuthorizationCode' | 'RefreshToken';
  * in between is refused by the grant's tombstone as it is saved.
  *
  * @example
- * const reads = readAhead.begin();
- * const record = readGrantSourceAhead(reads, accounts, 'AuthorizationCode', code);
+ * await readAhead.run(async (reads) => {
+ *   const record = await readGrantSourceAhead(reads, accounts, 'AuthorizationCode', code);
+ *   await next();
+ * });
  */
 export function readGrantSourceAhead(
   reads: RequestReads,
@@ -35,7 +37,7 @@ export function readGrantSourceAhead(
       if (typeof grantId === 'string') reads.find('Grant', grantId);
       if (expiresWithSession === true && typeof sessionUid === 'string')
         reads.findByUid('Session', sessionUid);
-      if (typeof accountId === 'string') reads.alsoDrop(accounts.readAhead(accountId));
+      if (typeof accountId === 'string') accounts.readAhead(accountId);
     },
     () => {},
   );

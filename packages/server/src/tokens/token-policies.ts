@@ -60,20 +60,21 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     next: () => Promise<void>,
   ) {
     const release = await deps.serializer.acquire(presented);
-    const reads = deps.readAhead.begin();
     try {
-      const record = (await readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented)) as
-        | { consumed?: number }
-        | undefined;
-      const consumedAt = typeof record?.consumed === 'number' ? record.consumed : undefined;
-      if (consumedAt !== undefined && epoch() - consumedAt <= deps.reuseInterval) {
-        const successor = await deps.successors.successorOf(presented);
-        if (successor) {
-          request.replace('refresh_token', successor);
-          stateOf(ctx).reuseSuccessor = true;
+      await deps.readAhead.run(async (reads) => {
+        const record = (await readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented)) as
+          | { consumed?: number }
+          | undefined;
+        const consumedAt = typeof record?.consumed === 'number' ? record.consumed : undefined;
+        if (consumedAt !== undefined && epoch() - consumedAt <= deps.reuseInterval) {
+          const successor = await deps.successors.successorOf(presented);
+          if (successor) {
+            request.replace('refresh_token', successor);
+            stateOf(ctx).reuseSuccessor = true;
+          }
         }
-      }
-      await next();
+        await next();
+      });
       const { entities } = (ctx as unknown as KoaContextWithOIDC).oidc ?? { entities: {} };
       const rotated = entities.RotatedRefreshToken?.jti;
       const successor = entities.RefreshToken?.jti;
@@ -81,7 +82,6 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
         await deps.successors.link(rotated, successor);
       }
     } finally {
-      reads.done();
       await release();
     }
   }
@@ -92,13 +92,10 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
    * the read reach the provider, which takes it, as its own would.
    */
   async function redeemRefreshToken(presented: string, next: () => Promise<void>): Promise<void> {
-    const reads = deps.readAhead.begin();
-    readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented);
-    try {
-      await next();
-    } finally {
-      reads.done();
-    }
+    await deps.readAhead.run((reads) => {
+      readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented);
+      return next();
+    });
   }
 
   /**
@@ -106,8 +103,7 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
    * read once, and what the provider reads after it together: the provider is handed these reads.
    */
   async function redeemCode(ctx: Koa.Context, code: string, next: () => Promise<void>): Promise<void> {
-    const reads = deps.readAhead.begin();
-    try {
+    await deps.readAhead.run(async (reads) => {
       const record = await readGrantSourceAhead(reads, deps.accounts, 'AuthorizationCode', code);
       const refusal = await codeBoundToAnotherKey(record, ctx.get('DPoP') || undefined);
       if (refusal) {
@@ -117,9 +113,7 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
         return;
       }
       await next();
-    } finally {
-      reads.done();
-    }
+    });
   }
 
   /** After the token endpoint answered: the RFC 6749 §5.2 error code, and a lost consume race revokes. */
