@@ -27,11 +27,11 @@ export interface OperationCost {
  */
 export const COST_BUDGET: Readonly<Record<Operation, { roundTrips: number; commands: number }>> = {
   'client-credentials grant': { roundTrips: 0, commands: 0 },
-  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 36, commands: 94 },
-  'sign-in pages (authorize → code)': { roundTrips: 28, commands: 76 },
-  'code exchange': { roundTrips: 8, commands: 18 },
-  'refresh (rotation)': { roundTrips: 7, commands: 16 },
+  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 22, commands: 93 },
+  'sign-in pages (authorize → code)': { roundTrips: 18, commands: 76 },
+  'code exchange': { roundTrips: 4, commands: 17 },
+  'refresh (rotation)': { roundTrips: 4, commands: 16 },
   'introspection of a JWT access token': { roundTrips: 1, commands: 1 },
-  'introspection of an opaque refresh token': { roundTrips: 4, commands: 6 },
-  'revocation of a refresh token': { roundTrips: 8, commands: 30 },
+  'introspection of an opaque refresh token': { roundTrips: 3, commands: 6 },
+  'revocation of a refresh token': { roundTrips: 7, commands: 30 },
 };

@@ -16,9 +16,9 @@ import { OIDC_SCOPES } from './oidc-provider/configuration.ts';
 import { ProviderHost } from './oidc-provider/provider-host.ts';
 import {
   createInteractionPolicy,
-  createLoadExistingGrant,
   createPageRoutes,
   createProviderPages,
+  createRememberedConsent,
   type InteractionDeps,
   type PageLog,
 } from './pages/index.ts';
@@ -28,6 +28,7 @@ import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
+import { ReadAhead } from './store/read-ahead.ts';
 import { FORM_ENDPOINTS, formEndpointGuard } from './tokens/form-endpoint-guard.ts';
 import { createJwtIntrospectionRevocation } from './tokens/jwt-introspection-revocation.ts';
 import { SuccessorLinks } from './tokens/refresh-reuse.ts';
@@ -110,6 +111,8 @@ async function assemble(
   const log = options.log ?? silentLog;
   const mailer = createMailer(config, log);
   const revokeGrant = (grantId: string) => grants.revokeByGrantId(grantId);
+  const readAhead = new ReadAhead(store.Adapter);
+  const rememberedConsent = createRememberedConsent(accounts);
 
   const cookieKeys = deriveCookieKeys(secret);
   let host: ProviderHost | undefined;
@@ -127,13 +130,13 @@ async function assemble(
   host = new ProviderHost(
     {
       config,
-      adapter: store.Adapter,
+      adapter: readAhead.Adapter,
       cookieKeys,
       dpopNonceSecret: deriveDpopNonceSecret(secret),
       replay: store.replay,
       staticClients: options.clients ?? [],
-      findAccount: accounts.findAccount,
-      loadExistingGrant: createLoadExistingGrant(accounts),
+      findAccount: rememberedConsent.findAccount,
+      loadExistingGrant: rememberedConsent.loadExistingGrant,
       interactionPolicy: createInteractionPolicy(),
       pages: createProviderPages({ config }),
     },
@@ -159,7 +162,8 @@ async function assemble(
   const tokenPolicies = createTokenPolicies({
     reuseInterval: config.refreshTokenReuseInterval,
     knownScopes: new Set([...OIDC_SCOPES, ...config.resources.flatMap((r) => r.scopes)]),
-    adapter: store.Adapter,
+    readAhead,
+    accounts,
     serializer: store.refreshLocks,
     successors: new SuccessorLinks(store.Adapter, config.refreshTokenReuseInterval),
     revokeGrant,
@@ -189,6 +193,7 @@ async function assemble(
       mailer,
       limiter,
       revokeGrant,
+      readAhead,
       log,
       onSecurityEvent: options.onSecurityEvent,
     }),

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from 'oidc-provider';
+import { currentReads } from '../store/read-ahead.ts';
 import type { StoreBackend } from '../store/store-backend.ts';
 import { createAccountBackend, type StoredAccount } from './account-backend.ts';
 import { AccountError } from './account-error.ts';
@@ -36,6 +37,12 @@ export type PasswordCheck =
 
 export type EmailTokenPurpose = 'verify-email' | 'reset-password';
 
+/** A sign-in whose account is being read; see {@link AccountStore.beginSignIn}. */
+export interface PendingSignIn {
+  /** {@link AccountStore.verifyPassword} on the account read when the sign-in began. */
+  verifyPassword(password: string): Promise<PasswordCheck>;
+}
+
 /**
  * No RFC sets these: a verification link may wait a day in an inbox, while a reset link grants
  * the account to whoever holds it, so it lives 1 h.
@@ -56,6 +63,13 @@ export interface AccountStore {
    * not tell whether an email is registered. A hash made with old parameters is replaced.
    */
   verifyPassword(email: string, password: string): Promise<PasswordCheck>;
+  /**
+   * {@link verifyPassword} in two steps: the account is read now, so that the read shares a
+   * round trip with what the caller sends in the same tick (the sign-in's admission), and the
+   * password is verified later, once the caller admitted the attempt. The read tells the caller
+   * nothing; a sign-in that is never verified costs only the read.
+   */
+  beginSignIn(email: string): PendingSignIn;
   /** Throws {@link AccountError} `not_found`. Disabling also ends the account's sessions. */
   setDisabled(email: string, disabled: boolean): Promise<Account>;
   /**
@@ -105,6 +119,15 @@ export interface AccountStore {
   peekEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
   /** Uses the token up (at most once, even when two requests race) and returns its account. */
   consumeEmailToken(purpose: EmailTokenPurpose, token: string): Promise<Account | undefined>;
+  /**
+   * Reads the account with this id now, for a {@link findById} or {@link findAccount} the caller
+   * knows is coming (the token endpoint's, for the account of the code or refresh token it
+   * redeems; the consent page's): that call takes this read instead of making its own, so the
+   * read can share a round trip with others sent in the same tick. Only inside a request run by
+   * `ReadAhead.run` (store/read-ahead.ts), and only for that request: a read is taken once, by
+   * that request, and dropped with the request's other reads if nothing took it.
+   */
+  readAhead(id: string): void;
   /** oidc-provider's `findAccount`: `undefined` for unknown, disabled or revoked-session subjects. */
   findAccount(
     ctx: KoaContextWithOIDC | undefined,
@@ -228,6 +251,9 @@ function parseToken(value: string | undefined, purpose: EmailTokenPurpose): Stor
  * await accounts.create({ email: 'ada@example.com', password: 'correct horse battery', emailVerified: true });
  * const check = await accounts.verifyPassword('ADA@example.com', 'correct horse battery'); // { ok: true, … }
  */
+/** The key of an account's read made ahead, among its request's reads. */
+const accountReadKey = (id: string) => `Account\0${id}`;
+
 export function createAccountStore(target: StoreBackend): AccountStore {
   const backend = createAccountBackend(target);
   const emailKeys = new EmailKeyMemo(EMAIL_KEY_MEMO_SIZE);
@@ -259,7 +285,8 @@ export function createAccountStore(target: StoreBackend): AccountStore {
   }
 
   async function findById(id: string): Promise<Account | undefined> {
-    return (await readById(id))?.account;
+    const ahead = currentReads()?.take(accountReadKey(id)) as Promise<Account | undefined> | undefined;
+    return ahead ?? (await readById(id))?.account;
   }
 
   /**
@@ -284,6 +311,33 @@ export function createAccountStore(target: StoreBackend): AccountStore {
     const account = updated ? await readByEmail(email) : undefined;
     if (!account) throw new AccountError('not_found', 'No account has this email address.');
     return account.account;
+  }
+
+  /** The password check of a sign-in, on the account `read` found (read when it began). */
+  async function checkPassword(
+    email: string,
+    password: string,
+    read: Promise<{ account: Account; passwordHash: string } | undefined>,
+  ): Promise<PasswordCheck> {
+    const found = await read;
+    if (!found) {
+      dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
+      await verifyPasswordHash(await dummyHash, password);
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    if (!(await verifyPasswordHash(found.passwordHash, password))) {
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    if (found.account.disabled) return { ok: false, reason: 'disabled' };
+    if (needsRehash(found.passwordHash)) {
+      // Only over the hash just verified: a reset that landed meanwhile must not be undone
+      // by a hash of the old password. (The new hash also ends pending reset links.)
+      const rehashed = await hashPassword(password);
+      await backend.updateIf(emailKeyOf(email), 'passwordHash', found.passwordHash, {
+        passwordHash: rehashed,
+      });
+    }
+    return { ok: true, account: found.account };
   }
 
   const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -326,26 +380,15 @@ export function createAccountStore(target: StoreBackend): AccountStore {
       return (await readByEmail(email))?.account;
     },
 
-    async verifyPassword(email, password) {
-      const found = await readByEmail(email);
-      if (!found) {
-        dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
-        await verifyPasswordHash(await dummyHash, password);
-        return { ok: false, reason: 'invalid_credentials' };
-      }
-      if (!(await verifyPasswordHash(found.passwordHash, password))) {
-        return { ok: false, reason: 'invalid_credentials' };
-      }
-      if (found.account.disabled) return { ok: false, reason: 'disabled' };
-      if (needsRehash(found.passwordHash)) {
-        // Only over the hash just verified: a reset that landed meanwhile must not be undone
-        // by a hash of the old password. (The new hash also ends pending reset links.)
-        const rehashed = await hashPassword(password);
-        await backend.updateIf(emailKeyOf(email), 'passwordHash', found.passwordHash, {
-          passwordHash: rehashed,
-        });
-      }
-      return { ok: true, account: found.account };
+    verifyPassword(email, password) {
+      return store.beginSignIn(email).verifyPassword(password);
+    },
+
+    beginSignIn(email) {
+      const read = readByEmail(email);
+      // Observed at once: a sign-in refused before its password is verified never awaits it.
+      read.catch(() => {});
+      return { verifyPassword: (password) => checkPassword(email, password, read) };
     },
 
     setDisabled(email, disabled) {
@@ -436,6 +479,15 @@ export function createAccountStore(target: StoreBackend): AccountStore {
 
     async consumeEmailToken(purpose, token) {
       return (await accountOfToken(purpose, await backend.takeToken(tokenHashOf(token))))?.account;
+    },
+
+    readAhead(id) {
+      const reads = currentReads();
+      if (reads && !reads.over)
+        reads.hold(
+          accountReadKey(id),
+          readById(id).then((found) => found?.account),
+        );
     },
 
     async findAccount(ctx, sub, token) {

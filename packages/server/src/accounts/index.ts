@@ -14,6 +14,7 @@ export {
   type EmailTokenPurpose,
   type NewAccount,
   type PasswordCheck,
+  type PendingSignIn,
 } from './account-store.ts';
 export { isCommonPassword } from './common-passwords.ts';
 export { normalizeEmail } from './email-digest.ts';

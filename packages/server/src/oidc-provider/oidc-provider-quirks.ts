@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import type Koa from 'koa';
-import {
-  type Adapter,
-  type Configuration,
-  errors,
-  type KoaContextWithOIDC,
-  type Provider,
-} from 'oidc-provider';
+import { type Configuration, errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import type { ReplayGuard } from '../store/replay-guard.ts';
 import { isGrantType } from '../tokens/grant-types.ts';
 
@@ -218,17 +212,16 @@ export function replayClaimId(iss: string, jti: string): string {
  * code, so a redemption with another key, or without a proof, burns the code, and the rightful
  * client's redemption that follows counts as a code replay, which revokes the grant (the user's
  * other tokens for the client with it, as consent is remembered). Called before the token
- * endpoint runs: reads the code's record (`dpopJkt` in its payload) and says whether the request
- * must be refused with `invalid_grant`, consuming nothing. Only a proof of another key, or none,
- * is refused here; whether the proof is valid is left to oidc-provider, which checks that before
- * it consumes anything.
+ * endpoint runs, with the code's record (`dpopJkt` in its payload; the provider's own read of the
+ * code is handed this one, see `tokens/grant-source-read-ahead.ts`): says whether the request must be
+ * refused with `invalid_grant`, consuming nothing. Only a proof of another key, or none, is
+ * refused here; whether the proof is valid is left to oidc-provider, which checks that before it
+ * consumes anything.
  */
 export async function codeBoundToAnotherKey(
-  codes: Adapter,
-  code: string,
+  record: { readonly dpopJkt?: unknown } | undefined,
   proof: string | undefined,
 ): Promise<'missing DPoP proof JWT' | 'DPoP proof key thumbprint does not match dpop_jkt' | undefined> {
-  const record = (await codes.find(code)) as { dpopJkt?: unknown } | undefined;
   if (typeof record?.dpopJkt !== 'string' || record.dpopJkt === '') return undefined;
   if (!proof) return 'missing DPoP proof JWT';
   let thumbprint: string;

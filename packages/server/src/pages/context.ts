@@ -7,6 +7,7 @@ import type { SecurityEvent, SecurityEventContext } from '../observability/secur
 import type { CsrfProtection } from '../security/csrf.ts';
 import type { LoginThrottle } from '../security/login-throttle.ts';
 import type { RateLimiter } from '../security/rate-limiter.ts';
+import type { ReadAhead } from '../store/read-ahead.ts';
 import { html } from './html.ts';
 import { type PageOptions, page } from './layout.ts';
 
@@ -29,6 +30,12 @@ export interface InteractionDeps {
    * told), used when a password reset or the first email confirmation ends an account's access.
    */
   readonly revokeGrant: (grantId: string) => Promise<void>;
+  /**
+   * Reads made ahead of oidc-provider (`store/read-ahead.ts`, its adapter): the interaction pages
+   * and the resume read what the provider reads one after another together. Without it, they
+   * read as the provider does.
+   */
+  readonly readAhead?: ReadAhead | undefined;
   /** Defaults to the console. */
   readonly log?: PageLog | undefined;
   /** Sign-in failures and lockouts, for the security log and metrics. */

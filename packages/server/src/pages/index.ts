@@ -10,6 +10,7 @@ import { consoleLog, type InteractionDeps, type PageContext, respondWithPage } f
 import { FAVICON_CACHE_CONTROL, FAVICON_PATH, FAVICON_SVG } from './favicon.ts';
 import { html } from './html.ts';
 import { loadInteraction } from './interaction.ts';
+import { readInteractionPageAhead, readResumeAhead } from './interaction-read-ahead.ts';
 import { STYLESHEET_PATH } from './layout.ts';
 import { loginRoutes, showLogin } from './login.ts';
 import { passwordResetRoutes } from './password-reset.ts';
@@ -21,7 +22,7 @@ export type { InteractionDeps, PageLog } from './context.ts';
 export { createInteractionPolicy } from './interaction-policy.ts';
 export { INVALID_CREDENTIALS_MESSAGE } from './login.ts';
 export { createProviderPages, type ProviderPages, type ProviderPagesDeps } from './provider-pages.ts';
-export { createLoadExistingGrant } from './remembered-consent.ts';
+export { createRememberedConsent, type RememberedConsent } from './remembered-consent.ts';
 
 /** Unexpected failures become a plain page; the detail goes to the log only. */
 function renderUnexpectedErrors(deps: PageContext): Middleware {
@@ -60,13 +61,22 @@ function renderUnexpectedErrors(deps: PageContext): Middleware {
 
 /** GET /interaction/:uid: the page for whatever oidc-provider's prompt asks. */
 async function showInteraction(ctx: Context, deps: PageContext): Promise<void> {
+  const readAhead = deps.readAhead;
+  if (!readAhead) return showInteractionPage(ctx, deps);
+  await readAhead.run((reads) => {
+    readInteractionPageAhead(ctx, { ...deps, readAhead }, reads);
+    return showInteractionPage(ctx, deps);
+  });
+}
+
+async function showInteractionPage(ctx: Context, deps: PageContext): Promise<void> {
   const details = await loadInteraction(ctx, deps);
   if (!details) return;
   switch (details.prompt.name) {
     case 'login':
-      return showLogin(ctx, deps, details);
+      return await showLogin(ctx, deps, details);
     case 'consent':
-      return showConsent(ctx, deps, details);
+      return await showConsent(ctx, deps, details);
     default:
       respondWithPage(ctx, 501, {
         title: 'This request cannot be completed',
@@ -126,7 +136,16 @@ export function createPageRoutes(deps: InteractionDeps): Middleware {
         !path.includes('/:') && !router.match(path, 'GET').path.some((layer) => layer.methods.length > 0),
     ),
   );
+  const readAhead = deps.readAhead;
+  if (!readAhead) {
+    return function pageRoutes(ctx, next) {
+      return notPages.has(ctx.path) ? next() : pages(ctx, next);
+    };
+  }
+  const readAheadDeps = { ...deps, readAhead };
   return function pageRoutes(ctx, next) {
-    return notPages.has(ctx.path) ? next() : pages(ctx, next);
+    if (notPages.has(ctx.path)) return next();
+    // The resume is the provider's, not a page: its reads are made here, the rest is the provider's.
+    return readResumeAhead(ctx, readAheadDeps, () => pages(ctx, next));
   };
 }

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { PasswordCheck } from '../accounts/index.ts';
 import { CSRF_FIELD } from '../security/csrf.ts';
+import type { LoginAttempt, RefusedLogin } from '../security/login-throttle.ts';
 import { type PageContext, respondCsrfFailure, respondWithPage, waitInWords } from './context.ts';
 import { html } from './html.ts';
 import {
@@ -73,17 +74,27 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
   const form = await readForm(ctx);
   const uid = String(ctx.params.uid);
   if (!deps.csrf.verify(ctx, interactionPurpose(uid), form.get(CSRF_FIELD))) return respondCsrfFailure(ctx);
-  const details = await loadInteraction(ctx, deps);
-  if (!details) return;
-  // Another tab finished this step already: show whatever the interaction asks now.
-  if (details.prompt.name !== 'login') return redirectToInteraction(ctx, uid);
-
   const email = (form.get('email') ?? '').trim();
   const password = form.get('password') ?? '';
   if (!email || !password) {
+    const details = await loadLoginInteraction(ctx, deps, uid);
+    if (!details) return;
     return renderLogin(ctx, deps, details, 400, { email, error: 'Enter your email and password.' });
   }
-  const attempt = await deps.throttle.admit(email, ctx.ip);
+  // The interaction, the attempt's admission and the account are asked for in one tick, so they
+  // share one round trip. The admission still decides before any password is verified; an
+  // attempt admitted for a request with nothing to sign in to is given back uncounted.
+  const admission = deps.throttle.admit(email, ctx.ip);
+  const signIn = deps.accounts.beginSignIn(email);
+  let details: InteractionDetails | undefined;
+  try {
+    details = await loadLoginInteraction(ctx, deps, uid);
+  } catch (err) {
+    await releaseUnused(admission);
+    throw err;
+  }
+  if (!details) return releaseUnused(admission);
+  const attempt = await admission;
   if (!attempt.allowed) {
     ctx.set('Retry-After', String(attempt.retryAfter));
     return renderLogin(ctx, deps, details, 429, {
@@ -96,7 +107,7 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
   }
   let check: PasswordCheck;
   try {
-    check = await deps.accounts.verifyPassword(email, password);
+    check = await signIn.verifyPassword(password);
   } catch (err) {
     await attempt.release().catch(() => {});
     throw err;
@@ -137,6 +148,34 @@ export async function submitLogin(ctx: Context, deps: PageContext): Promise<void
       { mergeWithLastSubmission: false },
     ),
   ]);
+}
+
+/**
+ * {@link loadInteraction} for the sign-in form: `undefined` once answered, with the "expired"
+ * page, or with a redirect when another tab finished this step already (the interaction asks
+ * something else now).
+ */
+async function loadLoginInteraction(
+  ctx: Context,
+  deps: PageContext,
+  uid: string,
+): Promise<InteractionDetails | undefined> {
+  const details = await loadInteraction(ctx, deps);
+  if (details && details.prompt.name !== 'login') {
+    redirectToInteraction(ctx, uid);
+    return undefined;
+  }
+  return details;
+}
+
+/** Gives back the slots of an admission the request turned out not to need. */
+async function releaseUnused(admission: Promise<LoginAttempt | RefusedLogin>): Promise<void> {
+  try {
+    const attempt = await admission;
+    if (attempt.allowed) await attempt.release();
+  } catch {
+    // Nothing was taken, or the slot frees itself (IN_FLIGHT_SECONDS); the answer is already decided.
+  }
 }
 
 export function loginRoutes(router: Router, deps: PageContext): void {

@@ -28,6 +28,7 @@ import {
   uidKey,
   userCodeKey,
 } from './keys.ts';
+import { POINTER_MEMO_SIZE, PointerMemo } from './pointer-memo.ts';
 import { decodeLegacyRecord, decodeRecord, encodeRecord } from './record-encoding.ts';
 import {
   ADMIT_TO_GRANT,
@@ -89,6 +90,8 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
   // admission can then go out together (one round trip) and still run write-first. A Cluster
   // sends them to different nodes, so there the admission waits for the write.
   const inOrder = !('isCluster' in conn && conn.isCluster);
+  // Where each uid / user-code pointer pointed last, so findByUid reads it and its record at once.
+  const pointers = new PointerMemo(POINTER_MEMO_SIZE);
 
   /**
    * Deletes one record and the uid/user-code pointers that still point at it. With
@@ -106,6 +109,8 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
       return indexesOf(model, {});
     }
     const { old } = readIndexReply(model, await runScript(conn, DESTROY_RECORD, [key], []));
+    if (old.uid !== undefined) pointers.forget(uidKey(old.uid), id);
+    if (old.userCode !== undefined) pointers.forget(userCodeKey(old.userCode), id);
     const pointersGone = Promise.all([
       old.uid === undefined ? undefined : deleteIndex(uidKey(old.uid), id),
       old.userCode === undefined ? undefined : deleteIndex(userCodeKey(old.userCode), id),
@@ -160,8 +165,10 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
             [grantSetKey(grantId), grantTombstoneKey(grantId)],
             [grantMember(key), indexTTL],
           );
-        const index = (pointer: string) =>
-          indexTTL < 0 ? conn.set(pointer, id) : conn.set(pointer, id, 'EX', indexTTL);
+        const index = (pointer: string) => {
+          pointers.set(pointer, id);
+          return indexTTL < 0 ? conn.set(pointer, id) : conn.set(pointer, id, 'EX', indexTTL);
+        };
         const setPointers = () =>
           Promise.all([
             next.uid === undefined ? undefined : index(uidKey(next.uid)),
@@ -218,13 +225,32 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const id = await unavailableOnFailure(() => conn.get(uidKey(uid)));
-      return id === null ? undefined : this.find(id);
+      return unavailableOnFailure(() => this.#findByPointer(uidKey(uid)));
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      const id = await unavailableOnFailure(() => conn.get(userCodeKey(userCode)));
-      return id === null ? undefined : this.find(id);
+      return unavailableOnFailure(() => this.#findByPointer(userCodeKey(userCode)));
+    }
+
+    /**
+     * The record a pointer names. When this process knows where the pointer pointed last, the
+     * pointer and that record are read in one tick (one round trip, auto-pipelined) and the
+     * record is served only if the pointer still names it; otherwise (or when it moved) the
+     * record is read after the pointer, as it always was. Same two commands either way.
+     */
+    async #findByPointer(pointer: string): Promise<AdapterPayload | undefined> {
+      const guess = pointers.get(pointer);
+      const [id, guessed] = await Promise.all([
+        conn.get(pointer),
+        guess === undefined ? undefined : readStoredRecord(conn, recordKey(this.model, guess)),
+      ]);
+      if (id === null) {
+        if (guess !== undefined) pointers.forget(pointer, guess);
+        return undefined;
+      }
+      if (id === guess) return guessed;
+      pointers.set(pointer, id);
+      return readStoredRecord(conn, recordKey(this.model, id));
     }
 
     async consume(id: string): Promise<void> {
@@ -251,6 +277,16 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
     async destroy(id: string): Promise<void> {
       await unavailableOnFailure(async () => {
         const key = recordKey(this.model, id);
+        if (this.model === 'Interaction' && inOrder && conn.status === 'ready') {
+          // oidc-provider deletes an interaction as it takes its result (resume), then reads on:
+          // the DEL is sent, not waited for, so it shares the round trip of the next command.
+          // Redis runs both in order on this one connection, so nothing this process sends
+          // later finds the interaction, and the response goes out only after later commands
+          // were answered. A DEL that fails leaves what a failed DEL always left: the record,
+          // until its expiry, behind a resume cookie the response clears.
+          conn.del(key).catch(() => {});
+          return;
+        }
         const old = await destroyRecord(key, id, { awaitPointers: false });
         if (old.grantId !== undefined) await conn.srem(grantSetKey(old.grantId), grantMember(key), key);
       });

@@ -1,10 +1,13 @@
 import type Koa from 'koa';
-import type { AdapterConstructor, KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { AccountStore } from '../accounts/account-store.ts';
 import {
   answerDisallowedGrantAsUnauthorizedClient,
   codeBoundToAnotherKey,
 } from '../oidc-provider/oidc-provider-quirks.ts';
+import type { ReadAhead } from '../store/read-ahead.ts';
 import type { FormRequest } from './form-endpoint-guard.ts';
+import { readGrantSourceAhead } from './grant-source-read-ahead.ts';
 import type { RefreshSerializer, SuccessorLinks } from './refresh-reuse.ts';
 
 /** Set on `ctx.state` by the provider's `grant.error` listener when a consume() race was lost. */
@@ -27,7 +30,9 @@ export interface TokenPolicyDeps {
   readonly reuseInterval: number;
   /** Every scope the server knows (OIDC scopes and the resources' scopes). */
   readonly knownScopes: ReadonlySet<string>;
-  readonly adapter: AdapterConstructor;
+  /** Redemptions' reads, made ahead of the provider (its adapter is {@link ReadAhead.Adapter}). */
+  readonly readAhead: ReadAhead;
+  readonly accounts: Pick<AccountStore, 'readAhead'>;
   readonly serializer: RefreshSerializer;
   readonly successors: SuccessorLinks;
   readonly revokeGrant: (grantId: string) => Promise<void>;
@@ -47,9 +52,6 @@ const epoch = () => Math.floor(Date.now() / 1000);
  *   a proof, is refused before it is consumed (quirk `dpop-jkt-checked-after-consume`).
  */
 export function createTokenPolicies(deps: TokenPolicyDeps) {
-  const refreshTokens = new deps.adapter('RefreshToken');
-  const codes = new deps.adapter('AuthorizationCode');
-
   /** Inside REFRESH_TOKEN_REUSE_INTERVAL: the presented, just-rotated token answered with its successor. */
   async function withReuseWindow(
     ctx: Koa.Context,
@@ -59,16 +61,20 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
   ) {
     const release = await deps.serializer.acquire(presented);
     try {
-      const record = (await refreshTokens.find(presented)) as { consumed?: number } | undefined;
-      const consumedAt = typeof record?.consumed === 'number' ? record.consumed : undefined;
-      if (consumedAt !== undefined && epoch() - consumedAt <= deps.reuseInterval) {
-        const successor = await deps.successors.successorOf(presented);
-        if (successor) {
-          request.replace('refresh_token', successor);
-          stateOf(ctx).reuseSuccessor = true;
+      await deps.readAhead.run(async (reads) => {
+        const record = (await readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented)) as
+          | { consumed?: number }
+          | undefined;
+        const consumedAt = typeof record?.consumed === 'number' ? record.consumed : undefined;
+        if (consumedAt !== undefined && epoch() - consumedAt <= deps.reuseInterval) {
+          const successor = await deps.successors.successorOf(presented);
+          if (successor) {
+            request.replace('refresh_token', successor);
+            stateOf(ctx).reuseSuccessor = true;
+          }
         }
-      }
-      await next();
+        await next();
+      });
       const { entities } = (ctx as unknown as KoaContextWithOIDC).oidc ?? { entities: {} };
       const rotated = entities.RotatedRefreshToken?.jti;
       const successor = entities.RefreshToken?.jti;
@@ -80,16 +86,34 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     }
   }
 
-  /** RFC 9449 §10: a code bound to another DPoP key is refused before it is consumed. */
+  /**
+   * A refresh: the provider's read of the token is made here, so that what it reads after it
+   * (grant, session, account) is read in one round trip as soon as the token is in. Failures of
+   * the read reach the provider, which takes it, as its own would.
+   */
+  async function redeemRefreshToken(presented: string, next: () => Promise<void>): Promise<void> {
+    await deps.readAhead.run((reads) => {
+      readGrantSourceAhead(reads, deps.accounts, 'RefreshToken', presented);
+      return next();
+    });
+  }
+
+  /**
+   * RFC 9449 §10: a code bound to another DPoP key is refused before it is consumed. The code is
+   * read once, and what the provider reads after it together: the provider is handed these reads.
+   */
   async function redeemCode(ctx: Koa.Context, code: string, next: () => Promise<void>): Promise<void> {
-    const refusal = await codeBoundToAnotherKey(codes, code, ctx.get('DPoP') || undefined);
-    if (refusal) {
-      ctx.status = 400;
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { error: 'invalid_grant', error_description: refusal };
-      return;
-    }
-    await next();
+    await deps.readAhead.run(async (reads) => {
+      const record = await readGrantSourceAhead(reads, deps.accounts, 'AuthorizationCode', code);
+      const refusal = await codeBoundToAnotherKey(record, ctx.get('DPoP') || undefined);
+      if (refusal) {
+        ctx.status = 400;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: 'invalid_grant', error_description: refusal };
+        return;
+      }
+      await next();
+    });
   }
 
   /** After the token endpoint answered: the RFC 6749 §5.2 error code, and a lost consume race revokes. */
@@ -99,9 +123,8 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     return race?.grantId ? deps.revokeGrant(race.grantId) : undefined;
   }
 
-  // Not async: a token request without a code or a refresh token in the reuse window (client
-  // credentials, every refresh without REFRESH_TOKEN_REUSE_INTERVAL) costs no promise of its own
-  // before the provider runs.
+  // Not async: a token request without a code or a refresh token (client credentials) costs no
+  // promise of its own before the provider runs.
   return function tokenPolicies(ctx: Koa.Context, request: FormRequest, next: () => Promise<void>) {
     if (request.path !== '/token' && request.path !== '/device/auth') return next();
     // RFC 6749 §5.2: a scope the server does not know is invalid_scope (oidc-provider would
@@ -123,8 +146,10 @@ export function createTokenPolicies(deps: TokenPolicyDeps) {
     const endpoint =
       grantType === 'authorization_code' && typeof code === 'string'
         ? redeemCode(ctx, code, next)
-        : deps.reuseInterval > 0 && grantType === 'refresh_token' && typeof presented === 'string'
-          ? withReuseWindow(ctx, presented, request, next)
+        : grantType === 'refresh_token' && typeof presented === 'string'
+          ? deps.reuseInterval > 0
+            ? withReuseWindow(ctx, presented, request, next)
+            : redeemRefreshToken(presented, next)
           : next();
     return endpoint.then(() => afterTokenRequest(ctx));
   };

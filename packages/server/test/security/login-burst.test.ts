@@ -42,13 +42,14 @@ describe('sign-in lockout under parallel guesses (real server, real Redis)', () 
     const page = await getWithCookies(interaction, jar);
     const csrf = (await page.text()).match(/name="csrf" value="([^"]+)"/)?.[1];
     const action = `${interaction}/login`;
-    return (email: string, password: string) =>
+    const login = (email: string, password: string) =>
       fetch(action, {
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
         body: new URLSearchParams({ csrf: String(csrf), email, password }),
       });
+    return Object.assign(login, { jar });
   }
 
   const failuresFor = (since: number) => events.slice(since).filter((e) => e.type === 'login_failed').length;
@@ -85,6 +86,22 @@ describe('sign-in lockout under parallel guesses (real server, real Redis)', () 
     ]);
     const account = await gh.server.accounts.findByEmail(email);
     expect(lockouts[0]).toMatchObject({ accountId: account?.id });
+  });
+
+  it('gives back the slots of sign-ins posted to an interaction that has moved on', async () => {
+    const email = `moved.${Date.now()}@example.test`;
+    await gh.server.accounts.create({ email, password: PASSWORD, emailVerified: true });
+    const login = await openLogin();
+    const signedIn = await login(email, PASSWORD);
+    expect(signedIn.status).toBe(303);
+    // The browser goes on to consent: the old form's interaction is over.
+    await getWithCookies(new URL(String(signedIn.headers.get('location')), gh.issuer).href, login.jar);
+    const stale = await Promise.all(Array.from({ length: 6 }, (_, i) => login(email, `wrong-${i}`)));
+    expect(stale.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400]);
+
+    // Had those six kept their slots, this sign-in would wait for them and be refused (busy).
+    const fresh = await openLogin();
+    expect((await fresh(email, PASSWORD)).status).toBe(303);
   });
 
   it('a sign-in forgets the account’s failures', async () => {

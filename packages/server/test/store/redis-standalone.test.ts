@@ -99,4 +99,59 @@ describe('sessions on a standalone Redis', () => {
     expect((await sessions.findByUid(uid))?.jti).toBe(newId);
     expect(await sessions.find(oldId)).toBeUndefined();
   });
+
+  it('deletes an interaction in the round trip of the next command, which no longer finds it', async () => {
+    const interactions = new store.Adapter('Interaction');
+    const id = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    await interactions.upsert(id, { iat: now, exp: now + 600, jti: id, kind: 'Interaction' }, 600);
+    let found: unknown = 'not read';
+    const writes = await writesDuring(async () => {
+      await interactions.destroy(id);
+      found = await interactions.find(id);
+    });
+    expect(writes).toBe(1);
+    expect(found).toBeUndefined();
+    expect(await conn.exists(recordKey('Interaction', id))).toBe(0);
+  });
+
+  it('finds a session by uid in one round trip, and only the one the uid names now', async () => {
+    // Another instance of the server: its own connection and its own idea of where uids point.
+    const other = await createStore({
+      redis: { kind: 'standalone', url: redis.url },
+      tokenStore: CONTRACT_TOKEN_STORE,
+    });
+    try {
+      const here = new store.Adapter('Session');
+      const there = new other.Adapter('Session');
+      const [first, second, uid] = [randomUUID(), randomUUID(), randomUUID()];
+      const now = Math.floor(Date.now() / 1000);
+      const session = (jti: string) => ({ iat: now, exp: now + 600, jti, uid, kind: 'Session' });
+      await here.upsert(first, session(first), 600);
+      let found: unknown;
+      expect(
+        await writesDuring(async () => {
+          found = (await here.findByUid(uid))?.jti;
+        }),
+      ).toBe(1);
+      expect(found).toBe(first);
+
+      // The uid moves to another session elsewhere while the first one still exists: never the first.
+      await there.upsert(second, session(second), 600);
+      expect((await here.findByUid(uid))?.jti).toBe(second);
+      expect(
+        await writesDuring(async () => {
+          found = (await here.findByUid(uid))?.jti;
+        }),
+      ).toBe(1);
+      expect(found).toBe(second);
+
+      // The uid's session ends elsewhere (the first one still exists): no session.
+      await there.destroy(second);
+      expect(await here.findByUid(uid)).toBeUndefined();
+      expect(await here.find(first)).toBeDefined();
+    } finally {
+      await other.close();
+    }
+  });
 });
