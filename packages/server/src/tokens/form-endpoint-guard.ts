@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { readFormBody } from '../http/form-body.ts';
+import { formBodyOf } from '../http/form-body.ts';
 import { readBody } from '../http/request-body.ts';
 import { handOverParsedBody } from '../oidc-provider/oidc-provider-quirks.ts';
 import { noteTokenGrantType } from './grant-types.ts';
@@ -77,17 +77,35 @@ export function formEndpointGuard(policies: readonly FormEndpointPolicy[]): Koa.
   };
 }
 
-/** `chain[i]`, then the rest of the chain, then `last`: as koa-compose, over the form as well. */
-function runPolicies(
-  ctx: Koa.Context,
-  request: FormRequest,
-  chain: readonly FormPolicy[],
-  i: number,
-  last: () => Promise<void>,
-): Promise<void> {
-  const policy = chain[i];
-  if (!policy) return last();
-  return policy(ctx, request, () => runPolicies(ctx, request, chain, i + 1, last));
+/**
+ * One request's pass through its endpoint's policies, as koa-compose would run them, over the
+ * form as well: `next` runs the following policy, and after the last `last`. One object and one
+ * `next` per request, however many policies the endpoint has (each policy calls `next` at most
+ * once, as every Koa middleware does).
+ */
+class PolicyRun {
+  #i = 0;
+  readonly #ctx: Koa.Context;
+  readonly #request: FormRequest;
+  readonly #chain: readonly FormPolicy[];
+  readonly #last: () => Promise<void>;
+
+  constructor(
+    ctx: Koa.Context,
+    request: FormRequest,
+    chain: readonly FormPolicy[],
+    last: () => Promise<void>,
+  ) {
+    this.#ctx = ctx;
+    this.#request = request;
+    this.#chain = chain;
+    this.#last = last;
+  }
+
+  readonly next = (): Promise<void> => {
+    const policy = this.#chain[this.#i++];
+    return policy ? policy(this.#ctx, this.#request, this.next) : this.#last();
+  };
 }
 
 /** The form as the policies see it; `replace` marks it changed, so the provider gets the parameters. */
@@ -118,7 +136,7 @@ async function guardForm(ctx: Koa.Context, chain: readonly FormPolicy[], next: K
       'the request body must be application/x-www-form-urlencoded',
     );
   }
-  const read = await readFormBody(ctx);
+  const read = formBodyOf(ctx, await readBody(ctx.req));
   if (read.kind === 'too_large') {
     return oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
   }
@@ -126,8 +144,8 @@ async function guardForm(ctx: Koa.Context, chain: readonly FormPolicy[], next: K
   // The request log names the grant of a token request (never any other parameter).
   if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
   const request = new ParsedFormRequest(ctx.path, params);
-  await runPolicies(ctx, request, chain, 0, () => {
+  await new PolicyRun(ctx, request, chain, () => {
     handOverParsedBody(ctx, request.replaced ? params : read.text);
     return next();
-  });
+  }).next();
 }
