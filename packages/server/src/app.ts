@@ -2,7 +2,11 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import type { Config } from './config/config.ts';
 import { refuseRouteVariants } from './oidc-provider/route-variants.ts';
-import { completeSecurityHeaders, setSecurityHeaders } from './security/security-headers.ts';
+import {
+  completeSecurityHeaders,
+  setSecurityHeaders,
+  setSecurityHeadersAfter,
+} from './security/security-headers.ts';
 import { trustedForwardedHeaders, trustedProxySettings } from './security/trusted-proxy.ts';
 import { STORE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './store/index.ts';
 import { FORM_ENDPOINTS } from './tokens/form-endpoint-guard.ts';
@@ -33,6 +37,8 @@ export interface AppParts {
  * The one middleware every response leaves through, after the observers:
  * - strict security headers on every response, oidc-provider's pages and ours, set before the
  *   rest runs ({@link setSecurityHeaders}) and completed after ({@link completeSecurityHeaders});
+ *   on a form endpoint's answer (a POST to `/token` and the like: nothing there extends them)
+ *   the same headers are set once it is ready ({@link setSecurityHeadersAfter}), then completed;
  * - one error handler for everything outside oidc-provider (which renders its own): a store
  *   outage is a 503 `temporarily_unavailable`, anything else a 500 that never carries a stack
  *   trace or internal detail;
@@ -41,10 +47,14 @@ export interface AppParts {
  */
 function respond(onError: AppParts['onError']): Koa.Middleware {
   return async function respond(ctx, next) {
-    setSecurityHeaders(ctx);
+    // A form endpoint's answer is JSON for an API client that nothing in the chain extends: its
+    // headers go on once it is ready (see setSecurityHeadersAfter), every other response's before.
+    const formEndpoint = isFormEndpointRequest(ctx);
+    if (!formEndpoint) setSecurityHeaders(ctx);
     try {
       await next();
     } catch (err) {
+      if (formEndpoint) setSecurityHeadersAfter(ctx);
       const unavailable = err instanceof StoreUnavailableError;
       const status = unavailable
         ? 503
@@ -62,9 +72,15 @@ function respond(onError: AppParts['onError']): Koa.Middleware {
       // An error answer carries the headers set before it and nothing a route added after.
       return setRetryAfter(ctx);
     }
+    if (formEndpoint) setSecurityHeadersAfter(ctx);
     completeSecurityHeaders(ctx);
     setRetryAfter(ctx);
   };
+}
+
+/** A POST to one of oidc-provider's form endpoints (`/token` and the like), by its exact path. */
+function isFormEndpointRequest(ctx: Koa.Context): boolean {
+  return ctx.method === 'POST' && FORM_ENDPOINTS.has(ctx.path);
 }
 
 /** Whoever produced the 503 (oidc-provider via the adapter, or us): tell clients when to retry. */
@@ -123,9 +139,7 @@ export function createApp(parts: AppParts): Koa {
     parts.provider,
   ] as Koa.Middleware[]);
   app.use(function route(ctx, next) {
-    return ctx.method === 'POST' && FORM_ENDPOINTS.has(ctx.path)
-      ? protocolForms(ctx, next)
-      : everythingElse(ctx, next);
+    return isFormEndpointRequest(ctx) ? protocolForms(ctx, next) : everythingElse(ctx, next);
   });
   return app;
 }

@@ -66,9 +66,10 @@ interface PresentedCredential {
 
 const single = (value: string | string[] | undefined) => (typeof value === 'string' ? value : undefined);
 
-function fingerprint(...parts: string[]): string {
+/** A credential's fingerprint: its parts NUL-separated (so ("ab", "c") and ("a", "bc") differ), hashed. */
+function fingerprint(text: string): string {
   // The one-shot hash: no Hash object per request (this runs on every authenticated request).
-  return hash('sha256', parts.join('\0'), 'base64url');
+  return hash('sha256', text, 'base64url');
 }
 
 /** The `sub` of an RFC 7523 client assertion (unverified: only to name the counter). */
@@ -95,12 +96,13 @@ function presentedCredential(
   const clientIdParam = single(request.params.client_id);
   const secret = single(request.params.client_secret);
   if (secret) {
-    return { clientId: clientIdParam, fingerprint: fingerprint('post', clientIdParam ?? '', secret) };
+    return { clientId: clientIdParam, fingerprint: fingerprint(`post\0${clientIdParam ?? ''}\0${secret}`) };
   }
-  const authorization = ctx.get('authorization');
+  // Node's lower-case key, not Koa's `get` (which lower-cases the name on every request).
+  const authorization = ctx.req.headers.authorization;
   if (authorization) {
     // The header as sent: another encoding of the same secret is merely not recognised.
-    const print = fingerprint('basic', authorization.trim());
+    const print = fingerprint(`basic\0${authorization.trim()}`);
     // A header seen authenticating names the same client again: no need to decode it.
     return remembered(print) ?? { clientId: basicClientId(authorization), fingerprint: print };
   }

@@ -140,6 +140,27 @@ export function setSecurityHeaders(ctx: Context): void {
   if (ctx.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
 }
 
+/** {@link STATIC_HEADERS} with the lower-case names `hasHeader` takes (it returns those as they are). */
+const STATIC_HEADER_KEYS: readonly (readonly [string, string, string])[] = STATIC_HEADERS.map(
+  ([name, value]) => [name.toLowerCase(), name, value],
+);
+
+/**
+ * The strict headers for a response nothing in the chain extends (the provider's form endpoints:
+ * JSON answers to API clients), set once the response is ready rather than before: what the
+ * chain set under one of these names stands, as it would over {@link setSecurityHeaders}' values.
+ * Set late, they are not among the headers oidc-provider copies and lower-cases one by one on
+ * every request to decide whether it answered CORS already (`lib/shared/cors.js`).
+ */
+export function setSecurityHeadersAfter(ctx: Context): void {
+  const { res } = ctx;
+  if (res.headersSent) return;
+  for (const [key, name, value] of STATIC_HEADER_KEYS) if (!res.hasHeader(key)) res.setHeader(name, value);
+  if (ctx.secure && !res.hasHeader('strict-transport-security')) {
+    res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+  }
+}
+
 /**
  * The second half of {@link securityHeaders}, once the response is ready: `form-action` for the
  * client targets oidc-provider's own forms post to, and `script-src` tidied after a script hash.

@@ -1,6 +1,7 @@
+import { decryptKeyRecords } from './key-encryption.ts';
 import type { KeyRepository } from './key-repository.ts';
 import { keySetAt } from './key-set.ts';
-import { ensureSigningKeys, lacksRsaKey, loadKeys } from './signing-key-lifecycle.ts';
+import { ensureSigningKeys, lacksRsaKey } from './signing-key-lifecycle.ts';
 import { epochSeconds, type SigningAlgorithm, type SigningKeyRecord } from './signing-key-record.ts';
 
 /** The key material a provider instance is built with. */
@@ -44,6 +45,8 @@ export class SigningKeyWatcher {
   readonly #onChange: (keys: ActiveKeySet) => void;
   #current: ActiveKeySet & { nextChangeAt?: number };
   #timer: NodeJS.Timeout | undefined;
+  /** The stored set the last poll read, and its records: an unchanged set is not decrypted again. */
+  #decrypted: { readonly stored: string; readonly records: SigningKeyRecord[] } | undefined;
 
   private constructor(
     repo: KeyRepository,
@@ -84,7 +87,16 @@ export class SigningKeyWatcher {
 
   /** Reloads the stored keys; calls `onChange` when what the provider needs changed. */
   async refresh(now: number = epochSeconds()): Promise<void> {
-    let records = await loadKeys(this.#repo, this.#secret);
+    // Nearly every poll finds the set it found before: the same records, without parsing,
+    // deriving the key-encryption key and decrypting them again every few seconds.
+    const stored = await this.#repo.load();
+    let records =
+      stored === null
+        ? []
+        : stored === this.#decrypted?.stored
+          ? this.#decrypted.records
+          : decryptKeyRecords(stored, this.#secret);
+    this.#decrypted = stored === null ? undefined : { stored, records };
     // A release without RS256 keys (a rollback, or its CLI) may have rotated and dropped them:
     // add them back rather than leave clients on the OpenID Connect default without a key.
     if (lacksRsaKey(records, now)) records = await ensureSigningKeys(this.#repo, this.#secret, now);

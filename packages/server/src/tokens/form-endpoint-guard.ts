@@ -1,6 +1,6 @@
 import type Koa from 'koa';
-import { readFormBody } from '../http/form-body.ts';
-import { readBody } from '../http/request-body.ts';
+import { formBodyOf } from '../http/form-body.ts';
+import { type BodyReadResult, readBody } from '../http/request-body.ts';
 import { handOverParsedBody } from '../oidc-provider/oidc-provider-quirks.ts';
 import { noteTokenGrantType } from './grant-types.ts';
 
@@ -77,17 +77,42 @@ export function formEndpointGuard(policies: readonly FormEndpointPolicy[]): Koa.
   };
 }
 
-/** `chain[i]`, then the rest of the chain, then `last`: as koa-compose, over the form as well. */
-function runPolicies(
-  ctx: Koa.Context,
-  request: FormRequest,
-  chain: readonly FormPolicy[],
-  i: number,
-  last: () => Promise<void>,
-): Promise<void> {
-  const policy = chain[i];
-  if (!policy) return last();
-  return policy(ctx, request, () => runPolicies(ctx, request, chain, i + 1, last));
+/**
+ * One request's pass through its endpoint's policies, as koa-compose would run them, over the
+ * form as well: `next` runs the following policy, and after the last hands the form to
+ * oidc-provider and calls the provider. One object and one `next` per request, however many
+ * policies the endpoint has (each policy calls `next` at most once, as every Koa middleware does).
+ */
+class PolicyRun {
+  #i = 0;
+  readonly #ctx: Koa.Context;
+  readonly #request: ParsedFormRequest;
+  readonly #chain: readonly FormPolicy[];
+  /** The form as sent, for oidc-provider when no policy replaced a parameter. */
+  readonly #text: string;
+  readonly #provider: Koa.Next;
+
+  constructor(
+    ctx: Koa.Context,
+    request: ParsedFormRequest,
+    chain: readonly FormPolicy[],
+    text: string,
+    provider: Koa.Next,
+  ) {
+    this.#ctx = ctx;
+    this.#request = request;
+    this.#chain = chain;
+    this.#text = text;
+    this.#provider = provider;
+  }
+
+  readonly next = (): Promise<void> => {
+    const policy = this.#chain[this.#i++];
+    if (policy) return policy(this.#ctx, this.#request, this.next);
+    const request = this.#request;
+    handOverParsedBody(this.#ctx, request.replaced ? request.params : this.#text);
+    return this.#provider();
+  };
 }
 
 /** The form as the policies see it; `replace` marks it changed, so the provider gets the parameters. */
@@ -107,27 +132,31 @@ class ParsedFormRequest implements FormRequest {
   }
 }
 
-async function guardForm(ctx: Koa.Context, chain: readonly FormPolicy[], next: Koa.Next): Promise<void> {
-  if (!isFormRequest(ctx)) {
-    // Drain so the client reads our answer rather than a reset.
-    await readBody(ctx.req);
-    return oauthError(
-      ctx,
-      400,
-      'invalid_request',
-      'the request body must be application/x-www-form-urlencoded',
-    );
+// Not async: one promise link from the body to the policies, not an async frame around both.
+function guardForm(ctx: Koa.Context, chain: readonly FormPolicy[], next: Koa.Next): Promise<void> {
+  if (!isFormRequest(ctx)) return refuseNonForm(ctx);
+  return readBody(ctx.req).then((read) => passForm(ctx, chain, next, read));
+}
+
+async function refuseNonForm(ctx: Koa.Context): Promise<void> {
+  // Drain so the client reads our answer rather than a reset.
+  await readBody(ctx.req);
+  oauthError(ctx, 400, 'invalid_request', 'the request body must be application/x-www-form-urlencoded');
+}
+
+function passForm(
+  ctx: Koa.Context,
+  chain: readonly FormPolicy[],
+  next: Koa.Next,
+  read: BodyReadResult,
+): Promise<void> | undefined {
+  const form = formBodyOf(ctx, read);
+  if (form.kind === 'too_large') {
+    oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
+    return undefined;
   }
-  const read = await readFormBody(ctx);
-  if (read.kind === 'too_large') {
-    return oauthError(ctx, 413, 'invalid_request', 'the request body is too large');
-  }
-  const params: FormParams = read.params;
   // The request log names the grant of a token request (never any other parameter).
-  if (ctx.path === '/token') noteTokenGrantType(ctx, params.grant_type);
-  const request = new ParsedFormRequest(ctx.path, params);
-  await runPolicies(ctx, request, chain, 0, () => {
-    handOverParsedBody(ctx, request.replaced ? params : read.text);
-    return next();
-  });
+  if (ctx.path === '/token') noteTokenGrantType(ctx, form.params.grant_type);
+  const request = new ParsedFormRequest(ctx.path, form.params);
+  return new PolicyRun(ctx, request, chain, form.text, next).next();
 }
