@@ -66,6 +66,32 @@ function redisBroadcast(conn: Redis | Cluster): LockoutBroadcast {
         ? (conn as Cluster).duplicate()
         : (conn as Redis).duplicate();
       let subscribedBefore = false;
+      let closed = false;
+      let waitingForStore = false;
+      /**
+       * Delivers the lockouts in force, then `onReady`. They are read on the store's connection
+       * (the subscriber can only listen); after Redis comes back the subscriber may be ready before
+       * that connection, whose commands then fail at once (no offline queue): read when it is ready.
+       */
+      const deliver = (): void => {
+        inForce().then(
+          (notices) => {
+            if (closed) return;
+            for (const notice of notices) watcher.onLockout(notice);
+            watcher.onReady?.();
+          },
+          (err: unknown) => {
+            if (closed) return;
+            if (conn.status === 'ready') return onError(err);
+            if (waitingForStore) return;
+            waitingForStore = true;
+            conn.once('ready', () => {
+              waitingForStore = false;
+              if (!closed) deliver();
+            });
+          },
+        );
+      };
       subscriber.on('error', onError);
       subscriber.on('message', (channel: string, message: string) => {
         if (channel !== LOCKOUT_CHANNEL) return;
@@ -76,17 +102,13 @@ function redisBroadcast(conn: Redis | Cluster): LockoutBroadcast {
       subscriber.on('ready', () => {
         if (subscribedBefore) watcher.onResubscribed?.();
         subscribedBefore = true;
-        subscriber
-          .subscribe(LOCKOUT_CHANNEL)
-          .then(inForce)
-          .then((notices: LockoutNotice[]) => {
-            for (const notice of notices) watcher.onLockout(notice);
-            watcher.onReady?.();
-          })
-          .catch(onError);
+        subscriber.subscribe(LOCKOUT_CHANNEL).then(deliver, onError);
       });
       if (subscriber.status === 'wait') subscriber.connect().catch(onError);
-      return () => subscriber.disconnect();
+      return () => {
+        closed = true;
+        subscriber.disconnect();
+      };
     },
   };
 }
