@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AccountClaims, KoaContextWithOIDC, Account as OidcAccount } from 'oidc-provider';
+import { BoundedMemo } from '../store/bounded-memo.ts';
 import { currentReads } from '../store/read-ahead.ts';
 import type { StoreBackend } from '../store/store-backend.ts';
 import { createAccountBackend, type StoredAccount } from './account-backend.ts';
@@ -169,44 +170,8 @@ function fromStored(fields: StoredAccount): Account | undefined {
   };
 }
 
-/** Accounts whose email key {@link EmailKeyMemo} keeps per process: about 1 MB. */
+/** Accounts whose email key the store keeps per process: about 1 MB. */
 const EMAIL_KEY_MEMO_SIZE = 10_000;
-
-/**
- * Account id → email key, remembered after a read that proved it, so `findAccount` (every
- * token request, every sign-in step) reads the account record without first reading
- * `account:id:{<sub>}`. What is remembered is only where the record lives, never the record:
- * the record (disabled, sessions revoked, claims) is read from the store on every call, and
- * is served only while it still carries this id. The link itself is written once at creation
- * and never changed (emails cannot change), so a remembered key cannot go stale while the
- * account exists; an account record that disappears or is replaced by another account with the
- * same email (a new id) is then not found, exactly as without the memo, and the entry is
- * dropped. Bounded: when full, the entry remembered longest ago makes room.
- */
-class EmailKeyMemo {
-  readonly #entries = new Map<string, string>();
-  readonly #capacity: number;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  get(id: string): string | undefined {
-    return this.#entries.get(id);
-  }
-
-  set(id: string, emailKey: string): void {
-    if (this.#entries.size >= this.#capacity) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
-    this.#entries.set(id, emailKey);
-  }
-
-  delete(id: string): void {
-    this.#entries.delete(id);
-  }
-}
 
 interface StoredToken {
   purpose: EmailTokenPurpose;
@@ -256,7 +221,18 @@ const accountReadKey = (id: string) => `Account\0${id}`;
 
 export function createAccountStore(target: StoreBackend): AccountStore {
   const backend = createAccountBackend(target);
-  const emailKeys = new EmailKeyMemo(EMAIL_KEY_MEMO_SIZE);
+  /**
+   * Account id → email key, remembered after a read that proved it, so `findAccount` (every
+   * token request, every sign-in step) reads the account record without first reading
+   * `account:id:{<sub>}`. What is remembered is only where the record lives, never the record:
+   * the record (disabled, sessions revoked, claims) is read from the store on every call, and
+   * is served only while it still carries this id. The link itself is written once at creation
+   * and never changed (emails cannot change), so a remembered key cannot go stale while the
+   * account exists; an account record that disappears or is replaced by another account with the
+   * same email (a new id) is then not found, exactly as without the memo, and the entry is
+   * dropped. Bounded: when full, the entry remembered longest ago makes room.
+   */
+  const emailKeys = new BoundedMemo(EMAIL_KEY_MEMO_SIZE);
   let dummyHash: Promise<string> | undefined;
 
   async function readByEmail(email: string): Promise<{ account: Account; passwordHash: string } | undefined> {

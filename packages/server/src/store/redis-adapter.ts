@@ -13,6 +13,7 @@ import {
   INDEX_TTL_SLACK,
   recordTTL,
 } from './adapter-options.ts';
+import { BoundedMemo } from './bounded-memo.ts';
 import { TokenAlreadyConsumedError, TokenNotFoundError } from './errors.ts';
 import {
   grantMember,
@@ -28,7 +29,6 @@ import {
   uidKey,
   userCodeKey,
 } from './keys.ts';
-import { POINTER_MEMO_SIZE, PointerMemo } from './pointer-memo.ts';
 import { decodeLegacyRecord, decodeRecord, encodeRecord } from './record-encoding.ts';
 import {
   ADMIT_TO_GRANT,
@@ -90,8 +90,9 @@ export function createRedisAdapterClass(conn: Redis | Cluster, options: AdapterO
   // admission can then go out together (one round trip) and still run write-first. A Cluster
   // sends them to different nodes, so there the admission waits for the write.
   const inOrder = !('isCluster' in conn && conn.isCluster);
-  // Where each uid / user-code pointer pointed last, so findByUid reads it and its record at once.
-  const pointers = new PointerMemo(POINTER_MEMO_SIZE);
+  // Where each uid / user-code pointer pointed last, so findByUid reads it and its record at once
+  // (10,000 pointers: about 2 MB).
+  const pointers = new BoundedMemo(10_000);
 
   /**
    * Deletes one record and the uid/user-code pointers that still point at it. With
