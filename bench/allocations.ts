@@ -12,13 +12,11 @@
  * Profiles are kept in bench/results/callgrind/allocations-<pid>/ (git-ignored).
  */
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, startRedis } from '@gatehouse/testkit';
-import { TEST_CLIENTS } from '@gatehouse/testkit/clients';
+import { freePort } from '@gatehouse/testkit';
 import { BENCH_DIR, REPO_DIR, spawnNode, waitForHttp } from './support/child.ts';
-import { serviceTokenRequest } from './support/clients.ts';
-import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process.ts';
+import { loadServiceTokens, measureGatehouseAndBare } from './support/service-token-pair.ts';
 
 const tokens = Number(process.argv[2] ?? 5000);
 const warmup = Number(process.argv[3] ?? 3000);
@@ -28,20 +26,6 @@ interface HeapNode {
   readonly id: number;
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
   readonly children: readonly HeapNode[];
-}
-
-/** `count` token requests, `inFlight` at a time; throws on any answer but 200. */
-async function load(url: string, count: number, inFlight = 16): Promise<void> {
-  let sent = 0;
-  const worker = async () => {
-    while (sent < count) {
-      sent++;
-      const response = await fetch(`${url}/token`, serviceTokenRequest);
-      const body = await response.text();
-      if (response.status !== 200) throw new Error(`${url}/token answered ${response.status} ${body}`);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
 /** Bytes per token by allocating function, and by the nearest Gatehouse frame above it. */
@@ -62,9 +46,9 @@ async function measure(name: string, script: string, env: Record<string, string>
   };
   try {
     await waitForHttp(`${url}/.well-known/openid-configuration`, server);
-    await load(url, warmup);
+    await loadServiceTokens(url, warmup);
     await toggle();
-    await load(url, tokens);
+    await loadServiceTokens(url, tokens);
     await toggle();
   } finally {
     await server.stop();
@@ -98,42 +82,22 @@ async function measure(name: string, script: string, env: Record<string, string>
 }
 
 await mkdir(out, { recursive: true });
-const redis = await startRedis();
-try {
-  // Gatehouse first, once without sampling: it creates the signing keys the bare provider reads.
-  const keysMaker = await startGatehouseProcess({ redisUrl: redis.url });
-  await keysMaker.stop();
-  const clientsFile = join(await mkdtemp(join(out, 'clients-')), 'clients.json');
-  await writeFile(clientsFile, JSON.stringify(TEST_CLIENTS));
-  const gatehouse = await measure('gatehouse', join(REPO_DIR, 'packages/server/src/main.ts'), {
-    REDIS_URL: redis.url,
-    GATEHOUSE_SECRET: BENCH_SECRET,
-    GATEHOUSE_CLIENTS_FILE: clientsFile,
-    ISSUER: 'http://localhost:4000',
-  });
-  const bare = await measure('bare-oidc-provider', join(BENCH_DIR, 'servers/bare-provider.ts'), {
-    REDIS_URL: redis.url,
-    GATEHOUSE_SECRET: BENCH_SECRET,
-    ISSUER: 'http://localhost:4000',
-  });
-  const line = (n: number, label: string) => `${Math.round(n).toString().padStart(7)}  ${label}`;
-  const names = new Set([...gatehouse.byFunction.keys(), ...bare.byFunction.keys()]);
-  const diff = [...names]
-    .map((k) => [k, (gatehouse.byFunction.get(k) ?? 0) - (bare.byFunction.get(k) ?? 0)] as const)
-    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
-    .slice(0, 30);
-  const own = [...gatehouse.byOwnFrame].sort((a, b) => b[1] - a[1]).slice(0, 20);
-  process.stdout.write(
-    [
-      `allocated per token (${tokens} tokens after ${warmup} warm-up): Gatehouse ${gatehouse.kbPerToken.toFixed(1)} KB, ` +
-        `bare oidc-provider ${bare.kbPerToken.toFixed(1)} KB`,
-      'bytes per token by allocating function, Gatehouse minus bare:',
-      ...diff.map(([k, n]) => line(n, k)),
-      "Gatehouse's bytes per token by its nearest own frame (everything allocated below it):",
-      ...own.map(([k, n]) => line(n, k)),
-      '',
-    ].join('\n'),
-  );
-} finally {
-  await redis.cleanup();
-}
+const { gatehouse, bare } = await measureGatehouseAndBare(out, measure);
+const line = (n: number, label: string) => `${Math.round(n).toString().padStart(7)}  ${label}`;
+const names = new Set([...gatehouse.byFunction.keys(), ...bare.byFunction.keys()]);
+const diff = [...names]
+  .map((k) => [k, (gatehouse.byFunction.get(k) ?? 0) - (bare.byFunction.get(k) ?? 0)] as const)
+  .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
+  .slice(0, 30);
+const own = [...gatehouse.byOwnFrame].sort((a, b) => b[1] - a[1]).slice(0, 20);
+process.stdout.write(
+  [
+    `allocated per token (${tokens} tokens after ${warmup} warm-up): Gatehouse ${gatehouse.kbPerToken.toFixed(1)} KB, ` +
+      `bare oidc-provider ${bare.kbPerToken.toFixed(1)} KB`,
+    'bytes per token by allocating function, Gatehouse minus bare:',
+    ...diff.map(([k, n]) => line(n, k)),
+    "Gatehouse's bytes per token by its nearest own frame (everything allocated below it):",
+    ...own.map(([k, n]) => line(n, k)),
+    '',
+  ].join('\n'),
+);

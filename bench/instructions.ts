@@ -13,10 +13,9 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, startRedis } from '@gatehouse/testkit';
-import { BENCH_DIR, NODE_FLAGS, REPO_DIR } from './support/child.ts';
-import { serviceTokenRequest } from './support/clients.ts';
-import { BENCH_SECRET, startGatehouseProcess } from './support/gatehouse-process.ts';
+import { freePort } from '@gatehouse/testkit';
+import { BENCH_DIR, NODE_FLAGS } from './support/child.ts';
+import { loadServiceTokens, measureGatehouseAndBare } from './support/service-token-pair.ts';
 
 const run = promisify(execFile);
 const tokens = Number(process.argv[2] ?? 2000);
@@ -26,23 +25,6 @@ const out = join(BENCH_DIR, `results/callgrind/${process.pid}`);
 // `INSTRUCTIONS_NODE_FLAGS=--perf-basic-prof`: /tmp/perf-<pid>.map names the JIT code addresses
 // callgrind reports as `0x…` (bench/results/callgrind/*.out name the pid).
 const extraFlags = (process.env.INSTRUCTIONS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-
-/** `count` token requests, `inFlight` at a time; throws on any answer but 200. */
-async function load(url: string, count: number, inFlight = 16): Promise<void> {
-  let sent = 0;
-  const worker = async () => {
-    while (sent < count) {
-      sent++;
-      // A kept-alive socket the (slow, instrumented) server closed as it was reused: send again.
-      const response = await fetch(`${url}/token`, serviceTokenRequest).catch(() =>
-        fetch(`${url}/token`, serviceTokenRequest),
-      );
-      const body = await response.text();
-      if (response.status !== 200) throw new Error(`${url}/token answered ${response.status} ${body}`);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-}
 
 async function ready(url: string): Promise<void> {
   const deadline = Date.now() + 300_000;
@@ -87,9 +69,9 @@ async function measure(name: string, script: string, env: Record<string, string>
       ready(`${url}/.well-known/openid-configuration`),
       new Promise((_, reject) => child.once('exit', () => reject(new Error(`${name} exited: ${stderr}`)))),
     ]);
-    await load(url, warmup);
+    await loadServiceTokens(url, warmup);
     await run('callgrind_control', ['-i', 'on', String(child.pid)]);
-    await load(url, tokens);
+    await loadServiceTokens(url, tokens);
     await run('callgrind_control', ['-i', 'off', String(child.pid)]);
     await run('callgrind_control', ['-d', String(child.pid)]);
   } finally {
@@ -110,34 +92,14 @@ async function measure(name: string, script: string, env: Record<string, string>
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-const redis = await startRedis();
-try {
-  // Gatehouse first, outside valgrind: it creates the signing keys the bare provider reads.
-  const keysMaker = await startGatehouseProcess({ redisUrl: redis.url });
-  await keysMaker.stop();
-  const { mkdtemp, writeFile } = await import('node:fs/promises');
-  const { TEST_CLIENTS } = await import('@gatehouse/testkit/clients');
-  const dir = await mkdtemp(join(out, 'clients-'));
-  const clientsFile = join(dir, 'clients.json');
-  await writeFile(clientsFile, JSON.stringify(TEST_CLIENTS));
-  // INSTRUCTIONS_GATEHOUSE_MAIN: another checkout's main.ts (an earlier commit's, to compare).
-  const main = process.env.INSTRUCTIONS_GATEHOUSE_MAIN ?? join(REPO_DIR, 'packages/server/src/main.ts');
-  const gatehouse = await measure('gatehouse', main, {
-    REDIS_URL: redis.url,
-    GATEHOUSE_SECRET: BENCH_SECRET,
-    GATEHOUSE_CLIENTS_FILE: clientsFile,
-    ISSUER: 'http://localhost:4000',
-  });
-  const bare = await measure('bare-oidc-provider', join(BENCH_DIR, 'servers/bare-provider.ts'), {
-    REDIS_URL: redis.url,
-    GATEHOUSE_SECRET: BENCH_SECRET,
-    ISSUER: 'http://localhost:4000',
-  });
-  const million = (n: number) => `${(n / 1e6).toFixed(3)}M`;
-  process.stdout.write(
-    `instructions per token (${tokens} tokens after ${warmup} warm-up): Gatehouse ${million(gatehouse)}, ` +
-      `bare oidc-provider ${million(bare)}, ratio bare/Gatehouse ${(bare / gatehouse).toFixed(3)}\n`,
-  );
-} finally {
-  await redis.cleanup();
-}
+// INSTRUCTIONS_GATEHOUSE_MAIN: another checkout's main.ts (an earlier commit's, to compare).
+const { gatehouse, bare } = await measureGatehouseAndBare(
+  out,
+  measure,
+  process.env.INSTRUCTIONS_GATEHOUSE_MAIN,
+);
+const million = (n: number) => `${(n / 1e6).toFixed(3)}M`;
+process.stdout.write(
+  `instructions per token (${tokens} tokens after ${warmup} warm-up): Gatehouse ${million(gatehouse)}, ` +
+    `bare oidc-provider ${million(bare)}, ratio bare/Gatehouse ${(bare / gatehouse).toFixed(3)}\n`,
+);
