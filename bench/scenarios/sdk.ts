@@ -101,7 +101,8 @@ export async function sdk(ctx: BenchContext): Promise<Figure[]> {
   });
   // Chunks the entry loads with import(), which bundlers split off: the entry's figure above holds only their
   // loaders. Redirect sign-in is what a page downloads when it starts or completes a sign-in (a page that only
-  // uses the session never does); DPoP what a client with `dpop: true` downloads on its first request.
+  // uses the session never does); sign-out what signOut() downloads; DPoP what a client with `dpop: true`
+  // downloads on its first request.
   const lazy = sizes[0]!.lazy;
   figures.push({
     scenario: SCENARIO,
@@ -109,6 +110,13 @@ export async function sdk(ctx: BenchContext): Promise<Figure[]> {
     value: round((lazy['redirect-sign-in.ts'] ?? Number.NaN) / 1024, 2),
     unit: 'KiB',
     note: `${lazy['redirect-sign-in.ts']} bytes: signInRedirect() and handleRedirectCallback() (PKCE, the callback's checks, the ID token's signature against the JWKS); loaded by the page that signs in and by the callback page`,
+  });
+  figures.push({
+    scenario: SCENARIO,
+    name: 'sign-out chunk on top of the browser entry, min+gzip',
+    value: round((lazy['sign-out.ts'] ?? Number.NaN) / 1024, 2),
+    unit: 'KiB',
+    note: `${lazy['sign-out.ts']} bytes: signOut()'s revocation and RP-initiated logout, loaded on the first signOut() (the session ends here even when it does not load)`,
   });
   figures.push({
     scenario: SCENARIO,

@@ -98,7 +98,8 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
           ({ error }) => {
             const { data, response, request } = error as ApiHttpError & { data?: unknown };
             if (!response) return error;
-            const body = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+            // Object() of a non-object (no body, a string body) has no string `error` field.
+            const body = Object(data) as Record<string, unknown>;
             const header = response.headers.get('www-authenticate');
             // The JSON body wins; RFC 6750 §3 puts the same fields into the challenge of a 401 or 403.
             const field = (name: string) =>

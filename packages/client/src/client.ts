@@ -2,7 +2,7 @@ import type { KyInstance, Options as KyOptions } from 'ky';
 import { type AuthSnapshot, createAuthState } from './auth-state.ts';
 import { createAuthenticatedHttp } from './authenticated-http.ts';
 import { type Clock, systemClock } from './clock.ts';
-import type { ClientContext } from './context.ts';
+import type { ClientContext, EntryKit } from './context.ts';
 import type { DpopKeyStore } from './dpop/dpop-keys.ts';
 import { lazyDpopFetch } from './dpop/lazy-dpop-fetch.ts';
 import { NetworkError } from './errors.ts';
@@ -18,14 +18,15 @@ import {
   oauthError,
   okBody,
   parseObject,
+  post,
   send,
   str,
   tokenSet,
 } from './protocol.ts';
-import type { RedirectCallbackResult, SignInKit, SignInRedirectOptions } from './redirect-sign-in.ts';
+import type { RedirectCallbackResult, SignInRedirectOptions } from './redirect-sign-in.ts';
 import { type RefreshLock, webLock } from './refresh-lock.ts';
 import { createSession } from './session.ts';
-import { type SignOutOptions, type SignOutResult, signOutSession } from './sign-out.ts';
+import type { SignOutOptions, SignOutResult } from './sign-out.ts';
 import { browserStorage } from './storage/browser-storage.ts';
 import { memoryStorage } from './storage/memory-storage.ts';
 import type { TokenStorage } from './storage/token-storage.ts';
@@ -154,23 +155,24 @@ export interface GatehouseClient {
 
 const isBrowser = () => !!globalThis.document;
 
-/** What the sign-in chunk takes from this entry (it imports nothing from it; see `redirect-sign-in.ts`). */
-const kit: SignInKit = {
+/** What the sign-in and sign-out chunks take from this entry (see {@link EntryKit}). */
+const kit: EntryKit = [
+  fill,
+  post,
   bytes,
   checkIdToken,
   decodeJwt,
+  mismatch,
   endpointUrl,
   fail,
-  fill,
   grant,
-  mismatch,
   oauthError,
   okBody,
   parseObject,
   send,
   str,
   tokenSet,
-};
+];
 
 /**
  * Builds a client and the context its flows share; `@gatehouse/client/node` adds the Node-only flows to it.
@@ -283,7 +285,19 @@ export function createClient(
       kyOptions: options.http,
       fetch: fetchFn,
     }),
-    signOut: (signOutOptions) => signOutSession(context, signOutOptions),
+    // A chunk of its own too. Signing out on this device never depends on it: when the chunk does not load
+    // (offline), the session still ends here and in other tabs, and the result says the revocation failed.
+    signOut: (signOutOptions) =>
+      import('./sign-out.ts').then(
+        (chunk) => chunk.signOutSession(kit, context, signOutOptions),
+        async (cause: unknown) => {
+          await session.clear('signedOut');
+          return {
+            revoked: false,
+            revocationError: new NetworkError('the sign-out code did not load', { cause }),
+          };
+        },
+      ),
     on: session.on,
     close: session.close,
   };

@@ -2,31 +2,49 @@
  * Redirect sign-in: the authorization request and the callback. The client loads this module on the first
  * `signInRedirect()` or `handleRedirectCallback()` (a chunk of its own, with the ID token's signature check and
  * PKCE), so app pages that only use a session never download it. It imports nothing at runtime from the
- * client's entry, which would split a shared chunk off the entry: the entry's helpers come in a
- * {@link SignInKit}.
+ * client's entry, which would split a shared chunk off the entry: the entry's helpers come in an
+ * {@link EntryKit}.
  */
-import type { ClientContext } from './context.ts';
-import type * as IdToken from './id-token.ts';
+import type { ClientContext, EntryKit } from './context.ts';
 import { verifyIdToken } from './id-token-signature.ts';
 import { calculatePkceCodeChallenge, generateRandomToken } from './pkce.ts';
-import type * as Protocol from './protocol.ts';
 import type { TokenSet } from './token-set.ts';
 
-/** The helpers of the client's entry this chunk uses, handed over by the client. */
-export type SignInKit = Pick<
-  typeof Protocol,
-  | 'endpointUrl'
-  | 'fail'
-  | 'fill'
-  | 'grant'
-  | 'oauthError'
-  | 'okBody'
-  | 'parseObject'
-  | 'send'
-  | 'str'
-  | 'tokenSet'
-> &
-  Pick<typeof IdToken, 'bytes' | 'checkIdToken' | 'decodeJwt' | 'mismatch'>;
+/** The entry's helpers by name, as this chunk and the ID token's signature check use them. */
+export const signInKit = ([
+  ,
+  ,
+  bytes,
+  checkIdToken,
+  decodeJwt,
+  mismatch,
+  endpointUrl,
+  fail,
+  grant,
+  oauthError,
+  okBody,
+  parseObject,
+  send,
+  str,
+  tokenSet,
+]: EntryKit) => ({
+  bytes,
+  checkIdToken,
+  decodeJwt,
+  mismatch,
+  endpointUrl,
+  fail,
+  grant,
+  oauthError,
+  okBody,
+  parseObject,
+  send,
+  str,
+  tokenSet,
+});
+
+/** The helpers of the client's entry this chunk uses (see {@link EntryKit}). */
+export type SignInKit = ReturnType<typeof signInKit>;
 
 /**
  * Options of `signInRedirect()`.
@@ -79,10 +97,12 @@ export interface RedirectCallbackResult {
  * ```
  */
 export async function startRedirectSignIn(
-  { endpointUrl, fail, fill }: SignInKit,
+  kit: EntryKit,
   context: ClientContext,
   options: SignInRedirectOptions = {},
 ): Promise<void> {
+  const [fill] = kit;
+  const { endpointUrl, fail } = signInKit(kit);
   const redirectUri =
     options.redirectUri ?? context.redirectUri ?? fail('redirectUri is not set', 'ERR_CONFIGURATION');
   const url = new URL(await endpointUrl(context, 'authorization_endpoint'));
@@ -137,10 +157,11 @@ export async function startRedirectSignIn(
  * ```
  */
 export async function completeRedirectSignIn(
-  kit: SignInKit,
+  entryKit: EntryKit,
   context: ClientContext,
   callbackUrl: string | undefined,
 ): Promise<RedirectCallbackResult> {
+  const kit = signInKit(entryKit);
   const { fail, grant, oauthError, parseObject, str, tokenSet } = kit;
   const location = globalThis.location as Location | undefined;
   const url = new URL(callbackUrl ?? location?.href ?? fail('no callback URL', 'ERR_CONFIGURATION'));

@@ -1,7 +1,11 @@
-import type { ClientContext } from './context.ts';
+/**
+ * Sign-out: revocation, then RP-initiated logout. The client loads this module on the first `signOut()` (a chunk
+ * of its own, like redirect sign-in), so pages that never sign out never download it. It imports nothing at
+ * runtime from the client's entry: the entry's helpers come in an {@link EntryKit}.
+ */
+import type { ClientContext, EntryKit } from './context.ts';
 import type { DpopFetch } from './dpop/dpop-fetch.ts';
 import type { GatehouseClientError } from './errors.ts';
-import { fill, post } from './protocol.ts';
 
 /**
  * Options of `signOut()`.
@@ -44,10 +48,11 @@ export interface SignOutResult {
  *
  * @example
  * ```ts
- * const { revoked } = await signOutSession(context, { endSession: false });
+ * const { revoked } = await signOutSession(kit, context, { endSession: false });
  * ```
  */
 export async function signOutSession(
+  [fill, post]: EntryKit,
   context: ClientContext,
   options: SignOutOptions = {},
 ): Promise<SignOutResult> {

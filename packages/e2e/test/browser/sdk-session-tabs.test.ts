@@ -91,6 +91,8 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
       // A page that only uses the session, renewal included, never downloads the sign-in chunk.
       expect(scripts).toContain('/sdk.js');
       expect(scripts.filter((path) => path.startsWith('/redirect-sign-in-'))).toEqual([]);
+      // Nor the sign-out chunk, which only signOut() loads.
+      expect(scripts.filter((path) => path.startsWith('/sign-out-'))).toEqual([]);
     } finally {
       await context.close();
     }
@@ -143,6 +145,83 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
       ]);
     } finally {
       await context.close();
+    }
+  });
+
+  it('signOut() when its chunk does not load: the session still ends here and in the other tab, the result says nothing was revoked; the next signOut() loads it and revokes', async () => {
+    const context = await browser.newContext();
+    try {
+      const first = await context.newPage();
+      await signedInTab(first);
+      const second = await context.newPage();
+      await second.goto(`${app.origin}/`);
+      await settled(second);
+      expect((await appState(second)).email).toBe(`${USER}@example.test`);
+      const refreshToken = await first.evaluate(
+        async () => (await (globalThis as WithApp).app.auth.getTokens())?.refreshToken,
+      );
+
+      // The app's server is gone for that one file (a deploy in progress, offline): the chunk fails to load.
+      await context.route(/\/sign-out-[^/]*\.js$/, (route) => route.abort('internetdisconnected'));
+      const offline = await first.evaluate(async () => {
+        const { revoked, revocationError } = await (globalThis as WithApp).app.auth.signOut({
+          endSession: false,
+        });
+        return { revoked, code: revocationError?.code, message: revocationError?.message };
+      });
+      expect(offline).toEqual({
+        revoked: false,
+        code: 'ERR_NETWORK',
+        message: 'the sign-out code did not load',
+      });
+      const status = (page: Page) =>
+        page.evaluate(() => (globalThis as WithApp).app.auth.getSnapshot().status);
+      await second.waitForFunction(
+        () => (globalThis as WithApp).app.auth.getSnapshot().status === 'signedOut',
+      );
+      expect([await status(first), await status(second)]).toEqual(['signedOut', 'signedOut']);
+      // Nothing reached the server: the refresh token still works (which is what `revoked: false` says).
+      const stillValid = await postForm(`${gh.issuer}/token`, {
+        grant_type: 'refresh_token',
+        refresh_token: String(refreshToken),
+        client_id: CLIENT_ID,
+      });
+      expect(stillValid.status).toBe(200);
+    } finally {
+      await context.close();
+    }
+    // Back online, in a new browser profile (the server still has the first sign-in's session, since the sign-out
+    // above never reached it): signOut() loads the chunk, once, and revokes at the server.
+    const online = await browser.newContext();
+    try {
+      const first = await online.newPage();
+      const scripts: string[] = [];
+      first.on('request', (request) => {
+        if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+      });
+      await signedInTab(first);
+      const secondRefreshToken = await first.evaluate(
+        async () => (await (globalThis as WithApp).app.auth.getTokens())?.refreshToken,
+      );
+      const result = await first.evaluate(async () => {
+        const { revoked, revocationError } = await (globalThis as WithApp).app.auth.signOut({
+          endSession: false,
+        });
+        return { revoked, code: revocationError?.code };
+      });
+      expect(result).toEqual({ revoked: true, code: undefined });
+      expect(scripts.filter((path) => path.startsWith('/sign-out-'))).toHaveLength(1);
+      const refused = await postForm(`${gh.issuer}/token`, {
+        grant_type: 'refresh_token',
+        refresh_token: String(secondRefreshToken),
+        client_id: CLIENT_ID,
+      });
+      expect(refused.status).toBe(400);
+      expect(await first.evaluate(() => (globalThis as WithApp).app.auth.getSnapshot().status)).toBe(
+        'signedOut',
+      );
+    } finally {
+      await online.close();
     }
   });
 });
