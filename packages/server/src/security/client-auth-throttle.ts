@@ -11,7 +11,10 @@ export const CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP: RateLimit = { limit: 5, win
 /** …per IP address, whatever the clients. */
 export const CLIENT_AUTH_FAILURES_PER_IP: RateLimit = { limit: 20, windowSeconds: 15 * 60 };
 
-/** How long a credential that authenticated stays known, and how many are remembered. */
+/**
+ * How long a credential that authenticated stays known after its last success on this instance, and how many
+ * are remembered.
+ */
 const KNOWN_CREDENTIAL_MS = 10 * 60 * 1000;
 const KNOWN_CREDENTIALS = 10_000;
 /** How many lockouts this instance remembers for requests it lets through without Redis. */
@@ -132,7 +135,8 @@ function refuse(ctx: Context, retryAfter: number): void {
  * address; the rest get `429` + `Retry-After`. A credential that authenticated recently on this
  * instance (remembered as a hash of client id and secret, never the secret) skips Redis
  * entirely: it will authenticate again, nothing is being guessed, and a busy service is never
- * throttled by its own concurrency. No Redis key is even built for it while no lockout is
+ * throttled by its own concurrency. It stays known while it keeps authenticating (10 minutes
+ * after its last success), since the provider still checks it on every request. No Redis key is even built for it while no lockout is
  * remembered. Lockouts still refuse it, so a locked address cannot use the shortcut to confirm
  * a guess: those this instance trips or is refused with, and, through `lockouts`, those every
  * other instance trips (announced before their refusal is answered) or tripped before this one
@@ -208,8 +212,19 @@ export function clientAuthThrottle(
       }
     }
     return next().then(() => {
+      const { fingerprint } = credential;
+      if (!fingerprint) return;
       // The secret changed since (or the client went): ask Redis again next time.
-      if (ctx.status === 401 && credential.fingerprint) known.delete(credential.fingerprint);
+      if (ctx.status === 401) known.delete(fingerprint);
+      // The provider checked the secret again just now: a credential in use stays known, so a busy service
+      // is never sent back through admission (whose few slots its own concurrency could fill) every 10 minutes.
+      // Renewed once half its time is gone, not on every request.
+      else if (
+        ctx.status >= 200 &&
+        ctx.status < 300 &&
+        known.remaining(fingerprint) < KNOWN_CREDENTIAL_MS / 2
+      )
+        known.set(fingerprint, credential, KNOWN_CREDENTIAL_MS);
     });
   }
 

@@ -3,7 +3,7 @@ import { basic, SERVICE_SECRET, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SecurityEvent } from '../../src/observability/security-events.ts';
 import { loopback, postFormFrom } from './support/from-address.ts';
 
@@ -166,5 +166,40 @@ describe('client authentication lockout (real server, real Redis)', () => {
     const before = await scripts();
     expect(await warm()).toEqual(Array(50).fill(200));
     expect(await scripts()).toBe(before);
+  });
+
+  it('a credential in use stays known past 10 minutes (it authenticates on every request); one idle for 10 goes through Redis again', async () => {
+    const from = loopback(31);
+    const burst = async () =>
+      (
+        await Promise.all(
+          Array.from({ length: 20 }, () => token(from, clientCredentials, basic('service', SERVICE_SECRET))),
+        )
+      ).map((r) => r.status);
+    const scripts = async () => {
+      const stats = await inspect.info('commandstats');
+      return [...stats.matchAll(/^cmdstat_(eval|evalsha):calls=(\d+)/gm)].reduce(
+        (sum, [, , calls]) => sum + Number(calls),
+        0,
+      );
+    };
+    // Only the clock of this process moves (the server runs in it); Redis keeps real time.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      expect(await burst()).toEqual(Array(20).fill(200)); // known from the tests above, or admitted now
+      const before = await scripts();
+      for (let minute = 6; minute <= 24; minute += 6) {
+        vi.advanceTimersByTime(6 * 60_000);
+        expect(await burst(), `${minute} minutes on`).toEqual(Array(20).fill(200));
+      }
+      expect(await scripts()).toBe(before);
+
+      // Unused for longer than 10 minutes: admitted through Redis again (and known again after that).
+      vi.advanceTimersByTime(11 * 60_000);
+      expect(await burst()).toEqual(Array(20).fill(200));
+      expect(await scripts()).toBeGreaterThan(before);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
