@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type Algorithm, hash, parseOptions, verify } from '@node-rs/argon2';
 
 /**
@@ -29,18 +30,50 @@ export const PASSWORD_HASH_PARAMETERS: PasswordHashParameters = Object.freeze({
   parallelism: 1,
 });
 
+/**
+ * How many argon2id computations run at once; the others wait their turn in arrival order. One per CPU at most,
+ * since more only share the cores (and their caches: each one works through `memoryCost`, 19 MiB), and always
+ * fewer than the threads of libuv's pool (`UV_THREADPOOL_SIZE`, 4 by default), where they run: the pool also
+ * signs tokens (WebCrypto), resolves names and reads files, and a burst of sign-ins must not make those wait
+ * behind every queued hash.
+ */
+export const CONCURRENT_PASSWORD_HASHES = Math.max(
+  1,
+  Math.min(availableParallelism(), (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1),
+);
+
+/** Runs `task`s at most `limit` at a time, the others in arrival order. */
+function concurrencyLimit(limit: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    // A finishing task hands its turn straight to the next waiter, so `running` counts turns, not promises.
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
+const inTurn = concurrencyLimit(CONCURRENT_PASSWORD_HASHES);
+
 /** Hashes a password with argon2id into a PHC string (`$argon2id$v=19$m=…`). */
 export function hashPassword(
   password: string,
   parameters: PasswordHashParameters = PASSWORD_HASH_PARAMETERS,
 ): Promise<string> {
-  return hash(password, parameters);
+  return inTurn(() => hash(password, parameters));
 }
 
 /** Compares a password with a PHC hash; a malformed hash is a mismatch, never an exception. */
 export async function verifyPasswordHash(phc: string, password: string): Promise<boolean> {
   try {
-    return await verify(phc, password);
+    return await inTurn(() => verify(phc, password));
   } catch {
     return false;
   }
