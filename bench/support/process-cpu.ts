@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 // USER_HZ: Linux reports utime/stime in 1/100 s on every mainstream architecture.
 const TICKS_PER_SECOND = 100;
@@ -11,4 +11,41 @@ export async function processCpuSeconds(pid: number | undefined): Promise<number
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Where a Node process spends its CPU: the JavaScript thread, libuv's pool (argon2, async crypto, fs), V8's helpers (GC, compilers). */
+export interface ThreadCpuSeconds {
+  readonly main: number;
+  readonly libuvPool: number;
+  readonly v8Helpers: number;
+  readonly other: number;
+}
+
+/**
+ * CPU seconds by kind of thread of a Node process so far, from /proc/<pid>/task/<tid>/stat (Linux names libuv's
+ * pool threads `libuv-worker` and V8's `V8Worker`/`V8 DefaultWorke…`); undefined elsewhere. Threads that ended
+ * meanwhile are not counted, so compare two readings of a process whose pools are already started.
+ */
+export async function threadCpuSeconds(pid: number | undefined): Promise<ThreadCpuSeconds | undefined> {
+  if (pid === undefined) return undefined;
+  const tids = await readdir(`/proc/${pid}/task`).catch(() => undefined);
+  if (tids === undefined) return undefined;
+  const totals = { main: 0, libuvPool: 0, v8Helpers: 0, other: 0 };
+  for (const tid of tids) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    const kind =
+      tid === String(pid)
+        ? 'main'
+        : name.startsWith('libuv-worker')
+          ? 'libuvPool'
+          : name.startsWith('V8')
+            ? 'v8Helpers'
+            : 'other';
+    totals[kind] += seconds;
+  }
+  return totals;
 }

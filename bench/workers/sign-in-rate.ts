@@ -7,7 +7,7 @@ import {
   TEST_PASSWORD,
 } from '@gatehouse/testkit/sign-in';
 import { workerMain } from '../support/child.ts';
-import { processCpuSeconds } from '../support/process-cpu.ts';
+import { processCpuSeconds, type ThreadCpuSeconds, threadCpuSeconds } from '../support/process-cpu.ts';
 import { alternate } from '../support/stats.ts';
 
 export interface SignInRateInput {
@@ -33,6 +33,8 @@ export interface RoundResult {
   readonly cpuMs: number;
   /** CPU milliseconds per sign-in of the server process. */
   readonly serverCpuMs?: number;
+  /** The same, by kind of thread (Linux): JavaScript, libuv's pool (argon2id, async crypto), V8's helpers. */
+  readonly serverThreadsMs?: ThreadCpuSeconds;
 }
 
 export interface SignInRateResult {
@@ -80,6 +82,7 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
 
   const signInRound = async (warmup: boolean): Promise<RoundResult> => {
     const before = await processCpuSeconds(input.serverPid);
+    const threadsBefore = await threadCpuSeconds(input.serverPid);
     const result = await rate(input.concurrency, warmup ? input.warmupMs : input.ms, async (i) => {
       const { token, stoppedAt } = await signInThroughPages({
         issuer: input.issuer,
@@ -91,11 +94,21 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
       }
     });
     const after = await processCpuSeconds(input.serverPid);
+    const threadsAfter = await threadCpuSeconds(input.serverPid);
+    const perSignIn = (seconds: number) => (seconds * 1000) / Math.max(1, result.count);
     return {
       perSecond: result.perSecond,
       cpuMs: result.cpuMs,
-      ...(before !== undefined && after !== undefined
-        ? { serverCpuMs: ((after - before) * 1000) / Math.max(1, result.count) }
+      ...(before !== undefined && after !== undefined ? { serverCpuMs: perSignIn(after - before) } : {}),
+      ...(threadsBefore && threadsAfter
+        ? {
+            serverThreadsMs: {
+              main: perSignIn(threadsAfter.main - threadsBefore.main),
+              libuvPool: perSignIn(threadsAfter.libuvPool - threadsBefore.libuvPool),
+              v8Helpers: perSignIn(threadsAfter.v8Helpers - threadsBefore.v8Helpers),
+              other: perSignIn(threadsAfter.other - threadsBefore.other),
+            },
+          }
         : {}),
     };
   };
