@@ -5,46 +5,13 @@
  * client's entry, which would split a shared chunk off the entry: the entry's helpers come in an
  * {@link EntryKit}.
  */
-import type { ClientContext, EntryKit } from './context.ts';
+import { byName, type ClientContext, type EntryKit, type NamedEntryKit } from './context.ts';
 import { verifyIdToken } from './id-token-signature.ts';
 import { calculatePkceCodeChallenge, generateRandomToken } from './pkce.ts';
 import type { TokenSet } from './token-set.ts';
 
-/** The entry's helpers by name, as this chunk and the ID token's signature check use them. */
-export const signInKit = ([
-  ,
-  ,
-  bytes,
-  checkIdToken,
-  decodeJwt,
-  mismatch,
-  endpointUrl,
-  fail,
-  grant,
-  oauthError,
-  okBody,
-  parseObject,
-  send,
-  str,
-  tokenSet,
-]: EntryKit) => ({
-  bytes,
-  checkIdToken,
-  decodeJwt,
-  mismatch,
-  endpointUrl,
-  fail,
-  grant,
-  oauthError,
-  okBody,
-  parseObject,
-  send,
-  str,
-  tokenSet,
-});
-
-/** The helpers of the client's entry this chunk uses (see {@link EntryKit}). */
-export type SignInKit = ReturnType<typeof signInKit>;
+/** The helpers of the client's entry this chunk and the ID token's signature check use (see {@link EntryKit}). */
+export type SignInKit = NamedEntryKit;
 
 /**
  * Options of `signInRedirect()`.
@@ -101,8 +68,7 @@ export async function startRedirectSignIn(
   context: ClientContext,
   options: SignInRedirectOptions = {},
 ): Promise<void> {
-  const [fill] = kit;
-  const { endpointUrl, fail } = signInKit(kit);
+  const { endpointUrl, fail, fill } = byName(kit);
   const redirectUri =
     options.redirectUri ?? context.redirectUri ?? fail('redirectUri is not set', 'ERR_CONFIGURATION');
   const url = new URL(await endpointUrl(context, 'authorization_endpoint'));
@@ -161,7 +127,7 @@ export async function completeRedirectSignIn(
   context: ClientContext,
   callbackUrl: string | undefined,
 ): Promise<RedirectCallbackResult> {
-  const kit = signInKit(entryKit);
+  const kit = byName(entryKit);
   const { fail, grant, oauthError, parseObject, str, tokenSet } = kit;
   const location = globalThis.location as Location | undefined;
   const url = new URL(callbackUrl ?? location?.href ?? fail('no callback URL', 'ERR_CONFIGURATION'));

@@ -5,7 +5,7 @@
 
 import { postForm } from '@gatehouse/testkit/forms';
 import type { StartedGatehouse } from '@gatehouse/testkit/server';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SdkApp, type SdkAppGlobals, signInInPopup } from './sdk-app.ts';
 import { type RefreshOutcome, type SdkRig, startSdkRig } from './sdk-rig.ts';
@@ -44,6 +44,31 @@ const appState = (page: Page) =>
     const { auth, statuses, events, readyCount, statusAtReady } = (globalThis as WithApp).app;
     return { email: (await auth.getUser())?.email, statuses, events, readyCount, statusAtReady };
   });
+
+/** The page's snapshot status now. */
+const statusOf = (page: Page) => page.evaluate(() => (globalThis as WithApp).app.auth.getSnapshot().status);
+
+/** The refresh token the page's client holds now. */
+const refreshTokenOf = (page: Page) =>
+  page.evaluate(async () => (await (globalThis as WithApp).app.auth.getTokens())?.refreshToken);
+
+/** `signOut({ endSession: false })` in the page: whether it revoked, and the error's code and message. */
+const signOutIn = (page: Page) =>
+  page.evaluate(async () => {
+    const { revoked, revocationError } = await (globalThis as WithApp).app.auth.signOut({
+      endSession: false,
+    });
+    return { revoked, code: revocationError?.code, message: revocationError?.message };
+  });
+
+/** A second tab of the same browser profile, once its client has read the session. */
+async function secondTab(context: BrowserContext, email: string): Promise<Page> {
+  const second = await context.newPage();
+  await second.goto(`${app.origin}/`);
+  await settled(second);
+  expect((await appState(second)).email).toBe(email);
+  return second;
+}
 
 async function signedInTab(page: Page): Promise<void> {
   await page.goto(`${app.origin}/`);
@@ -104,15 +129,10 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
       await context.clock.install();
       const first = await context.newPage();
       await signedInTab(first);
-      const second = await context.newPage();
-      await second.goto(`${app.origin}/`);
-      await settled(second);
-      expect((await appState(second)).email).toBe(`${USER}@example.test`);
+      const second = await secondTab(context, `${USER}@example.test`);
 
       // RFC 7009: revoking the refresh token ends the grant at the server; the tabs do not know yet.
-      const refreshToken = await first.evaluate(
-        async () => (await (globalThis as WithApp).app.auth.getTokens())?.refreshToken,
-      );
+      const refreshToken = await refreshTokenOf(first);
       const revoked = await postForm(`${gh.issuer}/revoke`, {
         token: String(refreshToken),
         token_type_hint: 'refresh_token',
@@ -123,8 +143,7 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
       // Both tabs' access token comes due in the same instant; each tab's renewal meets the revoked grant.
       const refusedBefore = refreshes.filter((r) => !r.ok).length;
       await context.clock.fastForward(ACCESS_TOKEN_TTL * 1000);
-      const expired = async (page: Page) =>
-        (await page.evaluate(() => (globalThis as WithApp).app.auth.getSnapshot().status)) === 'expired';
+      const expired = async (page: Page) => (await statusOf(page)) === 'expired';
       for (
         let waited = 0;
         !((await expired(first)) && (await expired(second))) && waited < 10_000;
@@ -153,33 +172,21 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
     try {
       const first = await context.newPage();
       await signedInTab(first);
-      const second = await context.newPage();
-      await second.goto(`${app.origin}/`);
-      await settled(second);
-      expect((await appState(second)).email).toBe(`${USER}@example.test`);
-      const refreshToken = await first.evaluate(
-        async () => (await (globalThis as WithApp).app.auth.getTokens())?.refreshToken,
-      );
+      const second = await secondTab(context, `${USER}@example.test`);
+      const refreshToken = await refreshTokenOf(first);
 
       // The app's server is gone for that one file (a deploy in progress, offline): the chunk fails to load.
       await context.route(/\/sign-out-[^/]*\.js$/, (route) => route.abort('internetdisconnected'));
-      const offline = await first.evaluate(async () => {
-        const { revoked, revocationError } = await (globalThis as WithApp).app.auth.signOut({
-          endSession: false,
-        });
-        return { revoked, code: revocationError?.code, message: revocationError?.message };
-      });
+      const offline = await signOutIn(first);
       expect(offline).toEqual({
         revoked: false,
         code: 'ERR_NETWORK',
         message: 'the sign-out code did not load',
       });
-      const status = (page: Page) =>
-        page.evaluate(() => (globalThis as WithApp).app.auth.getSnapshot().status);
       await second.waitForFunction(
         () => (globalThis as WithApp).app.auth.getSnapshot().status === 'signedOut',
       );
-      expect([await status(first), await status(second)]).toEqual(['signedOut', 'signedOut']);
+      expect([await statusOf(first), await statusOf(second)]).toEqual(['signedOut', 'signedOut']);
       // Nothing reached the server: the refresh token still works (which is what `revoked: false` says).
       const stillValid = await postForm(`${gh.issuer}/token`, {
         grant_type: 'refresh_token',
@@ -200,16 +207,9 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
         if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
       });
       await signedInTab(first);
-      const secondRefreshToken = await first.evaluate(
-        async () => (await (globalThis as WithApp).app.auth.getTokens())?.refreshToken,
-      );
-      const result = await first.evaluate(async () => {
-        const { revoked, revocationError } = await (globalThis as WithApp).app.auth.signOut({
-          endSession: false,
-        });
-        return { revoked, code: revocationError?.code };
-      });
-      expect(result).toEqual({ revoked: true, code: undefined });
+      const secondRefreshToken = await refreshTokenOf(first);
+      const result = await signOutIn(first);
+      expect(result).toEqual({ revoked: true, code: undefined, message: undefined });
       expect(scripts.filter((path) => path.startsWith('/sign-out-'))).toHaveLength(1);
       const refused = await postForm(`${gh.issuer}/token`, {
         grant_type: 'refresh_token',
@@ -217,9 +217,7 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
         client_id: CLIENT_ID,
       });
       expect(refused.status).toBe(400);
-      expect(await first.evaluate(() => (globalThis as WithApp).app.auth.getSnapshot().status)).toBe(
-        'signedOut',
-      );
+      expect(await statusOf(first)).toBe('signedOut');
     } finally {
       await online.close();
     }
