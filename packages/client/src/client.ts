@@ -145,7 +145,11 @@ export interface GatehouseClient {
   getTokens(): Promise<TokenSet | undefined>;
   /** ky with `Authorization: Bearer`, one renewal and one retry on 401 `invalid_token`. */
   readonly http: KyInstance;
-  /** Revokes the refresh token, clears storage and other tabs, deletes the DPoP key, RP-initiated logout in browsers. */
+  /**
+   * Revokes the refresh token, clears storage and other tabs, deletes the DPoP key, RP-initiated logout in browsers.
+   * Its code loads on first use (a chunk of its own); if that fails, the session still ends here and in other tabs
+   * and the result's `revocationError` is a `NetworkError`.
+   */
   signOut(options?: SignOutOptions): Promise<SignOutResult>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends keyof GatehouseEvents>(event: E, listener: GatehouseListener<E>): () => void;
