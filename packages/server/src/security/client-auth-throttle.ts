@@ -136,9 +136,10 @@ function refuse(ctx: Context, retryAfter: number): void {
  * instance (remembered as a hash of client id and secret, never the secret) skips Redis
  * entirely: it will authenticate again, nothing is being guessed, and a busy service is never
  * throttled by its own concurrency. It stays known while it keeps authenticating (10 minutes
- * after its last success), since the provider still checks it on every request. No Redis key is even built for it while no lockout is
- * remembered. Lockouts still refuse it, so a locked address cannot use the shortcut to confirm
- * a guess: those this instance trips or is refused with, and, through `lockouts`, those every
+ * after its last success), since the provider still checks it on every request. No Redis key is
+ * even built for it while no lockout is remembered. Lockouts still refuse it, so a locked
+ * address cannot use the shortcut to confirm a guess: those this instance trips or is refused
+ * with, and, through `lockouts`, those every
  * other instance trips (announced before their refusal is answered) or tripped before this one
  * subscribed (read from the store). While that subscription is down and back, known
  * credentials are forgotten: what was missed is asked of Redis again.
@@ -218,13 +219,13 @@ export function clientAuthThrottle(
       if (ctx.status === 401) known.delete(fingerprint);
       // The provider checked the secret again just now: a credential in use stays known, so a busy service
       // is never sent back through admission (whose few slots its own concurrency could fill) every 10 minutes.
-      // Renewed once half its time is gone, not on every request.
-      else if (
-        ctx.status >= 200 &&
-        ctx.status < 300 &&
-        known.remaining(fingerprint) < KNOWN_CREDENTIAL_MS / 2
-      )
-        known.set(fingerprint, credential, KNOWN_CREDENTIAL_MS);
+      // Renewed once half its time is gone, not on every request, and only while still known: an entry
+      // forgotten meanwhile (the lockout subscription was lost) is not brought back without Redis.
+      else if (ctx.status >= 200 && ctx.status < 300) {
+        const left = known.remaining(fingerprint);
+        if (left > 0 && left < KNOWN_CREDENTIAL_MS / 2)
+          known.set(fingerprint, credential, KNOWN_CREDENTIAL_MS);
+      }
     });
   }
 
