@@ -70,6 +70,15 @@ async function secondTab(context: BrowserContext, email: string): Promise<Page> 
   return second;
 }
 
+/** The paths of the scripts the page loads from now on (the SDK's entry and its chunks), kept up to date. */
+function scriptsLoadedBy(page: Page): string[] {
+  const scripts: string[] = [];
+  page.on('request', (request) => {
+    if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+  });
+  return scripts;
+}
+
 async function signedInTab(page: Page): Promise<void> {
   await page.goto(`${app.origin}/`);
   await settled(page);
@@ -83,10 +92,7 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      const scripts: string[] = [];
-      page.on('request', (request) => {
-        if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
-      });
+      const scripts = scriptsLoadedBy(page);
       await signedInTab(page);
       const before = await appState(page);
       expect(before.email).toBe(`${USER}@example.test`);
@@ -202,10 +208,7 @@ describe('@gatehouse/client in real Chromium tabs', { timeout: 60_000 }, () => {
     const online = await browser.newContext();
     try {
       const first = await online.newPage();
-      const scripts: string[] = [];
-      first.on('request', (request) => {
-        if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
-      });
+      const scripts = scriptsLoadedBy(first);
       await signedInTab(first);
       const secondRefreshToken = await refreshTokenOf(first);
       const result = await signOutIn(first);
