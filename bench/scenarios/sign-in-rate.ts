@@ -56,5 +56,15 @@ export async function signInRate(ctx: BenchContext): Promise<Figure[]> {
       round(signIns / hashes),
       0.7,
     ),
+    {
+      // The same question without the load generator, which shares the cores here: how many sign-ins the
+      // server's CPU allows per hash its CPU allows, from the CPU time of each (all the server's threads).
+      scenario: SCENARIO,
+      name: 'server CPU per sign-in, the hash included, against one hash alone',
+      value: round(serverCpuMs, 1),
+      unit: 'ms',
+      ratio: round(hashCpuMs / serverCpuMs),
+      note: `ratio = ${round(hashCpuMs, 1)} ms per hash alone / ${round(serverCpuMs, 1)} ms per sign-in: the sign-in rate over the hash rate on a machine whose load generator runs elsewhere (everything but the hash costs the server ${round(serverCpuMs - hashCpuMs, 1)} ms)`,
+    },
   ];
 }
