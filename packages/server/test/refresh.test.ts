@@ -53,6 +53,34 @@ describe.each(backends)('refresh tokens and codes on the %s store', (backend) =>
     expect((await refresh(String(after.body.refresh_token))).status).toBe(200);
   });
 
+  it('introspection (RFC 7662) of an opaque refresh token: active while it is current, inactive once rotated or revoked, whatever runs beside it', async () => {
+    const introspect = (refreshToken: string) =>
+      postForm(`${gh.issuer}/introspect`, { token: refreshToken, client_id: 'spa' });
+    const { refreshToken } = await signIn(gh.server, gh.issuer);
+    // Many at once, with other tokens' introspections in between: each request is answered from its own reads.
+    const other = (await signIn(gh.server, gh.issuer)).refreshToken;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => introspect(i % 2 ? other : refreshToken)),
+    );
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ active: true, client_id: 'spa', scope: expect.any(String) });
+      expect(answer.body.sub).toEqual(expect.any(String));
+      expect(answer.body.token_type).toBeUndefined();
+      if (i > 1) expect(answer.body.sub).toBe(answers[i % 2]?.body.sub);
+    }
+    const rotated = await refresh(refreshToken);
+    expect(rotated.status).toBe(200);
+    expect((await introspect(refreshToken)).body).toEqual({ active: false });
+    const current = String(rotated.body.refresh_token);
+    expect((await introspect(current)).body).toMatchObject({ active: true });
+    // RFC 7009: revoking the refresh token revokes its grant; the token is inactive from the next request on.
+    expect((await postForm(`${gh.issuer}/revoke`, { token: current, client_id: 'spa' })).status).toBe(200);
+    expect((await introspect(current)).body).toEqual({ active: false });
+    expect((await introspect(other)).body).toMatchObject({ active: true });
+    expect((await introspect('not-a-token')).body).toEqual({ active: false });
+  });
+
   it('a replayed refresh token gets invalid_grant and revokes the whole family', async () => {
     const { refreshToken } = await signIn(gh.server, gh.issuer);
     const rotated = await refresh(refreshToken);
