@@ -3,14 +3,18 @@ import { readdir, readFile } from 'node:fs/promises';
 // USER_HZ: Linux reports utime/stime in 1/100 s on every mainstream architecture.
 const TICKS_PER_SECOND = 100;
 
+/** The CPU seconds (utime + stime) of a /proc `stat` line, of a process or of one of its threads. */
+function cpuSecondsOf(stat: string): number {
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 /** CPU seconds a process (all its threads) has used so far, from /proc/<pid>/stat; undefined elsewhere. */
 export async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined) return undefined;
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return undefined;
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  return stat === undefined ? undefined : cpuSecondsOf(stat);
 }
 
 /** Where a Node process spends its CPU: the JavaScript thread, libuv's pool (argon2, async crypto, fs), V8's helpers (GC, compilers). */
@@ -35,8 +39,6 @@ export async function threadCpuSeconds(pid: number | undefined): Promise<ThreadC
     const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
     if (stat === undefined) continue;
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
     const kind =
       tid === String(pid)
         ? 'main'
@@ -45,7 +47,7 @@ export async function threadCpuSeconds(pid: number | undefined): Promise<ThreadC
           : name.startsWith('V8')
             ? 'v8Helpers'
             : 'other';
-    totals[kind] += seconds;
+    totals[kind] += cpuSecondsOf(stat);
   }
   return totals;
 }
