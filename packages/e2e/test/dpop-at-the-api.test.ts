@@ -2,11 +2,10 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { API, basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
 import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { useGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // RFC 9449 end to end: the real server binds a client-credentials token to the client's key (cnf.jkt,
 // token_type DPoP), and the demo API, on the server's Redis, accepts it only with a proof of that key.
 describe('a DPoP-bound token from the real server at the demo API', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
   let api: DemoApi;
   let apiServer: Server;
   let apiConnection: Redis;
@@ -23,10 +20,9 @@ describe('a DPoP-bound token from the real server at the demo API', () => {
   let key: DpopKey;
   let token: string;
 
+  const gh = useGatehouse();
   beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis });
-    apiConnection = new Redis(redis.url);
+    apiConnection = new Redis(gh.redis.url);
     api = createDemoApi({ issuer: gh.issuer, apiUrl: API, redis: apiConnection, web: false });
     apiServer = api.listen(0, '127.0.0.1');
     await once(apiServer, 'listening');
@@ -53,8 +49,6 @@ describe('a DPoP-bound token from the real server at the demo API', () => {
     api?.close();
     apiServer?.close();
     apiConnection?.disconnect();
-    await gh?.stop();
-    await redis?.cleanup();
   });
 
   const me = (headers: Record<string, string>, method = 'GET') => fetch(`${apiBase}/me`, { method, headers });

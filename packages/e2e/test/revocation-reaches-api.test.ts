@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
-import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { freePort } from '@gatehouse/testkit';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { useGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,17 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const API_PORT = 4001;
 
 describe('tokens from the real server at the demo API', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
   let api: DemoApi;
   let apiServer: Server;
   let apiConnection: Redis;
   const apiUrl = `http://localhost:${API_PORT}`;
 
+  const gh = useGatehouse();
   beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis });
-    apiConnection = new Redis(redis.url);
+    apiConnection = new Redis(gh.redis.url);
     api = createDemoApi({ issuer: gh.issuer, apiUrl, redis: apiConnection });
     // The audience is the name http://localhost:4001; the socket listens on a free port so
     // the test never collides with a running `pnpm start`.
@@ -33,8 +30,6 @@ describe('tokens from the real server at the demo API', () => {
     api?.close();
     apiServer?.close();
     apiConnection?.disconnect();
-    await gh?.stop();
-    await redis?.cleanup();
   });
 
   const me = (token: string) => {

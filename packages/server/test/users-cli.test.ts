@@ -1,31 +1,21 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { useGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 
 describe('pnpm gatehouse users … against a running server', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
-  beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await redis?.cleanup();
-  });
+  const gh = useGatehouse();
 
   const gatehouse = async (...args: string[]) => {
     const { stdout } = await run(process.execPath, ['--conditions=@gatehouse/source', CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: redis.url, GATEHOUSE_SECRET: SECRET },
+      env: { PATH: process.env.PATH ?? '', REDIS_URL: gh.redis.url, GATEHOUSE_SECRET: SECRET },
     });
     return stdout.trim();
   };

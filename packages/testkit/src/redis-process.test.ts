@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { startRedisCluster } from './redis-cluster.ts';
 import { startRedis } from './redis-process.ts';
 
 describe('startRedis', () => {
   it('starts a private server that keeps AOF data across a restart', async () => {
     const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    afterAll(() => redis.cleanup());
+    onTestFinished(() => redis.cleanup());
     const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await client.set('k', 'v');
     client.disconnect();
@@ -18,7 +18,7 @@ describe('startRedis', () => {
 
   it('starts a three-master cluster that serves every slot', async () => {
     const cluster = await startRedisCluster(3);
-    afterAll(() => cluster.cleanup());
+    onTestFinished(() => cluster.cleanup());
     const client = new Redis.Cluster(
       cluster.seeds.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })),
     );

@@ -2,9 +2,8 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGatehouseClient, fileStorage } from '@gatehouse/client/node';
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { launchChromium } from '@gatehouse/testkit/chromium';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { useGatehouse } from '@gatehouse/testkit/server';
 import { decodeJwt } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,19 +14,14 @@ const PASSWORD = 'device-owner-password-123';
 // The device flow as a CLI or TV app meets it: the SDK polls from Node while the user approves in
 // real Chromium through the real pages of the real server (RFC 8628 §3.3–3.5).
 describe('SDK device flow approved in Chromium', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
   let browser: Browser;
+  const gh = useGatehouse();
   beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis });
     await gh.server.accounts.create({ email: EMAIL, password: PASSWORD, emailVerified: true });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await gh?.stop();
-    await redis?.cleanup();
   });
 
   it('signs the CLI in once the user entered the code, signed in and allowed it', async () => {

@@ -1,23 +1,13 @@
 // The issuer as people type it: with a trailing slash the SDK works against Gatehouse as the server's own
 // ISSUER setting does (it drops the slash), and a genuinely different issuer is refused with both named.
 import { createGatehouseClient, memoryStorage } from '@gatehouse/client';
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { REDIRECT_URI } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useGatehouse } from '@gatehouse/testkit/server';
+import { describe, expect, it } from 'vitest';
 import { MovableClock, signInWithSdk } from './support/gatehouse-behind-proxy.ts';
 
 describe('the issuer given to the SDK', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
-  beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await redis?.cleanup();
-  });
+  const gh = useGatehouse();
 
   it('with a trailing slash: signs in, renews and signs out against a server whose issuer has none', async () => {
     expect(gh.issuer).not.toMatch(/\/$/);

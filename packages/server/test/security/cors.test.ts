@@ -4,11 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
+import { freePort, startRedis } from '@gatehouse/testkit';
 import { basic, REDIRECT_URI, SERVICE_SECRET } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { useGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 /** The public `spa` client's pages run here (its redirect URI's origin, not the server's). */
 const SPA_ORIGIN = new URL(REDIRECT_URI).origin;
@@ -53,17 +53,7 @@ function preflight(origin: string, url: string, headers = 'content-type') {
 }
 
 describe('CORS at the token, revocation, introspection and userinfo endpoints (real server, real Redis)', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await redis?.cleanup();
-  });
+  const gh = useGatehouse();
 
   const refresh = (origin: string, refreshToken: string) =>
     fromPage(origin, `${gh.issuer}/token`, {

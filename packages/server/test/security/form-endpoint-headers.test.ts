@@ -1,20 +1,8 @@
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useGatehouse } from '@gatehouse/testkit/server';
+import { describe, expect, it } from 'vitest';
 
-let redis: RedisProcess;
-let gh: StartedGatehouse;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  gh = await startGatehouse({ redis });
-});
-
-afterAll(async () => {
-  await gh?.stop();
-  await redis?.cleanup();
-});
+const gh = useGatehouse();
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 

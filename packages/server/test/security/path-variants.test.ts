@@ -1,8 +1,7 @@
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { basic, REDIRECT_URI, SERVICE_SECRET } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { useGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loopback } from './support/from-address.ts';
 import { type RawResponse, rawRequest } from './support/raw-request.ts';
 
@@ -89,17 +88,7 @@ function observable(response: RawResponse) {
 }
 
 describe('non-canonical spellings of provider paths (real server, real Redis)', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await redis?.cleanup();
-  });
+  const gh = useGatehouse();
 
   const post = (path: string, body: string, headers: Record<string, string> = {}, from = loopback(2)) =>
     rawRequest(gh.issuer, { method: 'POST', path, body, headers, from });
