@@ -5,7 +5,7 @@ import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { API, basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
 import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { postForm } from '@gatehouse/testkit/forms';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ describe('a DPoP-bound token from the real server at the demo API', () => {
   let key: DpopKey;
   let token: string;
 
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
   beforeAll(async () => {
     apiConnection = new Redis(gh.redis.url);
     api = createDemoApi({ issuer: gh.issuer, apiUrl: API, redis: apiConnection, web: false });

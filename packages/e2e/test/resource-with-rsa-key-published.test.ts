@@ -1,6 +1,6 @@
 import { createAccessTokenVerifier } from '@gatehouse/resource';
 import { loadKeys, RedisKeyRepository } from '@gatehouse/server/internal/keys';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ const SECRET = 'test-secret-test-secret-test-secret-0123';
 // The server's JWKS carries an RS256 key for ID tokens beside the main key. The resource
 // verifier's allow-list (ES256, EdDSA by default) keeps it out of access token verification.
 describe('the resource verifier with an RSA key in the JWKS', () => {
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
 
   it('accepts the real ES256 access token and refuses an at+jwt signed with the published RSA key', async () => {
     const { tokens } = await signIn(gh.server, gh.issuer, 'rsa-jwks-user');

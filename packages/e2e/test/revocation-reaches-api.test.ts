@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { freePort } from '@gatehouse/testkit';
 import { postForm } from '@gatehouse/testkit/forms';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe('tokens from the real server at the demo API', () => {
   let apiConnection: Redis;
   const apiUrl = `http://localhost:${API_PORT}`;
 
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
   beforeAll(async () => {
     apiConnection = new Redis(gh.redis.url);
     api = createDemoApi({ issuer: gh.issuer, apiUrl, redis: apiConnection });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { postForm } from '@gatehouse/testkit/forms';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { describe, expect, it } from 'vitest';
 
@@ -11,7 +11,7 @@ const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 
 describe('pnpm gatehouse users … against a running server', () => {
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
 
   const gatehouse = async (...args: string[]) => {
     const { stdout } = await run(process.execPath, ['--conditions=@gatehouse/source', CLI, ...args], {

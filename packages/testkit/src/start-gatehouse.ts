@@ -80,8 +80,8 @@ export async function startGatehouse(options: StartGatehouseOptions = {}): Promi
   }
 }
 
-/** The suite's server from {@link useGatehouse}: its fields can be read once the suite's `beforeAll` ran. */
-export interface UsedGatehouse {
+/** The suite's server from {@link suiteGatehouse}: its fields can be read once the suite's `beforeAll` ran. */
+export interface SuiteGatehouse {
   readonly server: GatehouseServer;
   readonly issuer: string;
   /** The suite's private redis-server (reading it with `redis: false` throws). */
@@ -97,17 +97,17 @@ export interface UsedGatehouse {
  *
  * @example
  * ```ts
- * const gh = useGatehouse({ env: { REFRESH_TOKEN_REUSE_INTERVAL: '30' } });
+ * const gh = suiteGatehouse({ env: { REFRESH_TOKEN_REUSE_INTERVAL: '30' } });
  * it('issues a token', async () => {
  *   expect((await fetch(`${gh.issuer}/token`, { method: 'POST' })).status).toBe(400);
  * });
  * ```
  */
-export function useGatehouse(
+export function suiteGatehouse(
   options:
     | (Omit<StartGatehouseOptions, 'redis'> & { redis?: boolean })
     | (() => Omit<StartGatehouseOptions, 'redis'> & { redis?: boolean }) = {},
-): UsedGatehouse {
+): SuiteGatehouse {
   let redis: RedisProcess | undefined;
   let started: StartedGatehouse | undefined;
   beforeAll(async () => {
@@ -123,7 +123,7 @@ export function useGatehouse(
     }
   });
   const running = (): StartedGatehouse => {
-    if (!started) throw new Error("useGatehouse(): read before the suite's beforeAll started the server");
+    if (!started) throw new Error("suiteGatehouse(): read before the suite's beforeAll started the server");
     return started;
   };
   return {
@@ -134,7 +134,8 @@ export function useGatehouse(
       return running().issuer;
     },
     get redis() {
-      if (!redis) throw new Error('useGatehouse(): no redis-server (started with redis: false, or not yet)');
+      if (!redis)
+        throw new Error('suiteGatehouse(): no redis-server (started with redis: false, or not yet)');
       return redis;
     },
   };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGatehouseClient, fileStorage } from '@gatehouse/client/node';
 import { launchChromium } from '@gatehouse/testkit/chromium';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { decodeJwt } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ const PASSWORD = 'device-owner-password-123';
 // real Chromium through the real pages of the real server (RFC 8628 §3.3–3.5).
 describe('SDK device flow approved in Chromium', () => {
   let browser: Browser;
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
   beforeAll(async () => {
     await gh.server.accounts.create({ email: EMAIL, password: PASSWORD, emailVerified: true });
     browser = await launchChromium();

@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { type Clock, InteractionRequiredError, memoryStorage } from '@gatehouse/client';
 import { createGatehouseClient as createNodeClient } from '@gatehouse/client/node';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { SERVICE_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInWithSdk } from './support/gatehouse-behind-proxy.ts';
@@ -17,26 +16,22 @@ const AUDIENCE = 'http://localhost:4001';
 // The SDK against the real Gatehouse server and the real demo API (its own tests use a bare
 // oidc-provider configured the same way; this proves the pair works together).
 describe('@gatehouse/client against Gatehouse', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
   let api: DemoApi;
   let apiServer: Server;
   let apiConnection: Redis;
   let apiBase: string;
   let refreshGrants = 0;
 
+  const gh = suiteGatehouse({
+    gatehouse: {
+      onProviderCreated: (provider) =>
+        provider.on('grant.success', (ctx) => {
+          if (ctx.oidc.params?.grant_type === 'refresh_token') refreshGrants++;
+        }),
+    },
+  });
   beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({
-      redis,
-      gatehouse: {
-        onProviderCreated: (provider) =>
-          provider.on('grant.success', (ctx) => {
-            if (ctx.oidc.params?.grant_type === 'refresh_token') refreshGrants++;
-          }),
-      },
-    });
-    apiConnection = new Redis(redis.url);
+    apiConnection = new Redis(gh.redis.url);
     api = createDemoApi({ issuer: gh.issuer, apiUrl: AUDIENCE, redis: apiConnection });
     apiServer = api.listen(0, '127.0.0.1');
     await once(apiServer, 'listening');
@@ -46,8 +41,6 @@ describe('@gatehouse/client against Gatehouse', () => {
     api?.close();
     apiServer?.close();
     apiConnection?.disconnect();
-    await gh?.stop();
-    await redis?.cleanup();
   });
 
   const signedInClient = (clock: Clock) =>

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { type GatehouseClient, memoryStorage } from '@gatehouse/client';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
-import { freePort, type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { freePort } from '@gatehouse/testkit';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -23,8 +23,6 @@ interface TokenRequest {
   proof: boolean;
 }
 
-let redis: RedisProcess;
-let gh: StartedGatehouse;
 let api: DemoApi;
 let apiServer: Server;
 let apiConnection: Redis;
@@ -34,29 +32,27 @@ const tokenRequests: TokenRequest[] = [];
 const apiStatuses: number[] = [];
 const opened: GatehouseClient[] = [];
 
+const gh = suiteGatehouse({
+  env: { DPOP_REQUIRE_NONCE: '1' },
+  gatehouse: {
+    onProviderCreated: (provider) =>
+      provider.use(async function countTokenRequests(ctx, next) {
+        await next();
+        if (ctx.method !== 'POST' || ctx.path !== '/token') return;
+        const params = (ctx as unknown as KoaContextWithOIDC).oidc?.params;
+        const error = (ctx.body as { error?: string } | undefined)?.error;
+        tokenRequests.push({
+          grantType: String(params?.grant_type ?? ''),
+          ...(error ? { error } : {}),
+          proof: !!ctx.get('dpop'),
+        });
+      }),
+  },
+});
 beforeAll(async () => {
-  redis = await startRedis();
-  gh = await startGatehouse({
-    redis,
-    env: { DPOP_REQUIRE_NONCE: '1' },
-    gatehouse: {
-      onProviderCreated: (provider) =>
-        provider.use(async function countTokenRequests(ctx, next) {
-          await next();
-          if (ctx.method !== 'POST' || ctx.path !== '/token') return;
-          const params = (ctx as unknown as KoaContextWithOIDC).oidc?.params;
-          const error = (ctx.body as { error?: string } | undefined)?.error;
-          tokenRequests.push({
-            grantType: String(params?.grant_type ?? ''),
-            ...(error ? { error } : {}),
-            proof: !!ctx.get('dpop'),
-          });
-        }),
-    },
-  });
   const port = await freePort();
   apiBase = `http://127.0.0.1:${port}`;
-  apiConnection = new Redis(redis.url);
+  apiConnection = new Redis(gh.redis.url);
   api = createDemoApi({
     issuer: gh.issuer,
     apiUrl: AUDIENCE,
@@ -82,8 +78,6 @@ afterAll(async () => {
   api?.close();
   apiServer?.close();
   apiConnection?.disconnect();
-  await gh?.stop();
-  await redis?.cleanup();
 });
 
 async function signedIn(clock = new MovableClock()): Promise<GatehouseClient> {

@@ -2,12 +2,12 @@
 // ISSUER setting does (it drops the slash), and a genuinely different issuer is refused with both named.
 import { createGatehouseClient, memoryStorage } from '@gatehouse/client';
 import { REDIRECT_URI } from '@gatehouse/testkit/clients';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { describe, expect, it } from 'vitest';
 import { MovableClock, signInWithSdk } from './support/gatehouse-behind-proxy.ts';
 
 describe('the issuer given to the SDK', () => {
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
 
   it('with a trailing slash: signs in, renews and signs out against a server whose issuer has none', async () => {
     expect(gh.issuer).not.toMatch(/\/$/);

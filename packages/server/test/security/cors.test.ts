@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startRedis } from '@gatehouse/testkit';
 import { basic, REDIRECT_URI, SERVICE_SECRET } from '@gatehouse/testkit/clients';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { describe, expect, it } from 'vitest';
 
@@ -53,7 +53,7 @@ function preflight(origin: string, url: string, headers = 'content-type') {
 }
 
 describe('CORS at the token, revocation, introspection and userinfo endpoints (real server, real Redis)', () => {
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
 
   const refresh = (origin: string, refreshToken: string) =>
     fromPage(origin, `${gh.issuer}/token`, {

@@ -1,8 +1,8 @@
 import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { describe, expect, it } from 'vitest';
 
-const gh = useGatehouse();
+const gh = suiteGatehouse();
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 

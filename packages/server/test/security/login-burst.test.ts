@@ -1,9 +1,8 @@
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { REDIRECT_URI } from '@gatehouse/testkit/clients';
 import { CookieJar, getWithCookies } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { pkce } from '@gatehouse/testkit/sign-in';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SecurityEvent } from '../../src/observability/security-events.ts';
 
 const PASSWORD = 'the-right-password-0123456789';
@@ -12,18 +11,9 @@ const PASSWORD = 'the-right-password-0123456789';
 // the limiter only peeked before argon2 and counted afterwards, so the whole burst passed the
 // peek and the right password (the 97th of 100) signed in.
 describe('sign-in lockout under parallel guesses (real server, real Redis)', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
   const events: SecurityEvent[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    gh = await startGatehouse({ redis, gatehouse: { onSecurityEvent: (event) => events.push(event) } });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await redis?.cleanup();
-  });
+  const gh = suiteGatehouse({ gatehouse: { onSecurityEvent: (event) => events.push(event) } });
 
   async function openLogin() {
     const jar = new CookieJar();

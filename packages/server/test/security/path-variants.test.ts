@@ -1,5 +1,5 @@
 import { basic, REDIRECT_URI, SERVICE_SECRET } from '@gatehouse/testkit/clients';
-import { useGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { describe, expect, it } from 'vitest';
 import { loopback } from './support/from-address.ts';
@@ -88,7 +88,7 @@ function observable(response: RawResponse) {
 }
 
 describe('non-canonical spellings of provider paths (real server, real Redis)', () => {
-  const gh = useGatehouse();
+  const gh = suiteGatehouse();
 
   const post = (path: string, body: string, headers: Record<string, string> = {}, from = loopback(2)) =>
     rawRequest(gh.issuer, { method: 'POST', path, body, headers, from });

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { basic, SERVICE_SECRET } from './clients.ts';
-import { startGatehouse, useGatehouse } from './start-gatehouse.ts';
+import { startGatehouse, suiteGatehouse } from './start-gatehouse.ts';
 
 const BILLING = 'https://billing.example.test';
 
@@ -15,8 +15,8 @@ async function serviceToken(issuer: string, resource: string) {
   return { status: response.status, body: (await response.json()) as { access_token?: string } };
 }
 
-describe('useGatehouse()', () => {
-  const gh = useGatehouse({ resources: [{ uri: BILLING, scopes: ['recipes:read', 'recipes:write'] }] });
+describe('suiteGatehouse()', () => {
+  const gh = suiteGatehouse({ resources: [{ uri: BILLING, scopes: ['recipes:read', 'recipes:write'] }] });
 
   it('runs a server on the suite’s own Redis, with the resources it was given', async () => {
     expect(gh.redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
@@ -26,8 +26,8 @@ describe('useGatehouse()', () => {
   });
 });
 
-describe('useGatehouse({ redis: false })', () => {
-  const gh = useGatehouse(() => ({ redis: false, env: { ACCESS_TOKEN_TTL: '120' } }));
+describe('suiteGatehouse({ redis: false })', () => {
+  const gh = suiteGatehouse(() => ({ redis: false, env: { ACCESS_TOKEN_TTL: '120' } }));
 
   it('runs on the in-process store and says so when asked for a Redis', async () => {
     expect(() => gh.redis).toThrow(/no redis-server/);
