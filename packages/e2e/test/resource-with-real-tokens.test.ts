@@ -1,17 +1,13 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createDemoApi, type DemoApi } from '@gatehouse/demo-api';
 import { createAccessTokenVerifier } from '@gatehouse/resource';
 import { RedisKeyRepository, rotateSigningKey } from '@gatehouse/server/internal/keys';
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
@@ -26,8 +22,14 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 // audience, oversized, expired) and the JWKS being down, checked by the demo API against tokens
 // issued by the real server on a real Redis rather than hand-made ones.
 describe('the demo API with tokens from the real server', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
+  const gh = suiteGatehouse({
+    resources: [
+      { uri: AUDIENCE, scopes: ['recipes:read', 'recipes:write'] },
+      { uri: OTHER_API, scopes: ['billing:read'] },
+    ],
+    env: { JWKS_MAX_AGE: '1' },
+    gatehouse: { keyPollSeconds: 0.2 },
+  });
   let api: DemoApi;
   let apiServer: Server;
   let apiConnection: Redis;
@@ -35,21 +37,7 @@ describe('the demo API with tokens from the real server', () => {
   let tokens: { access_token: string; refresh_token?: string; id_token?: string };
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const resources = join(mkdtempSync(join(tmpdir(), 'gatehouse-resources-')), 'resources.json');
-    writeFileSync(
-      resources,
-      JSON.stringify([
-        { uri: AUDIENCE, scopes: ['recipes:read', 'recipes:write'] },
-        { uri: OTHER_API, scopes: ['billing:read'] },
-      ]),
-    );
-    gh = await startGatehouse({
-      redis,
-      env: { JWKS_MAX_AGE: '1', GATEHOUSE_RESOURCES_FILE: resources },
-      gatehouse: { keyPollSeconds: 0.2 },
-    });
-    apiConnection = new Redis(redis.url);
+    apiConnection = new Redis(gh.redis.url);
     // A short refetch cooldown so the test sees the rotated key without waiting 30 s.
     api = createDemoApi({
       issuer: gh.issuer,
@@ -66,8 +54,6 @@ describe('the demo API with tokens from the real server', () => {
     api?.close();
     apiServer?.close();
     apiConnection?.disconnect();
-    await gh?.stop();
-    await redis?.cleanup();
   });
 
   const me = (authorization?: string) =>

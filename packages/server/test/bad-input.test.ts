@@ -1,15 +1,13 @@
 import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-let gh: StartedGatehouse;
 let token: string;
+const gh = suiteGatehouse({ redis: false });
 beforeAll(async () => {
-  gh = await startGatehouse();
   token = `${gh.issuer}/token`;
 });
-afterAll(() => gh?.stop());
 
 function expectOAuthError(
   result: { status: number; body: Record<string, unknown> },

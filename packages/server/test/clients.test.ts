@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { startGatehouse, suiteGatehouse } from '@gatehouse/testkit/server';
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readClientsFile } from '../src/clients/clients-file.ts';
 import { ConfigError, loadConfig } from '../src/config/config.ts';
 import { createGatehouseServer } from '../src/server.ts';
@@ -42,11 +42,7 @@ describe('GATEHOUSE_CLIENTS_FILE', () => {
 
 describe('RFC 7591 dynamic registration with an initial access token', () => {
   const token = 'initial-access-token-0123456789';
-  let gh: StartedGatehouse;
-  beforeAll(async () => {
-    gh = await startGatehouse({ env: { GATEHOUSE_REGISTRATION_TOKEN: token } });
-  });
-  afterAll(() => gh?.stop());
+  const gh = suiteGatehouse({ env: { GATEHOUSE_REGISTRATION_TOKEN: token }, redis: false });
 
   it('registers a client that can then use client credentials', async () => {
     const registration = await fetch(`${gh.issuer}/register/client`, {

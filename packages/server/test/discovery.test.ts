@@ -1,11 +1,7 @@
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
+import { describe, expect, it } from 'vitest';
 
-let gh: StartedGatehouse;
-beforeAll(async () => {
-  gh = await startGatehouse();
-});
-afterAll(() => gh?.stop());
+const gh = suiteGatehouse({ redis: false });
 
 describe('discovery, JWKS and health', () => {
   it('serves the JWKS with Cache-Control max-age, alg on every key and no private material', async () => {

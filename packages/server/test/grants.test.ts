@@ -1,15 +1,11 @@
 import { API } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { authorizationUrl, authorize, ensureAccount, oauthClient, pkce } from '@gatehouse/testkit/sign-in';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-let gh: StartedGatehouse;
-beforeAll(async () => {
-  gh = await startGatehouse();
-});
-afterAll(() => gh?.stop());
+const gh = suiteGatehouse({ redis: false });
 
 describe('authorization code + PKCE (openid-client as the counterpart)', () => {
   it('issues a JWT access token for the default API, an ID token and a refresh token', async () => {

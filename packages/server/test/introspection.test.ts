@@ -1,16 +1,14 @@
 import { basic, SERVICE_SECRET, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-let gh: StartedGatehouse;
 let introspect: string;
+const gh = suiteGatehouse({ redis: false });
 beforeAll(async () => {
-  gh = await startGatehouse();
   introspect = `${gh.issuer}/introspect`;
 });
-afterAll(() => gh?.stop());
 afterEach(() => {
   vi.useRealTimers();
 });

@@ -1,8 +1,8 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { type DpopKey, dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENTS_WITH_DPOP, refreshForm, signInWithDpop, tokenRequest } from './dpop-support.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -86,19 +86,15 @@ const ATTACKS: Record<string, Attack> = {
 };
 
 describe('malformed and forged DPoP proofs (real server)', () => {
-  let gh: StartedGatehouse;
   let key: DpopKey;
   let refreshToken: string;
   let accessToken: string;
+  const gh = suiteGatehouse({ gatehouse: { clients: CLIENTS_WITH_DPOP }, redis: false });
   beforeAll(async () => {
-    gh = await startGatehouse({ gatehouse: { clients: CLIENTS_WITH_DPOP } });
     key = await dpopKey();
     const issued = await signInWithDpop(gh, key, { scope: 'openid offline_access' });
     refreshToken = String(issued.body.refresh_token);
     accessToken = String(issued.body.access_token);
-  });
-  afterAll(async () => {
-    await gh?.stop();
   });
 
   it.each(Object.keys(ATTACKS))('token endpoint, %s: 400 JSON error, nothing spent', async (name) => {

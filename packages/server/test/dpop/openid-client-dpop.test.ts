@@ -1,8 +1,8 @@
 import { REDIRECT_URI } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { authorize } from '@gatehouse/testkit/sign-in';
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLIENTS_WITH_DPOP } from './dpop-support.ts';
 
 // A standard relying-party library with DPoP support (openid-client v6) against the real server,
@@ -13,15 +13,10 @@ describe.each([
   ['nonces offered', '0'],
   ['nonces required', '1'],
 ] as const)('openid-client with DPoP, %s', (_label, requireNonce) => {
-  let gh: StartedGatehouse;
-  beforeAll(async () => {
-    gh = await startGatehouse({
-      env: { DPOP_REQUIRE_NONCE: requireNonce },
-      gatehouse: { clients: CLIENTS_WITH_DPOP },
-    });
-  });
-  afterAll(async () => {
-    await gh?.stop();
+  const gh = suiteGatehouse({
+    redis: false,
+    env: { DPOP_REQUIRE_NONCE: requireNonce },
+    gatehouse: { clients: CLIENTS_WITH_DPOP },
   });
 
   it('code + PKCE + userinfo + refresh with a DPoP key; another key cannot refresh', async () => {
