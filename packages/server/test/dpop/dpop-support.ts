@@ -21,7 +21,7 @@ export const CLIENTS_WITH_DPOP: ClientMetadata[] = [...TEST_CLIENTS, DPOP_SPA];
 
 /** An authorization code for `clientId` (PKCE S256), signed in as `user`; not redeemed yet. */
 export async function codeFor(
-  gh: StartedGatehouse,
+  gh: Pick<StartedGatehouse, 'server' | 'issuer'>,
   options: { clientId?: string; scope?: string; user?: string; extra?: Record<string, string> } = {},
 ): Promise<{ code: string; verifier: string }> {
   const p = await pkce();
@@ -56,7 +56,7 @@ export async function tokenRequest(
 
 /** Signs in through the code flow and redeems the code with a proof of `key` (none: without DPoP). */
 export async function signInWithDpop(
-  gh: StartedGatehouse,
+  gh: Pick<StartedGatehouse, 'server' | 'issuer'>,
   key: DpopKey | undefined,
   options: { clientId?: string; scope?: string; user?: string; headers?: Record<string, string> } = {},
 ): Promise<FormResponse> {
