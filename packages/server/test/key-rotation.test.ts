@@ -1,33 +1,22 @@
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { API } from '@gatehouse/testkit/clients';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { oauthClient } from '@gatehouse/testkit/sign-in';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisKeyRepository, rotateSigningKey } from '../src/signing-keys/index.ts';
 
 const SECRET = 'test-secret-test-secret-test-secret-0123';
 
 describe('signing key rotation with pre-publication', () => {
   const signingKids: string[] = [];
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
-  beforeAll(async () => {
-    redis = await startRedis();
-    // A 1-second JWKS max-age makes the pre-publication window short enough to watch.
-    gh = await startGatehouse({
-      redis,
-      env: { JWKS_MAX_AGE: '1' },
-      gatehouse: {
-        keyPollSeconds: 0.2,
-        onSigningKeysChanged: (keys) => signingKids.push(String(keys.jwks[0]?.kid)),
-      },
-    });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await redis?.cleanup();
+  // A 1-second JWKS max-age makes the pre-publication window short enough to watch.
+  const gh = suiteGatehouse({
+    env: { JWKS_MAX_AGE: '1' },
+    gatehouse: {
+      keyPollSeconds: 0.2,
+      onSigningKeysChanged: (keys) => signingKids.push(String(keys.jwks[0]?.kid)),
+    },
   });
 
   const issue = async () => {

@@ -1,26 +1,19 @@
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
 import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
 import { postForm } from '@gatehouse/testkit/forms';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 describe('Redis stopped and restarted mid-test', () => {
-  let redis: RedisProcess;
-  let gh: StartedGatehouse;
-  beforeAll(async () => {
+  const gh = suiteGatehouse({
     // AOF so the restart keeps what was issued before it.
-    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    gh = await startGatehouse({ redis, gatehouse: { onError: () => {} } });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await redis?.cleanup();
+    redis: { args: ['--appendonly', 'yes', '--appendfsync', 'always'] },
+    gatehouse: { onError: () => {} },
   });
 
   it('answers 503 + Retry-After (JSON) while Redis is down, and recovers by itself', async () => {
     const { refreshToken } = await signIn(gh.server, gh.issuer);
-    await redis.stop();
+    await gh.redis.stop();
 
     const refresh = await postForm(`${gh.issuer}/token`, {
       grant_type: 'refresh_token',
@@ -45,7 +38,7 @@ describe('Redis stopped and restarted mid-test', () => {
     expect(ready.status).toBe(503);
     expect((await fetch(`${gh.issuer}/healthz`)).status).toBe(200);
 
-    await redis.restart();
+    await gh.redis.restart();
     // Recovery without restarting Gatehouse: poll, never assert a duration.
     let status = 0;
     for (let i = 0; i < 100 && status !== 200; i++) {

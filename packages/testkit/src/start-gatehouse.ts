@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll } from 'vitest';
 import { TEST_CLIENTS } from './clients.ts';
 import { freePort } from './free-port.ts';
-import { type RedisProcess, startRedis } from './redis-process.ts';
+import { type RedisProcess, type StartRedisOptions, startRedis } from './redis-process.ts';
 
 /** A Gatehouse server running in the test's own process. */
 export interface StartedGatehouse {
@@ -80,6 +80,12 @@ export async function startGatehouse(options: StartGatehouseOptions = {}): Promi
   }
 }
 
+/** What {@link suiteGatehouse} starts: {@link startGatehouse}'s options, the Redis its own. */
+export type SuiteGatehouseOptions = Omit<StartGatehouseOptions, 'redis'> & {
+  /** `false`: the in-process store; options (e.g. `args` for AOF): how to start the suite's redis-server. */
+  redis?: boolean | StartRedisOptions;
+};
+
 /** The suite's server from {@link suiteGatehouse}: its fields can be read once the suite's `beforeAll` ran. */
 export interface SuiteGatehouse {
   readonly server: GatehouseServer;
@@ -91,7 +97,8 @@ export interface SuiteGatehouse {
 /**
  * The Gatehouse of a test file or `describe` block: registers vitest hooks in the calling scope that
  * start a private `redis-server` and a Gatehouse on it before the scope's first test, and stop both
- * after its last (also when the start failed half-way). `redis: false` runs the in-process store.
+ * after its last (also when the start failed half-way). `redis: false` runs the in-process store,
+ * `redis: { args: […] }` passes `redis-server` arguments.
  * Options that depend on something created at run time can be a function, called in that `beforeAll`.
  * Hooks the suite registers after this call run after the start and before the stop.
  *
@@ -104,15 +111,13 @@ export interface SuiteGatehouse {
  * ```
  */
 export function suiteGatehouse(
-  options:
-    | (Omit<StartGatehouseOptions, 'redis'> & { redis?: boolean })
-    | (() => Omit<StartGatehouseOptions, 'redis'> & { redis?: boolean }) = {},
+  options: SuiteGatehouseOptions | (() => SuiteGatehouseOptions) = {},
 ): SuiteGatehouse {
   let redis: RedisProcess | undefined;
   let started: StartedGatehouse | undefined;
   beforeAll(async () => {
     const { redis: withRedis = true, ...rest } = typeof options === 'function' ? options() : options;
-    if (withRedis) redis = await startRedis();
+    if (withRedis) redis = await startRedis(withRedis === true ? {} : withRedis);
     started = await startGatehouse({ ...rest, ...(redis ? { redis } : {}) });
   });
   afterAll(async () => {

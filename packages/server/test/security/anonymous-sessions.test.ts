@@ -1,6 +1,5 @@
 import { request } from 'node:http';
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { authorizationUrl, oauthClient, pkce, signIn } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,20 +54,15 @@ async function keysWithTTL(conn: Redis): Promise<Map<string, number>> {
   return found;
 }
 
-let redis: RedisProcess;
 let conn: Redis;
-let gh: StartedGatehouse;
+const gh = suiteGatehouse();
 
-beforeAll(async () => {
-  redis = await startRedis();
-  conn = new Redis(redis.url);
-  gh = await startGatehouse({ redis });
+beforeAll(() => {
+  conn = new Redis(gh.redis.url);
 });
 
-afterAll(async () => {
-  await gh?.stop();
+afterAll(() => {
   conn?.disconnect();
-  await redis?.cleanup();
 });
 
 describe('anonymous requests and the store', () => {

@@ -1,35 +1,26 @@
-import { type RedisProcess, startRedis } from '@gatehouse/testkit';
-import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { authorizationUrl, oauthClient, pkce } from '@gatehouse/testkit/sign-in';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import { requestLogger } from '../../src/observability/request-log.ts';
 
 /** Just over the 16 KiB a page form may have. */
 const OVERSIZED = `csrf=x&xsrf=x&email=a%40example.com&padding=${'a'.repeat(17 * 1024)}`;
 
-let redis: RedisProcess;
-let gh: StartedGatehouse;
 const lines: Record<string, unknown>[] = [];
 let interactionUid: string;
+const log = createLogger(
+  { env: 'test' },
+  { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  { level: 'debug' },
+);
+const gh = suiteGatehouse({ gatehouse: { outerMiddleware: [requestLogger(log)] } });
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const log = createLogger(
-    { env: 'test' },
-    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-    { level: 'debug' },
-  );
-  gh = await startGatehouse({ redis, gatehouse: { outerMiddleware: [requestLogger(log)] } });
   // A real sign-in in progress, so the interaction forms post to a live interaction.
   const client = await oauthClient(gh.issuer, 'spa');
   const started = await fetch(authorizationUrl(client, await pkce()), { redirect: 'manual' });
   interactionUid = /\/interaction\/([\w-]+)/.exec(started.headers.get('location') ?? '')?.[1] ?? '';
-});
-
-afterAll(async () => {
-  await gh?.stop();
-  await redis?.cleanup();
 });
 
 const PAGE_FORMS = [
