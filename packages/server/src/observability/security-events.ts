@@ -34,9 +34,10 @@ export type SecurityEvent =
       /**
        * The limit that tripped: sign-in failures on one account (`account`), or from one address
        * (`ip`, sign-in or client authentication), or one client's failures from one address
-       * (`client`). Logged once, when the limit is first reached, not for each refused request.
+       * (`client`), or wrong device user codes from one address (`user_code`, RFC 8628 §5.1).
+       * Logged once, when the limit is first reached, not for each refused request.
        */
-      readonly scope: 'account' | 'ip' | 'client';
+      readonly scope: 'account' | 'ip' | 'client' | 'user_code';
       readonly accountId?: string;
       readonly ip?: string;
       readonly clientId?: string;

@@ -1,6 +1,7 @@
 import type { Configuration, ErrorOut, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
 import { allowInlineScript } from '../security/security-headers.ts';
+import { markUserCodeRefused } from '../security/user-code-throttle.ts';
 import { html, type SafeHtml } from './html.ts';
 import { type PageOptions, page } from './layout.ts';
 import { hintMatchesSession } from './logout-hint.ts';
@@ -70,6 +71,12 @@ function userCodeMessage(err: unknown): string | undefined {
   }
 }
 
+/** A code that is not a live one: what the user-code throttle counts as a failed guess. */
+function isWrongUserCode(err: unknown): boolean {
+  const name = (err as { name?: unknown } | undefined)?.name;
+  return name === 'NotFoundError' || name === 'ExpiredError' || name === 'AlreadyUsedError';
+}
+
 const ERROR_WORDS: Readonly<Record<string, string>> = {
   invalid_request: 'The application sent a request that cannot be completed.',
   invalid_client: 'The application is not known here.',
@@ -101,6 +108,7 @@ export function createProviderPages(_deps: ProviderPagesDeps = {}): ProviderPage
   return {
     userCodeInputSource(ctx, form, _out, err) {
       const { action, xsrf } = formParts(form, ctx.oidc.urlFor('code_verification'));
+      if (isWrongUserCode(err)) markUserCodeRefused(ctx);
       const code = (err as { userCode?: unknown } | undefined)?.userCode;
       const error = userCodeMessage(err);
       respond(ctx, {

@@ -104,6 +104,10 @@ describe('every store path while Redis is away', () => {
     const registerCsrf = csrfOf(await register.text());
     const forgot = await get(`${issuer}/forgot-password`, jar);
     const forgotCsrf = csrfOf(await forgot.text());
+    // The device code page with its form, where the user code is entered (and its guesses counted).
+    const deviceJar = new CookieJar();
+    const devicePage = await (await get(`${issuer}/device`, deviceJar)).text();
+    const deviceXsrf = /name="xsrf" value="([^"]+)"/.exec(devicePage)?.[1] ?? '';
 
     await redis.stop();
 
@@ -183,6 +187,14 @@ describe('every store path while Redis is away', () => {
       ),
     );
     await expectUnavailable('device page', get(`${issuer}/device`, new CookieJar()));
+    await expectUnavailable(
+      'device code entry',
+      form(
+        `${issuer}/device`,
+        { xsrf: deviceXsrf, user_code: String(device.body.user_code) },
+        { cookie: deviceJar.header() },
+      ),
+    );
 
     // The key watcher: a refresh fails as the store does, while the keys it has keep being served.
     await expect(plain.server.keys.refresh()).rejects.toBeInstanceOf(StoreUnavailableError);
