@@ -24,8 +24,8 @@ import {
 } from './pages/index.ts';
 import { providerFormLimit } from './pages/provider-form-limit.ts';
 import { anonymousSessionLimit } from './security/anonymous-session-limit.ts';
+import { guessThrottles } from './security/guess-throttles.ts';
 import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
-import { userCodeThrottle } from './security/user-code-throttle.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
@@ -206,11 +206,11 @@ async function assemble(
       { paths: new Set(['/token', '/device/auth']), apply: tokenPolicies },
     ]),
     protocol: providerHost.middleware,
-    // The provider's own pages: their forms held to the pages' size limit, user codes guessed from
-    // one address limited (RFC 8628 §5.1), anonymous sessions rate-limited.
+    // The provider's own pages: their forms held to the pages' size limit, user codes and
+    // registration tokens guessed from one address limited, anonymous sessions rate-limited.
     provider: compose([
       providerFormLimit(),
-      userCodeThrottle({ limiter, onSecurityEvent: options.onSecurityEvent }),
+      guessThrottles({ limiter, onSecurityEvent: options.onSecurityEvent }),
       anonymousSessionLimit({ provider: () => providerHost.provider, limiter }),
       providerHost.middleware,
     ]),

@@ -40,7 +40,7 @@ export interface GatehouseMetrics {
   readonly redisCommandDuration: Histogram<'command' | 'outcome'>;
   /** `gatehouse_login_failures_total{reason}`: the sign-in page's rejected attempts. */
   readonly loginFailures: Counter<'reason'>;
-  /** `gatehouse_lockouts_total{scope}`: a limiter started refusing (`account`, `ip`, `client`, `user_code`). */
+  /** `gatehouse_lockouts_total{scope}`: a limiter started refusing (`account`, `ip`, `client`, `user_code`, `registration_token`). */
   readonly lockouts: Counter<'scope'>;
   /** `gatehouse_client_auth_failures_total{route}`: `invalid_client` answers. */
   readonly clientAuthFailures: Counter<'route'>;

@@ -34,10 +34,11 @@ export type SecurityEvent =
       /**
        * The limit that tripped: sign-in failures on one account (`account`), or from one address
        * (`ip`, sign-in or client authentication), or one client's failures from one address
-       * (`client`), or wrong device user codes from one address (`user_code`, RFC 8628 §5.1).
-       * Logged once, when the limit is first reached, not for each refused request.
+       * (`client`), or wrong device user codes (`user_code`, RFC 8628 §5.1) or registration
+       * initial access tokens (`registration_token`) from one address. Logged once, when the limit
+       * is first reached, not for each refused request.
        */
-      readonly scope: 'account' | 'ip' | 'client' | 'user_code';
+      readonly scope: 'account' | 'ip' | 'client' | 'user_code' | 'registration_token';
       readonly accountId?: string;
       readonly ip?: string;
       readonly clientId?: string;

@@ -1,7 +1,7 @@
 import type { Configuration, ErrorOut, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
+import { markUserCodeRefused } from '../security/guess-throttles.ts';
 import { allowInlineScript } from '../security/security-headers.ts';
-import { markUserCodeRefused } from '../security/user-code-throttle.ts';
 import { html, type SafeHtml } from './html.ts';
 import { type PageOptions, page } from './layout.ts';
 import { hintMatchesSession } from './logout-hint.ts';

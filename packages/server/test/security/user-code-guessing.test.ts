@@ -2,7 +2,7 @@ import { CookieJar } from '@gatehouse/testkit/forms';
 import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { describe, expect, it } from 'vitest';
 import type { SecurityEvent } from '../../src/observability/security-events.ts';
-import { USER_CODE_FAILURES_PER_IP } from '../../src/security/user-code-throttle.ts';
+import { USER_CODE_FAILURES_PER_IP } from '../../src/security/guess-throttles.ts';
 
 // The attack (RFC 8628 §5.1): the device code page looked up every code it was sent, however many
 // came from one address, so a script could try user codes until it hit one a victim's device was
