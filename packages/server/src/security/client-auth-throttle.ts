@@ -5,6 +5,7 @@ import { admitWhenFree } from './admit-when-free.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import type { LockoutBroadcast } from './lockout-broadcast.ts';
 import type { AttemptCheck, RateLimit, RateLimiter } from './rate-limiter.ts';
+import { respondTooManyAttemptsJson } from './too-many-attempts.ts';
 
 /** Client authentication failures allowed for one client_id from one IP address in 15 minutes, as for sign-in. */
 export const CLIENT_AUTH_FAILURES_PER_CLIENT_AND_IP: RateLimit = { limit: 5, windowSeconds: 15 * 60 };
@@ -115,13 +116,12 @@ function presentedCredential(
 }
 
 function refuse(ctx: Context, retryAfter: number): void {
-  ctx.status = 429;
-  ctx.set('Retry-After', String(retryAfter));
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = {
-    error: 'invalid_client',
-    error_description: 'too many failed client authentication attempts, retry later',
-  };
+  respondTooManyAttemptsJson(
+    ctx,
+    retryAfter,
+    'invalid_client',
+    'too many failed client authentication attempts, retry later',
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { respondTooManyAttempts } from '../pages/context.ts';
 import { html } from '../pages/html.ts';
 import { admitWhenFree } from './admit-when-free.ts';
 import type { Admission, RateLimit, RateLimiter } from './rate-limiter.ts';
+import { respondTooManyAttemptsJson } from './too-many-attempts.ts';
 
 /**
  * RFC 8628 §5.1: wrong device user codes from one address in 15 minutes before it is refused. A
@@ -67,13 +68,12 @@ const REGISTRATION_TOKEN: GuessKind = {
   scope: 'registration_token',
   limit: REGISTRATION_TOKEN_FAILURES_PER_IP,
   refuse(ctx, retryAfter) {
-    ctx.status = 429;
-    ctx.set('Retry-After', String(retryAfter));
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      error: 'invalid_token',
-      error_description: 'too many failed registration attempts from this address, retry later',
-    };
+    respondTooManyAttemptsJson(
+      ctx,
+      retryAfter,
+      'invalid_token',
+      'too many failed registration attempts from this address, retry later',
+    );
   },
   // RFC 6750 §3.1 as oidc-provider answers a wrong or missing initial access token.
   wasWrong: (ctx) => ctx.status === 401,
