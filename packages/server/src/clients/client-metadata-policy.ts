@@ -48,7 +48,7 @@ function redirectProblem(uri: string, native: boolean): string | undefined {
  * Gatehouse's client policy on top of oidc-provider's schema, for every client however it
  * arrives (clients file, `gatehouse clients add`, RFC 7591 registration): no client credentials
  * grant without client authentication, redirect URIs on https (http only on loopback; a native
- * app may use its reverse-DNS scheme), operator-chosen secrets of at least
+ * app may use its reverse-DNS scheme), `jwks_uri` on https (http only on loopback), operator-chosen secrets of at least
  * {@link MIN_CLIENT_SECRET_LENGTH} characters. Fields the provider's defaults fill
  * (`token_endpoint_auth_method` → client_secret_basic, `application_type` → web) are read with
  * those defaults. Values of the wrong type are left to oidc-provider's schema.
@@ -72,6 +72,16 @@ export function clientMetadataProblem(
   const secret = metadata.client_secret;
   if (typeof secret === 'string' && secret.length < MIN_CLIENT_SECRET_LENGTH) {
     return { field: 'client_secret', problem: `must be at least ${MIN_CLIENT_SECRET_LENGTH} characters` };
+  }
+  // The keys that authenticate the client (private_key_jwt) or encrypt to it: fetched over plain
+  // http from a remote host, anyone on the path could swap in their own and sign as the client.
+  const jwksUri = typeof metadata.jwks_uri === 'string' ? URL.parse(metadata.jwks_uri) : null;
+  if (
+    jwksUri &&
+    jwksUri.protocol !== 'https:' &&
+    !(jwksUri.protocol === 'http:' && LOOPBACK_HOSTS.has(jwksUri.hostname))
+  ) {
+    return { field: 'jwks_uri', problem: 'must use https (http only on localhost, 127.0.0.1 or [::1])' };
   }
   const native = metadata.application_type === 'native';
   for (const field of REDIRECT_FIELDS) {

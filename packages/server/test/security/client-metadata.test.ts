@@ -49,6 +49,16 @@ const REFUSED: readonly [string, Metadata, string, string][] = [
     'redirect_uris[0]',
   ],
   [
+    'a jwks_uri on plain http to a remote host, whose keys anyone on the path could swap',
+    {
+      redirect_uris: ['https://app.example/cb'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks_uri: 'http://keys.attacker.example/jwks.json',
+    },
+    'invalid_client_metadata',
+    'jwks_uri',
+  ],
+  [
     'a private-use scheme for a web client',
     { redirect_uris: ['com.example.app:/callback'] },
     'invalid_redirect_uri',
@@ -75,6 +85,10 @@ const REFUSED: readonly [string, Metadata, string, string][] = [
 /** Redirect URIs every path accepts (RFC 8252 for native apps; loopback http for development). */
 const ACCEPTED: readonly [string, Metadata][] = [
   ['an https web client', { redirect_uris: ['https://app.example/callback'] }],
+  [
+    'a web client whose keys are on https',
+    { redirect_uris: ['https://app.example/callback'], jwks_uri: 'https://app.example/jwks.json' },
+  ],
   [
     'a web client on http://localhost (development)',
     { token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:5173/callback'] },
