@@ -24,6 +24,7 @@ import {
 } from './pages/index.ts';
 import { providerFormLimit } from './pages/provider-form-limit.ts';
 import { anonymousSessionLimit } from './security/anonymous-session-limit.ts';
+import { deviceAuthorizationLimit } from './security/device-authorization-limit.ts';
 import { guessThrottles } from './security/guess-throttles.ts';
 import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
@@ -202,6 +203,8 @@ async function assemble(
     // reads the client's request further.
     formGuard: formEndpointGuard([
       { paths: FORM_ENDPOINTS, apply: throttleClientAuth.apply },
+      // Device codes of public clients: 10-minute records, limited per address like anonymous sessions.
+      { paths: new Set(['/device/auth']), apply: deviceAuthorizationLimit(limiter) },
       { paths: new Set(['/introspect', '/revoke']), apply: jwtIntrospectionRevocation },
       { paths: new Set(['/token', '/device/auth']), apply: tokenPolicies },
     ]),

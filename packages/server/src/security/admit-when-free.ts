@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admission, AttemptCheck, RateLimiter } from './rate-limiter.ts';
+import type { Admission, AdmittedAttempt, AttemptCheck, RateLimiter } from './rate-limiter.ts';
 
 /** The waits between asks while attempts in flight fill the limit (ms). */
 const BACKOFF_MS = [20, 40, 80, 160, 250];
@@ -35,5 +35,22 @@ export async function admitWhenFree(
     if (Date.now() + wait > giveUpAt) return admission;
     await sleep(wait);
     if (options.needless?.()) return undefined;
+  }
+}
+
+/**
+ * Runs what an admitted attempt was admitted for. If it throws (the provider broke), the slot
+ * goes back uncounted before the error goes on; otherwise the caller settles the attempt.
+ *
+ * @example
+ * await whileAdmitted(admission, next);
+ * ctx.status === 401 ? await admission.failed() : await admission.release();
+ */
+export async function whileAdmitted(admission: AdmittedAttempt, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    await admission.release().catch(() => {});
+    throw err;
   }
 }

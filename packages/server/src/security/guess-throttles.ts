@@ -2,7 +2,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { SecurityEvent } from '../observability/security-events.ts';
 import { respondTooManyAttempts } from '../pages/context.ts';
 import { html } from '../pages/html.ts';
-import { admitWhenFree } from './admit-when-free.ts';
+import { admitWhenFree, whileAdmitted } from './admit-when-free.ts';
 import type { Admission, RateLimit, RateLimiter } from './rate-limiter.ts';
 import { respondTooManyAttemptsJson } from './too-many-attempts.ts';
 
@@ -122,13 +122,7 @@ async function admitGuess(ctx: Context, next: Next, kind: GuessKind, deps: Guess
     kind.refuse(ctx, admission.retryAfter);
     return;
   }
-  try {
-    await next();
-  } catch (err) {
-    // The provider broke: the slot goes back, nothing is counted (it would also lapse on its own).
-    await admission.release().catch(() => {});
-    throw err;
-  }
+  await whileAdmitted(admission, next);
   if (!kind.wasWrong(ctx)) return admission.release();
   for (const { retryAfter } of await admission.failed()) {
     deps.onSecurityEvent?.({ type: 'lockout', scope: kind.scope, ip: ctx.ip, retryAfterSeconds: retryAfter });
