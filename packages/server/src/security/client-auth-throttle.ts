@@ -115,6 +115,15 @@ function presentedCredential(
   return undefined;
 }
 
+/**
+ * Whether the request presents a client credential for oidc-provider to check, read as
+ * {@link presentedCredential} reads it: an empty `client_secret` or `client_assertion` is none
+ * (the provider treats it as absent, so a public client still gets its answer).
+ */
+export function presentsClientCredential(ctx: Context, request: ClientAuthRequest): boolean {
+  return presentedCredential(ctx, request, () => undefined) !== undefined;
+}
+
 function refuse(ctx: Context, retryAfter: number): void {
   respondTooManyAttemptsJson(
     ctx,

@@ -1,6 +1,6 @@
-import type Koa from 'koa';
-import type { FormPolicy, FormRequest } from '../tokens/form-endpoint-guard.ts';
+import type { FormPolicy } from '../tokens/form-endpoint-guard.ts';
 import { admitWhenFree, whileAdmitted } from './admit-when-free.ts';
+import { presentsClientCredential } from './client-auth-throttle.ts';
 import type { Admission, RateLimit, RateLimiter } from './rate-limiter.ts';
 import { respondTooManyAttemptsJson } from './too-many-attempts.ts';
 
@@ -14,26 +14,22 @@ export const DEVICE_AUTHORIZATIONS_PER_IP: RateLimit = { limit: 60, windowSecond
 /** How long a request waits for others from its address being answered (ms). */
 const WAIT_MS = 2000;
 
-/** The request authenticates its client (a secret, a Basic header, an assertion). */
-function presentsClientCredentials(ctx: Koa.Context, request: FormRequest): boolean {
-  const { client_secret: secret, client_assertion: assertion } = request.params;
-  return ctx.req.headers.authorization !== undefined || secret !== undefined || assertion !== undefined;
-}
-
 /**
  * Limits the device authorizations (RFC 8628 §3.1) that clients without credentials start from
  * one address: {@link DEVICE_AUTHORIZATIONS_PER_IP}, counted as they are issued (a 200) with
  * the limiter's atomic admission, so a parallel burst issues no more than the limit; past it,
  * 429 `temporarily_unavailable` + `Retry-After`. A request the provider refuses (unknown client,
- * bad scope) costs no record and counts nothing. An authenticated client is not limited here:
- * its secret is what the client-authentication lockout guards.
+ * bad scope) costs no record and counts nothing. A client that presents a credential is not
+ * limited here (the provider refuses a public client's non-empty one): its secret is what the
+ * client-authentication lockout guards. Empty credential fields count as none, as the provider
+ * reads them, so they do not slip a public client past the limit.
  *
  * @example
  * formEndpointGuard([{ paths: new Set(['/device/auth']), apply: deviceAuthorizationLimit(limiter) }]);
  */
 export function deviceAuthorizationLimit(limiter: RateLimiter): FormPolicy {
   return async function limitDeviceAuthorizations(ctx, request, next) {
-    if (request.path !== '/device/auth' || presentsClientCredentials(ctx, request)) return next();
+    if (request.path !== '/device/auth' || presentsClientCredential(ctx, request)) return next();
     const admission = (await admitWhenFree(
       limiter,
       [{ key: `device-authorization:ip:${ctx.ip}`, limit: DEVICE_AUTHORIZATIONS_PER_IP }],

@@ -43,6 +43,18 @@ describe('device authorizations started from one address (real server, real Redi
     }
   });
 
+  it('counts a request with an empty client_secret or client_assertion as the public client it is', async () => {
+    // oidc-provider reads an empty credential field as absent and issues the code all the same.
+    const forms = [{ client_secret: '' }, { client_assertion: '' }, {}];
+    const responses = await Promise.all(
+      Array.from({ length: 2 * LIMIT }, (_, i) =>
+        start('203.0.113.90', { client_id: 'cli', scope: 'openid', ...forms[i % forms.length] }),
+      ),
+    );
+    expect(responses.filter((r) => r.status === 200).length).toBe(LIMIT);
+    expect(responses.map((r) => r.status).filter((s) => s !== 200 && s !== 429)).toEqual([]);
+  });
+
   it('counts only device codes issued: refused requests cost nothing', async () => {
     const ip = '203.0.113.70';
     for (let i = 0; i < LIMIT + 5; i++) {
