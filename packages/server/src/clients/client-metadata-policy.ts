@@ -26,16 +26,15 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const REVERSE_DNS_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
 const REDIRECT_FIELDS = ['redirect_uris', 'post_logout_redirect_uris'] as const;
 
+/** https, or http that stays on the user's own machine. */
+const onHttpsOrLoopback = (url: URL): boolean =>
+  url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+
 function redirectProblem(uri: string, native: boolean): string | undefined {
   // What does not parse is left to oidc-provider's own checks, which name it.
   const url = URL.parse(uri);
-  if (url === null) return undefined;
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') {
-    return LOOPBACK_HOSTS.has(url.hostname)
-      ? undefined
-      : 'http is only allowed for localhost, 127.0.0.1 or [::1] (use https)';
-  }
+  if (url === null || onHttpsOrLoopback(url)) return undefined;
+  if (url.protocol === 'http:') return 'http is only allowed for localhost, 127.0.0.1 or [::1] (use https)';
   if (!native) {
     return 'must use https (or http on localhost); private-use URI schemes need application_type native';
   }
@@ -76,11 +75,7 @@ export function clientMetadataProblem(
   // The keys that authenticate the client (private_key_jwt) or encrypt to it: fetched over plain
   // http from a remote host, anyone on the path could swap in their own and sign as the client.
   const jwksUri = typeof metadata.jwks_uri === 'string' ? URL.parse(metadata.jwks_uri) : null;
-  if (
-    jwksUri &&
-    jwksUri.protocol !== 'https:' &&
-    !(jwksUri.protocol === 'http:' && LOOPBACK_HOSTS.has(jwksUri.hostname))
-  ) {
+  if (jwksUri && !onHttpsOrLoopback(jwksUri)) {
     return { field: 'jwks_uri', problem: 'must use https (http only on localhost, 127.0.0.1 or [::1])' };
   }
   const native = metadata.application_type === 'native';
