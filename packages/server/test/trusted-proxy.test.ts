@@ -4,6 +4,8 @@ import { CookieJar, getWithCookies } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { pkce } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_AUTH_FAILURES_PER_IP } from '../src/security/client-auth-throttle.ts';
+import { LOGIN_FAILURES_PER_IP } from '../src/security/login-throttle.ts';
 
 // The attack: behind a proxy that appends the address it saw to X-Forwarded-For, a client sends its
 // own X-Forwarded-For with a new made-up address on every request. The leftmost entry is the client's
@@ -123,6 +125,55 @@ describe('TRUST_PROXY=1: one proxy in front that appends to X-Forwarded-For', ()
     expect(next.status).toBe(429);
     expect(((await next.json()) as { error: string }).error).toBe('invalid_client');
     expect((await failedClientAuth(gh, '192.0.2.2')).status).toBe(401);
+  });
+
+  // An IPv6 client may send from any address of the /64 it was given: one counter per address would be a
+  // fresh counter per request. The security log still names each full address.
+  const inPrefix = (prefix: string, i: number) =>
+    `${prefix}:${(i + 1).toString(16)}:0:0:${(0xbeef + i).toString(16)}`;
+
+  it(`${BURST} failed sign-ins, each from another address of one IPv6 /64, count for that /64`, async () => {
+    const prefix = '2001:db8:7:1';
+    const answers = await Promise.all(
+      Array.from({ length: BURST }, (_, i) =>
+        failedSignIn(gh, `${spoofed(i)}, ${inPrefix(prefix, i)}`, `v6-signin-${i}`),
+      ),
+    );
+    for (const answer of answers) expect([401, 429]).toContain(answer.status);
+    const evaluated = events.filter((e) => e.type === 'login_failed' && e.ip?.startsWith(`${prefix}:`));
+    expect(evaluated.length).toBeLessThanOrEqual(LOGIN_FAILURES_PER_IP.limit);
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(
+      BURST - LOGIN_FAILURES_PER_IP.limit,
+    );
+
+    expect((await failedSignIn(gh, `${prefix}:ffff:ffff:ffff:fffe`, 'v6-signin-next')).status).toBe(429);
+    // The next /64 is another client.
+    expect((await failedSignIn(gh, '2001:db8:7:2::1', 'v6-signin-neighbour')).status).toBe(401);
+  });
+
+  it(`${BURST} failed client authentications, each from another address of one IPv6 /64, count for that /64`, async () => {
+    const prefix = '2001:db8:8:1';
+    const answers = await Promise.all(
+      Array.from({ length: BURST }, (_, i) => failedClientAuth(gh, `${spoofed(i)}, ${inPrefix(prefix, i)}`)),
+    );
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(
+      CLIENT_AUTH_FAILURES_PER_IP.limit,
+    );
+    const next = await failedClientAuth(gh, `[${prefix}::abcd]:4433`);
+    expect(next.status).toBe(429);
+    expect(((await next.json()) as { error: string }).error).toBe('invalid_client');
+    expect((await failedClientAuth(gh, '2001:db8:8:2::1')).status).toBe(401);
+  });
+
+  it('an IPv4 client written IPv4-mapped by one proxy and plain by another is one address', async () => {
+    const spellings = ['192.0.2.77', '::ffff:192.0.2.77', '192.0.2.77:40001', '::ffff:c000:24d'];
+    const answers = await Promise.all(
+      Array.from({ length: BURST }, (_, i) => failedClientAuth(gh, spellings[i % spellings.length] ?? '')),
+    );
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(
+      CLIENT_AUTH_FAILURES_PER_IP.limit,
+    );
+    expect((await failedClientAuth(gh, '::ffff:192.0.2.77')).status).toBe(429);
   });
 
   it('takes the scheme from the proxy too: an X-Forwarded-Proto the client prepends does not make http look like https', async () => {

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Account } from '../accounts/index.ts';
 import { CSRF_FIELD } from '../security/csrf.ts';
+import { limitedAddress } from '../security/limited-address.ts';
 import { emailCounterId } from '../security/login-throttle.ts';
 import type { RateLimit } from '../security/rate-limiter.ts';
 import {
@@ -69,7 +70,7 @@ async function submitRequest(ctx: Context, deps: PageContext, request: EmailLink
   const interaction = interactionUidOrUndefined(form.get('interaction'));
   const email = (form.get('email') ?? '').trim();
   const [perIp, perEmail] = await Promise.all([
-    deps.limiter.hit(`${request.counter}:ip:${ctx.ip}`, request.perIp),
+    deps.limiter.hit(`${request.counter}:ip:${limitedAddress(ctx.ip)}`, request.perIp),
     deps.limiter.hit(`${request.counter}:email:${emailCounterId(email)}`, request.perEmail),
   ]);
   if (!perIp.allowed) {

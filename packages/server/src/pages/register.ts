@@ -4,6 +4,7 @@ import { AccountError } from '../accounts/account-error.ts';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../accounts/password.ts';
 import { passwordProblem } from '../accounts/password-policy.ts';
 import { CSRF_FIELD } from '../security/csrf.ts';
+import { limitedAddress } from '../security/limited-address.ts';
 import { REGISTRATIONS_PER_IP } from '../security/login-throttle.ts';
 import {
   interactionUidOrUndefined,
@@ -87,7 +88,7 @@ async function submitRegister(ctx: Context, deps: PageContext): Promise<void> {
     name: (form.get('name') ?? '').trim(),
     interaction,
   };
-  const rate = await deps.limiter.hit(`register:ip:${ctx.ip}`, REGISTRATIONS_PER_IP);
+  const rate = await deps.limiter.hit(`register:ip:${limitedAddress(ctx.ip)}`, REGISTRATIONS_PER_IP);
   if (!rate.allowed) {
     return respondTooManyAttempts(ctx, rate.retryAfter, {
       title: 'Create your account',

@@ -3,6 +3,7 @@ import type { Provider } from 'oidc-provider';
 import { respondTooManyAttempts } from '../pages/context.ts';
 import { html } from '../pages/html.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
+import { limitedAddress } from './limited-address.ts';
 import type { RateLimit, RateLimiter } from './rate-limiter.ts';
 
 /**
@@ -32,7 +33,7 @@ async function refusal(
   // The app signs cookies with the provider's keys, so this reads what the provider would.
   const sessionId = ctx.cookies.get(provider.cookieName('session'), { signed: true });
   if (sessionId !== undefined && (await provider.Session.find(sessionId)) !== undefined) return undefined;
-  const result = await limiter.hit(`anonymous-session:ip:${ctx.ip}`, limit);
+  const result = await limiter.hit(`anonymous-session:ip:${limitedAddress(ctx.ip)}`, limit);
   return result.allowed ? undefined : result.retryAfter;
 }
 

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { printableClientId, type SecurityEvent } from '../observability/security-events.ts';
 import { admitWhenFree } from './admit-when-free.ts';
 import { ExpiringMap } from './expiring-map.ts';
+import { limitedAddress } from './limited-address.ts';
 import type { LockoutBroadcast } from './lockout-broadcast.ts';
 import type { AttemptCheck, RateLimit, RateLimiter } from './rate-limiter.ts';
 import { respondTooManyAttemptsJson } from './too-many-attempts.ts';
@@ -165,8 +166,8 @@ export function clientAuthThrottle(
   limiter: RateLimiter,
   options: ClientAuthThrottleOptions = {},
 ): ClientAuthThrottle {
-  const clientIpKey = (id: string, ip: string) => `client-auth:client-ip:${id}:${ip}`;
-  const ipKey = (ip: string) => `client-auth:ip:${ip}`;
+  const clientIpKey = (id: string, ip: string) => `client-auth:client-ip:${id}:${limitedAddress(ip)}`;
+  const ipKey = (ip: string) => `client-auth:ip:${limitedAddress(ip)}`;
   const known = new ExpiringMap<PresentedCredential>(KNOWN_CREDENTIALS);
   const lockouts = new ExpiringMap<true>(REMEMBERED_LOCKOUTS);
   /** When the last lockout this instance remembers ends: until then, known credentials are checked against them. */

@@ -1,6 +1,7 @@
 import type { FormPolicy } from '../tokens/form-endpoint-guard.ts';
 import { admitWhenFree, whileAdmitted } from './admit-when-free.ts';
 import { presentsClientCredential } from './client-auth-throttle.ts';
+import { limitedAddress } from './limited-address.ts';
 import type { Admission, RateLimit, RateLimiter } from './rate-limiter.ts';
 import { respondTooManyAttemptsJson } from './too-many-attempts.ts';
 
@@ -32,7 +33,7 @@ export function deviceAuthorizationLimit(limiter: RateLimiter): FormPolicy {
     if (request.path !== '/device/auth' || presentsClientCredential(ctx, request)) return next();
     const admission = (await admitWhenFree(
       limiter,
-      [{ key: `device-authorization:ip:${ctx.ip}`, limit: DEVICE_AUTHORIZATIONS_PER_IP }],
+      [{ key: `device-authorization:ip:${limitedAddress(ctx.ip)}`, limit: DEVICE_AUTHORIZATIONS_PER_IP }],
       { maxWaitMs: WAIT_MS },
     )) as Admission;
     if (!admission.allowed) {

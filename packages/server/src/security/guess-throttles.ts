@@ -3,6 +3,7 @@ import type { SecurityEvent } from '../observability/security-events.ts';
 import { respondTooManyAttempts } from '../pages/context.ts';
 import { html } from '../pages/html.ts';
 import { admitWhenFree, whileAdmitted } from './admit-when-free.ts';
+import { limitedAddress } from './limited-address.ts';
 import type { Admission, RateLimit, RateLimiter } from './rate-limiter.ts';
 import { respondTooManyAttemptsJson } from './too-many-attempts.ts';
 
@@ -114,7 +115,7 @@ function userCodeOf(ctx: Context): string | undefined {
 }
 
 async function admitGuess(ctx: Context, next: Next, kind: GuessKind, deps: GuessThrottleDeps): Promise<void> {
-  const key = `${kind.scope.replace('_', '-')}:ip:${ctx.ip}`;
+  const key = `${kind.scope.replace('_', '-')}:ip:${limitedAddress(ctx.ip)}`;
   const admission = (await admitWhenFree(deps.limiter, [{ key, limit: kind.limit }], {
     maxWaitMs: GUESS_WAIT_MS,
   })) as Admission;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { admitWhenFree } from './admit-when-free.ts';
+import { limitedAddress } from './limited-address.ts';
 import type { Admission, RateLimit, RateLimiter } from './rate-limiter.ts';
 
 /** After 5 failed sign-ins for one account in 15 minutes, refuse further attempts. */
@@ -61,7 +62,7 @@ const LOGIN_WAIT_MS = 2000;
  */
 export function createLoginThrottle(limiter: RateLimiter) {
   const accountKey = (email: string) => `login:account:${emailCounterId(email)}`;
-  const ipKey = (ip: string) => `login:ip:${ip}`;
+  const ipKey = (ip: string) => `login:ip:${limitedAddress(ip)}`;
   return {
     async admit(email: string, ip: string): Promise<LoginAttempt | RefusedLogin> {
       const account = accountKey(email);

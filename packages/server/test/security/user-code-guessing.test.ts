@@ -88,6 +88,20 @@ describe('device user codes guessed from one address (real server, real Redis)',
     expect((await (await codePage('198.51.100.7'))(userCode)).outcome).toBe('confirm');
   });
 
+  it('counts every address of one IPv6 /64 as one: guesses from 40 addresses of it still meet the limit', async () => {
+    const prefix = '2001:db8:40:1';
+    const userCode = await deviceUserCode();
+    const pages = await Promise.all(Array.from({ length: 40 }, (_, i) => codePage(`${prefix}:${i + 1}::1`)));
+    const outcomes = (await Promise.all(pages.map((enter, i) => enter(wrongCode(300 + i))))).map(
+      (r) => r.outcome,
+    );
+    expect(outcomes.filter((o) => o === 'wrong').length).toBeLessThanOrEqual(USER_CODE_FAILURES_PER_IP.limit);
+    expect(outcomes.filter((o) => o !== 'wrong' && o !== 'refused')).toEqual([]);
+    expect((await (await codePage(`${prefix}:ffff::2`))(userCode)).outcome).toBe('refused');
+    // The neighbouring /64 is someone else.
+    expect((await (await codePage('2001:db8:40:2::1'))(userCode)).outcome).toBe('confirm');
+  });
+
   it('lets a person mistype a few times, and never counts a right code', async () => {
     const ip = '203.0.113.20';
     const userCode = await deviceUserCode();
