@@ -27,8 +27,8 @@ export interface OperationCost {
  */
 export const COST_BUDGET: Readonly<Record<Operation, { roundTrips: number; commands: number }>> = {
   'client-credentials grant': { roundTrips: 0, commands: 0 },
-  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 22, commands: 93 },
-  'sign-in pages (authorize → code)': { roundTrips: 18, commands: 76 },
+  'full sign-in (authorize → sign-in page → consent → code → token)': { roundTrips: 23, commands: 96 },
+  'sign-in pages (authorize → code)': { roundTrips: 19, commands: 79 },
   'code exchange': { roundTrips: 4, commands: 17 },
   'refresh (rotation)': { roundTrips: 4, commands: 16 },
   'introspection of a JWT access token': { roundTrips: 1, commands: 1 },

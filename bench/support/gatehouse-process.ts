@@ -10,9 +10,21 @@ export interface GatehouseProcess extends NodeChild {
 }
 
 /**
+ * The address the bench's drivers report for their `i`th person (`X-Forwarded-For`, as a proxy
+ * would): the bench plays many people, and the server limits what one address may start (300
+ * authorization requests a minute), so thousands of sign-ins a minute come from thousands of
+ * addresses, as they would in production. 10.0.0.0/8, one address each.
+ */
+export function benchClientAddress(i: number): string {
+  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+}
+
+/**
  * `node packages/server/src/main.ts` on a private Redis, as operators run it: the testkit's process
  * starter with the bench's environment and node flags, stopped like every other bench child
- * (SIGTERM, then SIGKILL after a grace period).
+ * (SIGTERM, then SIGKILL after a grace period). Behind one pretend proxy (`TRUST_PROXY=1`): the
+ * drivers' sign-ins say where each person comes from ({@link benchClientAddress}); a request
+ * without `X-Forwarded-For` is counted for its socket's address as before.
  */
 export async function startGatehouseProcess(options: {
   redisUrl: string;
@@ -23,7 +35,7 @@ export async function startGatehouseProcess(options: {
     redisUrl: options.redisUrl,
     inheritEnv: true,
     nodeFlags: ['--no-warnings', ...(options.flags ?? [])],
-    ...(options.env ? { env: options.env } : {}),
+    env: { TRUST_PROXY: '1', ...options.env },
   });
   return {
     child: gatehouse.child,

@@ -7,6 +7,7 @@ import {
   TEST_PASSWORD,
 } from '@gatehouse/testkit/sign-in';
 import { workerMain } from '../support/child.ts';
+import { benchClientAddress } from '../support/gatehouse-process.ts';
 import { processCpuSeconds, type ThreadCpuSeconds, threadCpuSeconds } from '../support/process-cpu.ts';
 import { alternate } from '../support/stats.ts';
 
@@ -88,6 +89,7 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
         issuer: input.issuer,
         email: `${accountName(i % input.accounts)}@reliability.test`,
         password: TEST_PASSWORD,
+        forwardedFor: benchClientAddress(i),
       });
       if (stoppedAt || token?.status !== 200 || typeof token.body.access_token !== 'string') {
         throw new Error(`sign-in failed: ${JSON.stringify(stoppedAt ?? token?.body)}`);

@@ -3,6 +3,7 @@ import { REDIRECT_URI, WEB_SECRET } from '@gatehouse/testkit/clients';
 import { authorize, startInteractionDriver } from '@gatehouse/testkit/sign-in';
 import * as oidc from 'openid-client';
 import { workerMain } from '../support/child.ts';
+import { benchClientAddress } from '../support/gatehouse-process.ts';
 
 export interface SignInsInput {
   readonly issuer: string;
@@ -56,7 +57,9 @@ workerMain<SignInsInput, SignInsResult>(async (input) => {
       code_challenge_method: 'S256',
       state,
     });
-    const callback = await authorize(driver, url, `bench-user-${i % users}`);
+    const callback = await authorize(driver, url, `bench-user-${i % users}`, {
+      forwardedFor: benchClientAddress(i),
+    });
     const response = await oidc.authorizationCodeGrant(client, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,

@@ -24,9 +24,10 @@ import {
 } from './pages/index.ts';
 import { providerFormLimit } from './pages/provider-form-limit.ts';
 import { anonymousSessionLimit } from './security/anonymous-session-limit.ts';
-import { deviceAuthorizationLimit } from './security/device-authorization-limit.ts';
+import { authorizationRequestLimit } from './security/authorization-request-limit.ts';
 import { guessThrottles } from './security/guess-throttles.ts';
 import { clientAuthThrottle, type RateLimiter } from './security/index.ts';
+import { publicClientLimits } from './security/public-client-limits.ts';
 import { deriveCookieKeys, deriveDpopNonceSecret } from './signing-keys/index.ts';
 import { type ActiveKeySet, SigningKeyWatcher } from './signing-keys/signing-key-watcher.ts';
 import { createStore, type Store, TokenAlreadyConsumedError } from './store/index.ts';
@@ -203,18 +204,20 @@ async function assemble(
     // reads the client's request further.
     formGuard: formEndpointGuard([
       { paths: FORM_ENDPOINTS, apply: throttleClientAuth.apply },
-      // Device codes of public clients: 10-minute records, limited per address like anonymous sessions.
-      { paths: new Set(['/device/auth']), apply: deviceAuthorizationLimit(limiter) },
+      // Device codes and pushed requests of public clients: records anyone may have stored, limited per address.
+      { paths: new Set(['/device/auth', '/par']), apply: publicClientLimits(limiter) },
       { paths: new Set(['/introspect', '/revoke']), apply: jwtIntrospectionRevocation },
       { paths: new Set(['/token', '/device/auth']), apply: tokenPolicies },
     ]),
     protocol: providerHost.middleware,
     // The provider's own pages: their forms held to the pages' size limit, user codes and
-    // registration tokens guessed from one address limited, anonymous sessions rate-limited.
+    // registration tokens guessed from one address limited, anonymous sessions and the
+    // authorization requests that store interactions rate-limited.
     provider: compose([
       providerFormLimit(),
       guessThrottles({ limiter, onSecurityEvent: options.onSecurityEvent }),
       anonymousSessionLimit({ provider: () => providerHost.provider, limiter }),
+      authorizationRequestLimit(limiter),
       providerHost.middleware,
     ]),
     onError: (err) => options.onError?.(err),

@@ -18,9 +18,16 @@ export class CookieJar {
   }
 }
 
-/** GET `url` with the jar's cookies without following redirects; stores what the response sets. */
-export async function getWithCookies(url: string, jar: CookieJar): Promise<Response> {
-  const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+/**
+ * GET `url` with the jar's cookies (and `headers`, such as the `X-Forwarded-For` a proxy would
+ * add) without following redirects; stores what the response sets.
+ */
+export async function getWithCookies(
+  url: string,
+  jar: CookieJar,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Response> {
+  const response = await fetch(url, { redirect: 'manual', headers: { ...headers, cookie: jar.header() } });
   jar.store(response);
   return response;
 }

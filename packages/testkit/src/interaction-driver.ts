@@ -220,6 +220,11 @@ export async function signInThroughPages(options: {
    * the seeded `demo-spa` must: the tokens come back bound to it.
    */
   readonly dpop?: DpopKey;
+  /**
+   * The address a proxy in front of a `TRUST_PROXY=1` server would report for this person, for
+   * drivers that play many people (limits count per address, as they do for people on many networks).
+   */
+  readonly forwardedFor?: string;
 }): Promise<{ token?: TokenResponse; stoppedAt?: { status: number; headers: Headers; body: string } }> {
   const { issuer, observe } = options;
   const client = options.client ?? { id: 'spa', redirectUri: REDIRECT_URI };
@@ -241,6 +246,7 @@ export async function signInThroughPages(options: {
       headers: {
         cookie: jar.header(),
         ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : {}),
       },
       ...(form ? { method: 'POST', body: new URLSearchParams(form).toString() } : {}),
     });

@@ -20,15 +20,21 @@ export async function ensureAccount(server: GatehouseServer, name: string): Prom
  * authorization URL, completes the interaction through oidc-provider's own models (login +
  * consent for every requested scope) as the real account `user`, follows the resume
  * redirect, and returns the final redirect URL. The pages themselves are tested in Chromium.
+ * `forwardedFor` is the address a proxy in front of a `TRUST_PROXY=1` server would report, for
+ * drivers that play many users (each limited per address, as people on many networks are).
  */
 export async function authorize(
   server: GatehouseServer,
   authorizationUrl: URL | string,
   user = 'user-1',
+  options: { readonly forwardedFor?: string } = {},
 ): Promise<URL> {
   const accountId = await ensureAccount(server, user);
   const jar = new CookieJar();
-  let response = await getWithCookies(String(authorizationUrl), jar);
+  const headers: Record<string, string> = options.forwardedFor
+    ? { 'x-forwarded-for': options.forwardedFor }
+    : {};
+  let response = await getWithCookies(String(authorizationUrl), jar, headers);
   for (let hops = 0; hops < 10; hops++) {
     const location = response.headers.get('location');
     if (!location) throw new Error(`authorization stopped with ${response.status}: ${await response.text()}`);
@@ -36,11 +42,11 @@ export async function authorize(
     const interaction = url.pathname.match(/^\/interaction\/([^/]+)$/);
     if (interaction?.[1]) {
       await finishInteraction(server, interaction[1], accountId);
-      response = await getWithCookies(`${server.config.issuer}/authorize/${interaction[1]}`, jar);
+      response = await getWithCookies(`${server.config.issuer}/authorize/${interaction[1]}`, jar, headers);
       continue;
     }
     if (!url.href.startsWith(server.config.issuer)) return url;
-    response = await getWithCookies(url.href, jar);
+    response = await getWithCookies(url.href, jar, headers);
   }
   throw new Error('too many redirects');
 }

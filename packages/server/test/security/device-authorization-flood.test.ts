@@ -2,7 +2,7 @@ import { basic, SERVICE_SECRET } from '@gatehouse/testkit/clients';
 import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { DEVICE_AUTHORIZATIONS_PER_IP } from '../../src/security/device-authorization-limit.ts';
+import { DEVICE_AUTHORIZATIONS_PER_IP } from '../../src/security/public-client-limits.ts';
 
 const LIMIT = DEVICE_AUTHORIZATIONS_PER_IP.limit;
 
