@@ -146,6 +146,15 @@ describe('every store path while Redis is away', () => {
       'device authorization',
       form(`${issuer}/device/auth`, { client_id: 'cli', scope: 'openid' }),
     );
+    // Both would store a record for a public client, each counted per address first.
+    const authorizationParams = Object.fromEntries(authorizationUrl(client, await pkce()).searchParams);
+    await expectUnavailable('pushed authorization request', form(`${issuer}/par`, authorizationParams));
+    // RFC 6749 §4.1.2.1: the authorization endpoint tells the client, at its redirect URI.
+    const authorization = await get(String(authorizationUrl(client, await pkce())), new CookieJar());
+    expect(authorization.status).toBe(303);
+    const told = new URL(String(authorization.headers.get('location')));
+    expect(told.origin + told.pathname).toBe(REDIRECT_URI);
+    expect(told.searchParams.get('error')).toBe('temporarily_unavailable');
     await expectUnavailable(
       'introspection',
       form(`${issuer}/introspect`, { token: viaPlain.tokens.access_token, client_id: 'spa' }),
