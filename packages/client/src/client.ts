@@ -271,10 +271,9 @@ export function createClient(
     }));
 
   const client: GatehouseClient = {
-    signInRedirect: async (signInOptions) =>
-      (await signIn()).startRedirectSignIn(kit, context, signInOptions),
+    signInRedirect: async (signInOptions) => (await signIn()).signInRedirect(kit, context, signInOptions),
     // A chunk of its own (with the ID token's signature check): only the callback page downloads it.
-    handleRedirectCallback: async (url) => (await signIn()).completeRedirectSignIn(kit, context, url),
+    handleRedirectCallback: async (url) => (await signIn()).handleRedirectCallback(kit, context, url),
     getAccessToken,
     getUser: user as GatehouseClient['getUser'],
     isAuthenticated: async () => !!(await session.tokens()),
@@ -293,7 +292,7 @@ export function createClient(
     // (offline), the session still ends here and in other tabs, and the result says the revocation failed.
     signOut: (signOutOptions) =>
       import('./sign-out.ts').then(
-        (chunk) => chunk.signOutSession(kit, context, signOutOptions),
+        (chunk) => chunk.signOut(kit, context, signOutOptions),
         async (cause: unknown) => {
           await session.clear('signedOut');
           return {

@@ -60,10 +60,10 @@ export interface RedirectCallbackResult {
  *
  * @example
  * ```ts
- * await startRedirectSignIn(kit, context, { returnTo: '/recipes' });
+ * await signInRedirect(kit, context, { returnTo: '/recipes' });
  * ```
  */
-export async function startRedirectSignIn(
+export async function signInRedirect(
   kit: EntryKit,
   context: ClientContext,
   options: SignInRedirectOptions = {},
@@ -119,10 +119,10 @@ export async function startRedirectSignIn(
  *
  * @example
  * ```ts
- * const { tokens, returnTo } = await completeRedirectSignIn(kit, context, location.href);
+ * const { tokens, returnTo } = await handleRedirectCallback(kit, context, location.href);
  * ```
  */
-export async function completeRedirectSignIn(
+export async function handleRedirectCallback(
   entryKit: EntryKit,
   context: ClientContext,
   callbackUrl: string | undefined,

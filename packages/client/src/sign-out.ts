@@ -48,10 +48,10 @@ export interface SignOutResult {
  *
  * @example
  * ```ts
- * const { revoked } = await signOutSession(kit, context, { endSession: false });
+ * const { revoked } = await signOut(kit, context, { endSession: false });
  * ```
  */
-export async function signOutSession(
+export async function signOut(
   [fill, post]: EntryKit,
   context: ClientContext,
   options: SignOutOptions = {},
