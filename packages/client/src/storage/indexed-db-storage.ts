@@ -45,7 +45,9 @@ export function indexedDbStorage({ databaseName = 'gatehouse' }: IndexedDbStorag
         const request = apply(transaction.objectStore('tokens'));
         // Settle on `complete`, not on the request's success: only a committed write is visible to other tabs.
         transaction.oncomplete = () => resolve(request.result);
-        transaction.onerror = transaction.onabort = () => reject(transaction.error);
+        // A failed request aborts the transaction (unless its error event is cancelled, which nothing here does),
+        // and `error` is only set once it has: `abort` alone rejects, with the request's error.
+        transaction.onabort = () => reject(transaction.error);
         db.close(); // takes effect once the transaction is done
       };
     });
