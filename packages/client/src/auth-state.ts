@@ -51,7 +51,8 @@ export function createAuthState(session: Session) {
   let loaded = false;
   let expired = false;
   let error: GatehouseClientError | undefined;
-  let identity = '';
+  /** The user's claims but the volatile ones, as JSON; `undefined` while nobody is signed in. */
+  let identity: string | undefined;
   let pending = false;
 
   const publish = (): void => {
@@ -63,7 +64,7 @@ export function createAuthState(session: Session) {
     const status: AuthStatus = !loaded ? 'loading' : tokens ? 'signedIn' : expired ? 'expired' : 'signedOut';
     if (status === snapshot.status && user === snapshot.user && error === snapshot.error) return;
     const before = snapshot.user?.sub;
-    identity = next ?? '';
+    identity = next;
     snapshot = { status, user, error };
     if (user?.sub !== before) session.emit('userChanged', user);
     for (const listener of [...listeners]) listener();
