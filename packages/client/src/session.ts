@@ -35,26 +35,6 @@ type Message =
   | { type: 'answer'; tokens: TokenSet } // ...and gets it: only the asker takes it
   | { type: 'cleared'; reason: 'signedOut' | 'sessionExpired' };
 
-/**
- * A token expiring within this many ms, or within a quarter of its lifetime if that is less, counts as
- * expired. The quarter keeps short-lived tokens usable: with a fixed 10 s margin a token that lives 10 s would
- * count as expired at once and every call would refresh.
- */
-const MARGIN_MS = 10_000;
-/**
- * How long a tab holding the refresh lock waits for the broadcast of tokens another tab just renewed (it sees
- * their refresh token in storage). The message takes milliseconds; the bound only matters for peers that
- * never send.
- */
-const ROTATED_WAIT_MS = 2_000;
-/**
- * How long a tab whose storage holds no access token (hybridStorage after opening a new tab or a reload)
- * waits for another tab to share its current one before spending the refresh token itself.
- */
-const ASK_WAIT_MS = 150;
-
-const ENDED = 'the session ended';
-
 /** The cache key of a target's access token; `undefined` for the client's default API and scope. */
 export const targetKey = (target?: AccessTokenTarget): string | undefined =>
   target?.resource || target?.scope ? `${target.resource ?? ''} ${target.scope ?? ''}` : undefined;
@@ -127,15 +107,17 @@ export function createSession(options: SessionOptions) {
   const post = (message: Message) => channel?.postMessage(message);
 
   /**
-   * `tokens` if they hold an access token other than `stale` that expires later than {@link MARGIN_MS} from now,
-   * or than a quarter of its lifetime if that is less; else `undefined`.
+   * `tokens` if they hold an access token other than `stale` that expires later than 10 s from now, or than a
+   * quarter of its lifetime if that is less; else `undefined`. The quarter keeps short-lived tokens usable: with
+   * a fixed 10 s margin a token that lives 10 s would count as expired at once and every call would refresh.
+   * (The numbers are written inline here and below: esbuild keeps a module's constants as variables.)
    */
   const fresh = <T extends ResourceToken>(tokens: T | undefined, stale?: string): T | undefined => {
     if (!tokens?.accessToken || tokens.accessToken === stale) return;
     const { expiresAt, issuedAt = -Infinity } = tokens;
     if (
       expiresAt === undefined ||
-      expiresAt - clock.now() > Math.min(MARGIN_MS, Math.max(0, expiresAt - issuedAt) / 4)
+      expiresAt - clock.now() > Math.min(10_000, Math.max(0, expiresAt - issuedAt) / 4)
     )
       return tokens;
   };
@@ -225,7 +207,7 @@ export function createSession(options: SessionOptions) {
    */
   const end = async (
     reason: 'signedOut' | 'sessionExpired',
-    error = new SessionExpiredError(ENDED),
+    error = new SessionExpiredError('the session ended'),
     shared = true,
   ): Promise<void> => {
     epoch++;
@@ -292,9 +274,11 @@ export function createSession(options: SessionOptions) {
       // than spend the new refresh token too. If this tab never had an access token and storage has none
       // (hybridStorage keeps it in each tab's memory: a new tab, a reload), ask the other tabs for theirs.
       // Without an answer, renewing is merely one renewal too many, never a replay.
+      // The waits: the broadcast of a rotation takes milliseconds, so 2 s only bounds peers that never send; a
+      // tab asking for an access token waits 150 ms before spending the refresh token itself.
       if (ask) post({ type: 'ask' });
-      const delivered = await fromPeers(refreshToken, rotated ? ROTATED_WAIT_MS : ASK_WAIT_MS);
-      if (started !== epoch) throw loggedOut(ENDED);
+      const delivered = await fromPeers(refreshToken, rotated ? 2_000 : 150);
+      if (started !== epoch) throw loggedOut('the session ended');
       if (delivered) latest = delivered;
     }
     const adopted = fresh(view(latest, key), stale);
@@ -323,7 +307,7 @@ export function createSession(options: SessionOptions) {
       if (error instanceof GatehouseError) emit('refreshFailed', error);
       throw error;
     }
-    if (started !== epoch) throw loggedOut(ENDED);
+    if (started !== epoch) throw loggedOut('the session ended');
     const renewed = tokenSet(response, clock.now(), latest);
     // A token for another API rides beside the default one; the rotated refresh token serves them all.
     const next: TokenSet = key
@@ -395,8 +379,8 @@ export function createSession(options: SessionOptions) {
   const doc = globalThis.document as Document | undefined;
   const detach = new AbortController();
   if (autoRefresh && doc) {
-    doc.addEventListener('visibilitychange', () => schedule(), detach);
-    globalThis.addEventListener('online', () => schedule(), detach);
+    doc.addEventListener('visibilitychange', schedule, detach);
+    globalThis.addEventListener('online', schedule, detach);
   }
 
   return {
