@@ -199,7 +199,6 @@ export function createClient(
   const fetchFn = options.dpop
     ? lazyDpopFetch(baseFetch, prefix, () => context.metadata(), dpopKeys?.(prefix))
     : baseFetch;
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const storage = options.storage ?? memoryStorage();
   const clock = options.clock ?? systemClock;
   const resource = [options.resource ?? []].flat();
@@ -249,7 +248,7 @@ export function createClient(
     ...options,
     resource,
     fetch: fetchFn,
-    timeoutMs,
+    timeoutMs: options.requestTimeoutMs ?? 10_000,
     clock,
     session,
     transactions: options.transactionStorage ?? (isBrowser() ? browserStorage('session') : storage),
