@@ -293,10 +293,7 @@ export function createSession(options: SessionOptions) {
     }
     const viaClientCredentials = latest.renewal === 'client_credentials';
     if (!refreshToken && !viaClientCredentials) throw loggedOut('no refresh token');
-    let response: TokenEndpointResponse;
-    try {
-      response = await options.renew(latest, target);
-    } catch (error) {
+    const response = await options.renew(latest, target).catch(async (error: unknown) => {
       if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
         // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
         const expired = new SessionExpiredError('refresh token refused', { cause: error });
@@ -306,7 +303,7 @@ export function createSession(options: SessionOptions) {
       // Without a response the server may or may not have rotated the token: keep it, never resend blindly.
       if (error instanceof GatehouseError) emit('refreshFailed', error);
       throw error;
-    }
+    });
     if (started !== epoch) throw loggedOut('the session ended');
     const renewed = tokenSet(response, clock.now(), latest);
     // A token for another API rides beside the default one; the rotated refresh token serves them all.
