@@ -94,7 +94,7 @@ export function createSession(options: SessionOptions) {
   /** Bumped whenever the session ends, so a renewal that was in flight cannot resurrect it. */
   let epoch = 0;
   let closed = false;
-  /** Waiters for tokens another tab sends (see `fromPeers`). */
+  /** Waiters for tokens another tab sends (see `refresh`). */
   const arrivals = new Set<(tokens?: TokenSet) => void>();
   const settle = (tokens?: TokenSet) => {
     for (const arrived of [...arrivals]) arrived(tokens);
@@ -231,92 +231,7 @@ export function createSession(options: SessionOptions) {
     }
   };
 
-  /** Resolves with tokens another tab sends for `refreshToken`, or `undefined` after `ms` or when the session ends. */
-  const fromPeers = (refreshToken: string, ms: number): Promise<TokenSet | undefined> =>
-    new Promise((resolve) => {
-      const arrived = (tokens?: TokenSet) => {
-        if (tokens && tokens.refreshToken !== refreshToken) return;
-        clearTimeout(wait);
-        arrivals.delete(arrived);
-        resolve(tokens);
-      };
-      const wait = setTimeout(arrived, ms);
-      unref(wait);
-      // Registered synchronously after the caller's last check of memory: no message can slip in between.
-      arrivals.add(arrived);
-    });
-
   const loggedOut = (detail: string) => new InteractionRequiredError('login_required', detail);
-
-  const renewExclusive = async (
-    stale: string | undefined,
-    started: number,
-    target: AccessTokenTarget | undefined,
-  ): Promise<ResourceToken> => {
-    const key = targetKey(target);
-    const known = current;
-    // Storage must show every tab the last write before the lock was released: browserStorage('local') and
-    // hybridStorage() keep the session in IndexedDB for this reason (localStorage reaches other tabs late).
-    let latest = await read();
-    // Another tab may have renewed while we waited for the lock or read storage, and its broadcast arrived.
-    const arrived = fresh(view(current, key), stale);
-    if (arrived) return arrived;
-    if (!latest) {
-      current = undefined;
-      throw loggedOut('no session');
-    }
-    const refreshToken = latest.refreshToken;
-    const rotated = known?.refreshToken !== undefined && known.refreshToken !== refreshToken;
-    const ask = !key && !latest.accessToken && !known?.accessToken;
-    if (channel && refreshToken && !fresh(view(latest, key), stale) && (rotated || ask)) {
-      // Storage holds no usable access token. If another tab rotated the refresh token (it differs from the
-      // one this tab held), that tab posted its tokens before releasing the lock: wait for the message rather
-      // than spend the new refresh token too. If this tab never had an access token and storage has none
-      // (hybridStorage keeps it in each tab's memory: a new tab, a reload), ask the other tabs for theirs.
-      // Without an answer, renewing is merely one renewal too many, never a replay.
-      // The waits: the broadcast of a rotation takes milliseconds, so 2 s only bounds peers that never send; a
-      // tab asking for an access token waits 150 ms before spending the refresh token itself.
-      if (ask) post({ type: 'ask' });
-      const delivered = await fromPeers(refreshToken, rotated ? 2_000 : 150);
-      if (started !== epoch) throw loggedOut('the session ended');
-      if (delivered) latest = delivered;
-    }
-    const adopted = fresh(view(latest, key), stale);
-    if (adopted) {
-      // Someone else renewed: adopt their tokens, spend no refresh token.
-      if (
-        adopted.accessToken !== view(current, key)?.accessToken ||
-        latest.refreshToken !== current?.refreshToken
-      )
-        adopt(latest);
-      return adopted;
-    }
-    const viaClientCredentials = latest.renewal === 'client_credentials';
-    if (!refreshToken && !viaClientCredentials) throw loggedOut('no refresh token');
-    const response = await options.renew(latest, target).catch(async (error: unknown) => {
-      if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
-        // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
-        const expired = new SessionExpiredError('refresh token refused', { cause: error });
-        if (started === epoch) await end('sessionExpired', expired);
-        throw expired;
-      }
-      // Without a response the server may or may not have rotated the token: keep it, never resend blindly.
-      if (error instanceof GatehouseError) emit('refreshFailed', error);
-      throw error;
-    });
-    if (started !== epoch) throw loggedOut('the session ended');
-    const renewed = tokenSet(response, clock.now(), latest);
-    // A token for another API rides beside the default one; the rotated refresh token serves them all.
-    const next: TokenSet = key
-      ? defined<TokenSet>({
-          ...renewed,
-          ...token(latest),
-          resources: { ...latest.resources, [key]: defined(token(renewed)) },
-        })
-      : renewed;
-    await commit(next);
-    return view(next, key) as ResourceToken;
-  };
 
   /**
    * Obtains a token other than `stale` (the one that expired or was rejected). Joins the renewal in flight if
@@ -324,8 +239,85 @@ export function createSession(options: SessionOptions) {
    */
   const refresh = (stale?: string, target?: AccessTokenTarget): Promise<ResourceToken> => {
     const started = epoch;
+    /** The target's key, '' for the default API (where {@link view} and the checks below treat it as none). */
     const key = targetKey(target) ?? '';
-    const run = () => renewExclusive(stale, started, target);
+    /** The renewal proper, run under the lock after every earlier one. */
+    const run = async (): Promise<ResourceToken> => {
+      const known = current;
+      // Storage must show every tab the last write before the lock was released: browserStorage('local') and
+      // hybridStorage() keep the session in IndexedDB for this reason (localStorage reaches other tabs late).
+      let latest = await read();
+      // Another tab may have renewed while we waited for the lock or read storage, and its broadcast arrived.
+      const arrived = fresh(view(current, key), stale);
+      if (arrived) return arrived;
+      if (!latest) {
+        current = undefined;
+        throw loggedOut('no session');
+      }
+      const refreshToken = latest.refreshToken;
+      const rotated = known?.refreshToken !== undefined && known.refreshToken !== refreshToken;
+      const ask = !key && !latest.accessToken && !known?.accessToken;
+      if (channel && refreshToken && !fresh(view(latest, key), stale) && (rotated || ask)) {
+        // Storage holds no usable access token. If another tab rotated the refresh token (it differs from the
+        // one this tab held), that tab posted its tokens before releasing the lock: wait for the message rather
+        // than spend the new refresh token too. If this tab never had an access token and storage has none
+        // (hybridStorage keeps it in each tab's memory: a new tab, a reload), ask the other tabs for theirs.
+        // Without an answer, renewing is merely one renewal too many, never a replay.
+        // The waits: the broadcast of a rotation takes milliseconds, so 2 s only bounds peers that never send; a
+        // tab asking for an access token waits 150 ms before spending the refresh token itself.
+        if (ask) post({ type: 'ask' });
+        // Tokens another tab sends for this refresh token, or `undefined` after the wait or when the session ends.
+        const delivered = await new Promise<TokenSet | undefined>((resolve) => {
+          const arrived = (tokens?: TokenSet) => {
+            if (tokens && tokens.refreshToken !== refreshToken) return;
+            clearTimeout(wait);
+            arrivals.delete(arrived);
+            resolve(tokens);
+          };
+          const wait = setTimeout(arrived, rotated ? 2_000 : 150);
+          unref(wait);
+          // Registered synchronously after the last check of memory above: no message can slip in between.
+          arrivals.add(arrived);
+        });
+        if (started !== epoch) throw loggedOut('the session ended');
+        if (delivered) latest = delivered;
+      }
+      const adopted = fresh(view(latest, key), stale);
+      if (adopted) {
+        // Someone else renewed: adopt their tokens, spend no refresh token.
+        if (
+          adopted.accessToken !== view(current, key)?.accessToken ||
+          latest.refreshToken !== current?.refreshToken
+        )
+          adopt(latest);
+        return adopted;
+      }
+      const viaClientCredentials = latest.renewal === 'client_credentials';
+      if (!refreshToken && !viaClientCredentials) throw loggedOut('no refresh token');
+      const response = await options.renew(latest, target).catch(async (error: unknown) => {
+        if (error instanceof OAuthError && error.error === 'invalid_grant' && !viaClientCredentials) {
+          // RFC 6749 §5.2: the refresh token is expired, revoked or was replayed; the session is over.
+          const expired = new SessionExpiredError('refresh token refused', { cause: error });
+          if (started === epoch) await end('sessionExpired', expired);
+          throw expired;
+        }
+        // Without a response the server may or may not have rotated the token: keep it, never resend blindly.
+        if (error instanceof GatehouseError) emit('refreshFailed', error);
+        throw error;
+      });
+      if (started !== epoch) throw loggedOut('the session ended');
+      const renewed = tokenSet(response, clock.now(), latest);
+      // A token for another API rides beside the default one; the rotated refresh token serves them all.
+      const next: TokenSet = key
+        ? defined<TokenSet>({
+            ...renewed,
+            ...token(latest),
+            resources: { ...latest.resources, [key]: defined(token(renewed)) },
+          })
+        : renewed;
+      await commit(next);
+      return view(next, key) as ResourceToken;
+    };
     let renewal = inflight.get(key);
     if (!renewal) {
       renewal = queue
@@ -342,13 +334,6 @@ export function createSession(options: SessionOptions) {
     if (!current && !epoch) current = tokens;
     schedule();
   });
-  /** Start-up done: storage read and, when the stored access token has expired, its renewal settled. */
-  const ready = loaded.then(async () => {
-    if (autoRefresh && current?.refreshToken && !fresh(current)) {
-      await refresh(current.accessToken).catch(() => undefined);
-    }
-  });
-
   if (channel) {
     channel.onmessage = ({ data }: MessageEvent<Message | null>) => {
       if (data?.type === 'tokens' || data?.type === 'answer') {
@@ -396,7 +381,12 @@ export function createSession(options: SessionOptions) {
       await queue;
       return current;
     },
-    ready,
+    /** Start-up done: storage read and, when the stored access token has expired, its renewal settled. */
+    ready: loaded.then(async () => {
+      if (autoRefresh && current?.refreshToken && !fresh(current)) {
+        await refresh(current.accessToken).catch(() => undefined);
+      }
+    }),
     emit,
     /** The tokens in memory now (no waiting). */
     peek: (): TokenSet | undefined => current,
