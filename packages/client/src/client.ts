@@ -240,10 +240,6 @@ export function createClient(
           'ERR_CONFIGURATION',
         )
       : session.getAccessToken(target);
-  const user = async () => {
-    await session.ready;
-    return state.getSnapshot().user;
-  };
   const context: ClientContext = {
     ...options,
     resource,
@@ -274,7 +270,10 @@ export function createClient(
     // A chunk of its own (with the ID token's signature check): only the callback page downloads it.
     handleRedirectCallback: async (url) => (await signIn()).handleRedirectCallback(kit, context, url),
     getAccessToken,
-    getUser: user as GatehouseClient['getUser'],
+    getUser: (async () => {
+      await session.ready;
+      return state.getSnapshot().user;
+    }) as GatehouseClient['getUser'],
     isAuthenticated: async () => !!(await session.tokens()),
     ready: session.ready,
     getSnapshot: state.getSnapshot,
