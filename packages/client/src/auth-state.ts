@@ -31,8 +31,6 @@ export interface AuthSnapshot {
   readonly error: GatehouseClientError | undefined;
 }
 
-/** Claims that change with every renewal of the same user: they do not make a new `user` object. */
-const VOLATILE = new Set(['exp', 'iat', 'auth_time', 'at_hash', 'nonce', 'sid']);
 
 /**
  * The snapshot of one client's session, kept from the session's events; in other tabs the same events
@@ -59,7 +57,10 @@ export function createAuthState(session: Session) {
     pending = false;
     const tokens = session.peek();
     const claims = tokens?.idToken ? (decodeJwt(tokens.idToken) as GatehouseUser) : undefined;
-    const next = claims && JSON.stringify(Object.entries(claims).filter(([claim]) => !VOLATILE.has(claim)));
+    // Claims that change with every renewal of the same user do not make a new `user` object.
+    const next =
+      claims &&
+      JSON.stringify(Object.entries(claims).filter(([claim]) => !/^(exp|iat|auth_time|at_hash|nonce|sid)$/.test(claim)));
     const user = next === identity ? snapshot.user : claims;
     const status: AuthStatus = !loaded ? 'loading' : tokens ? 'signedIn' : expired ? 'expired' : 'signedOut';
     if (status === snapshot.status && user === snapshot.user && error === snapshot.error) return;
