@@ -31,7 +31,6 @@ export interface AuthSnapshot {
   readonly error: GatehouseClientError | undefined;
 }
 
-
 /**
  * The snapshot of one client's session, kept from the session's events; in other tabs the same events
  * arrive through the session's BroadcastChannel, so every tab shows the same state. Changes within one
@@ -60,7 +59,9 @@ export function createAuthState(session: Session) {
     // Claims that change with every renewal of the same user do not make a new `user` object.
     const next =
       claims &&
-      JSON.stringify(Object.entries(claims).filter(([claim]) => !/^(exp|iat|auth_time|at_hash|nonce|sid)$/.test(claim)));
+      JSON.stringify(
+        Object.entries(claims).filter(([claim]) => !/^(exp|iat|auth_time|at_hash|nonce|sid)$/.test(claim)),
+      );
     const user = next === identity ? snapshot.user : claims;
     const status: AuthStatus = !loaded ? 'loading' : tokens ? 'signedIn' : expired ? 'expired' : 'signedOut';
     if (status === snapshot.status && user === snapshot.user && error === snapshot.error) return;

@@ -26,7 +26,7 @@ describe('createAuthenticatedHttp', () => {
     getAccessToken: async () => 'token-1',
     refresh: async () => ({ accessToken: 'token-2' }),
     apiOrigins: ['https://api.example.com'],
-    kyOptions: { retry: 0 },
+    http: { retry: 0 },
     fetch: fetchStub,
   });
 

@@ -37,9 +37,9 @@ export interface AuthenticatedHttpOptions {
    */
   refresh(staleAccessToken: string, target?: AccessTokenTarget): Promise<{ accessToken: string }>;
   /** Only requests to these origins get the token; `undefined`: every request. */
-  apiOrigins: readonly string[] | undefined;
+  apiOrigins?: readonly string[] | undefined;
   /** Extra ky options (prefix, timeout, retry, headers …) merged under the auth hooks. */
-  kyOptions: Options | undefined;
+  http?: Options | undefined;
   fetch: typeof fetch;
 }
 
@@ -66,7 +66,7 @@ export function isInvalidTokenChallenge(header: string | null): boolean {
  * @example
  * ```ts
  * const http = createAuthenticatedHttp({ getAccessToken, refresh, apiOrigins: undefined,
- *   kyOptions: { prefix: 'https://api.example.com' }, fetch });
+ *   http: { prefix: 'https://api.example.com' }, fetch });
  * const me = await http.get('me').json();
  * ```
  */
@@ -78,7 +78,7 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
   // A request names another API with ky's per-call `context: { resource, scope }`.
   const authorize = async (request: Request, target: AccessTokenTarget) =>
     request.headers.set('authorization', `Bearer ${await options.getAccessToken(target)}`);
-  // Our hooks run first (later hooks see the header); the caller's kyOptions are merged after them.
+  // Our hooks run first (later hooks see the header); the caller's `http` options are merged after them.
   return ky
     .create({
       fetch: options.fetch,
@@ -133,5 +133,5 @@ export function createAuthenticatedHttp(options: AuthenticatedHttpOptions): KyIn
         ],
       },
     })
-    .extend(options.kyOptions ?? {});
+    .extend(options.http ?? {});
 }

@@ -279,13 +279,8 @@ export function createClient(
     getSnapshot: state.getSnapshot,
     subscribe: state.subscribe,
     getTokens: session.tokens,
-    http: createAuthenticatedHttp({
-      ...session,
-      getAccessToken,
-      apiOrigins: options.apiOrigins,
-      kyOptions: options.http,
-      fetch: fetchFn,
-    }),
+    // The options' `apiOrigins` and `http`, the session's `refresh`.
+    http: createAuthenticatedHttp({ ...options, ...session, getAccessToken, fetch: fetchFn }),
     // A chunk of its own too. Signing out on this device never depends on it: when the chunk does not load
     // (offline), the session still ends here and in other tabs, and the result says the revocation failed.
     signOut: (signOutOptions) =>
