@@ -24,7 +24,7 @@ import {
   tokenSet,
 } from './protocol.ts';
 import type { RedirectCallbackResult, SignInRedirectOptions } from './redirect-sign-in.ts';
-import { type RefreshLock, webLock } from './refresh-lock.ts';
+import type { RefreshLock } from './refresh-lock.ts';
 import { createSession } from './session.ts';
 import type { SignOutOptions, SignOutResult } from './sign-out.ts';
 import { browserStorage } from './storage/browser-storage.ts';
@@ -157,8 +157,6 @@ export interface GatehouseClient {
   close(): void;
 }
 
-const isBrowser = () => !!globalThis.document;
-
 /** What the sign-in and sign-out chunks take from this entry (see {@link EntryKit}). */
 const kit: EntryKit = [
   fill,
@@ -204,13 +202,12 @@ export function createClient(
   const resource = [options.resource ?? []].flat();
 
   let discovery: Promise<AuthorizationServerMetadata> | undefined;
+  // The session takes `lock`, `crossTab` and `autoRefresh` from the options as they are, and defaults them.
   const session = createSession({
+    ...options,
     storage,
     prefix,
-    lock: options.lock ?? webLock(),
     clock,
-    crossTab: options.crossTab ?? isBrowser(),
-    autoRefresh: options.autoRefresh ?? true,
     renew: async (tokens, target) => {
       const response = await grant(
         context,
@@ -247,7 +244,7 @@ export function createClient(
     timeoutMs: options.requestTimeoutMs ?? 10_000,
     clock,
     session,
-    transactions: options.transactionStorage ?? (isBrowser() ? browserStorage('session') : storage),
+    transactions: options.transactionStorage ?? (globalThis.document ? browserStorage('session') : storage),
     prefix,
     metadata: () =>
       (discovery ??= discover(issuer, context).catch((error: unknown) => {

@@ -6,7 +6,7 @@ import type { Clock } from './clock.ts';
 import { GatehouseError, InteractionRequiredError, OAuthError, SessionExpiredError } from './errors.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
 import { check, defined, type Json, parseObject, type TokenEndpointResponse, tokenSet } from './protocol.ts';
-import type { RefreshLock } from './refresh-lock.ts';
+import { type RefreshLock, webLock } from './refresh-lock.ts';
 import type { TokenStorage } from './storage/token-storage.ts';
 import type { AccessTokenTarget, ResourceToken, TokenSet } from './token-set.ts';
 
@@ -15,13 +15,16 @@ export interface SessionOptions {
   storage: TokenStorage;
   /** Storage keys start with this; it also names the BroadcastChannel and the lock. */
   prefix: string;
-  /** Cross-client exclusion (Web Locks in browsers); `undefined`: the in-flight promise is the only guard. */
-  lock: RefreshLock | undefined;
+  /**
+   * Cross-client exclusion; `undefined` (where Web Locks are missing): the in-flight promise is the only guard.
+   * @default webLock()
+   */
+  lock?: RefreshLock | undefined;
   clock: Clock;
-  /** Share tokens and session ends with other tabs over a BroadcastChannel. */
-  crossTab: boolean;
-  /** Refresh shortly before expiry and on `visibilitychange`/`online`. */
-  autoRefresh: boolean;
+  /** Share tokens and session ends with other tabs over a BroadcastChannel. @default true in browsers */
+  crossTab?: boolean | undefined;
+  /** Refresh shortly before expiry and on `visibilitychange`/`online`. @default true */
+  autoRefresh?: boolean | undefined;
   /**
    * Sends the renewal request (refresh token or client credentials grant) for these tokens, for the client's
    * default API or for `target` (RFC 8707 `resource`, a narrower `scope`).
@@ -66,7 +69,8 @@ const unref = (handle: unknown) => (handle as { unref?: () => void } | undefined
  * ```
  */
 export function createSession(options: SessionOptions) {
-  const { storage, prefix, lock, clock, autoRefresh } = options;
+  const doc = globalThis.document as Document | undefined;
+  const { storage, prefix, lock = webLock(), clock, crossTab = !!doc, autoRefresh = true } = options;
   const listeners: { [E in keyof GatehouseEvents]?: Set<GatehouseListener<E>> } = {};
   const emit = <E extends keyof GatehouseEvents>(event: E, payload: GatehouseEvents[E]): void => {
     for (const listener of listeners[event] ?? []) {
@@ -101,7 +105,7 @@ export function createSession(options: SessionOptions) {
   };
 
   const channel =
-    options.crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(prefix) : undefined;
+    crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(prefix) : undefined;
   // Node keeps the event loop alive for an open channel; a client must not pin a CLI process.
   unref(channel);
   const post = (message: Message) => channel?.postMessage(message);
@@ -358,7 +362,6 @@ export function createSession(options: SessionOptions) {
 
   // Background tabs throttle timers, and a sleeping laptop stops them: when the tab becomes visible or the
   // network returns, schedule again, which renews at once if the token is already within its renewal window.
-  const doc = globalThis.document as Document | undefined;
   const detach = new AbortController();
   if (autoRefresh && doc) {
     doc.addEventListener('visibilitychange', schedule, detach);
