@@ -179,11 +179,9 @@ export async function discover(
   return check(metadata, { token_endpoint: 's', end_session_endpoint: 's?' });
 }
 
-/** The URL of one of the server's endpoints, from discovery. */
-export const endpointUrl = async (endpoints: Endpoints, name: string): Promise<string> => {
-  const url = (await endpoints.metadata())[name];
-  return typeof url === 'string' ? url : fail(`the server has no ${name}`, 'ERR_CONFIGURATION');
-};
+/** The URL of one of the server's endpoints, from discovery (an empty one counts as none). */
+export const endpointUrl = async (endpoints: Endpoints, name: string): Promise<string> =>
+  str((await endpoints.metadata())[name]) ?? fail(`the server has no ${name}`, 'ERR_CONFIGURATION');
 
 /** Form POST to one of the server's endpoints, authenticated as this client (RFC 6749 §2.3). */
 export async function post(
