@@ -77,15 +77,20 @@ export function createAuthState(session: Session) {
   };
 
   session.on('tokensChanged', (tokens) => {
-    if (tokens) [expired, error] = [false, undefined];
+    if (tokens) {
+      expired = false;
+      error = undefined;
+    }
     later();
   });
   session.on('sessionExpired', (cause) => {
-    [expired, error] = [true, cause];
+    expired = true;
+    error = cause;
     later();
   });
   session.on('signedOut', () => {
-    [expired, error] = [false, undefined];
+    expired = false;
+    error = undefined;
     later();
   });
   session.on('refreshFailed', (cause) => {
