@@ -174,7 +174,8 @@ export function createSession(options: SessionOptions) {
     // setTimeout fires at once beyond 2^31-1 ms; a token living that long is simply rechecked then.
     timer = setTimeout(
       () => {
-        if (closed || current?.accessToken !== tokens.accessToken) schedule();
+        // (No `closed` check: close() clears this timer, and schedule() sets none once closed.)
+        if (current?.accessToken !== tokens.accessToken) schedule();
         // Failures are reported through events; the next getAccessToken() or http call tries again.
         else refresh(tokens.accessToken).catch(() => undefined);
       },
