@@ -1,5 +1,5 @@
 import type { KyInstance, Options as KyOptions } from 'ky';
-import { type AuthSnapshot, createAuthState } from './auth-state.ts';
+import type { AuthSnapshot } from './auth-state.ts';
 import { createAuthenticatedHttp } from './authenticated-http.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ClientContext, EntryKit } from './context.ts';
@@ -227,7 +227,6 @@ export function createClient(
       return response;
     },
   });
-  const state = createAuthState(session);
   // RFC 8707 §2.2: a refresh may only name an API the sign-in asked for; the server would refuse any other
   // with invalid_target, after spending the refresh token.
   const getAccessToken = async (target?: AccessTokenTarget): Promise<string> =>
@@ -269,12 +268,12 @@ export function createClient(
     getAccessToken,
     getUser: (async () => {
       await session.ready;
-      return state.getSnapshot().user;
+      return session.getSnapshot().user;
     }) as GatehouseClient['getUser'],
     isAuthenticated: async () => !!(await session.tokens()),
     ready: session.ready,
-    getSnapshot: state.getSnapshot,
-    subscribe: state.subscribe,
+    getSnapshot: session.getSnapshot,
+    subscribe: session.subscribe,
     getTokens: session.tokens,
     // The options' `apiOrigins` and `http`, the session's `refresh`.
     http: createAuthenticatedHttp({ ...options, ...session, getAccessToken, fetch: fetchFn }),

@@ -1,10 +1,19 @@
 /**
  * A client's session: its tokens in memory and storage, the one path by which they are renewed, other tabs,
- * and the events. Closures rather than a class, for a smaller browser bundle.
+ * the events, and the snapshot for UIs (see `auth-state.ts`), kept where the session changes rather than from
+ * its own events. Closures rather than a class, for a smaller browser bundle.
  */
+import type { AuthSnapshot, AuthStatus } from './auth-state.ts';
 import type { Clock } from './clock.ts';
-import { GatehouseError, InteractionRequiredError, OAuthError, SessionExpiredError } from './errors.ts';
+import {
+  type GatehouseClientError,
+  GatehouseError,
+  InteractionRequiredError,
+  OAuthError,
+  SessionExpiredError,
+} from './errors.ts';
 import type { GatehouseEvents, GatehouseListener } from './events.ts';
+import { decodeJwt, type GatehouseUser } from './id-token.ts';
 import { check, defined, type Json, parseObject, type TokenEndpointResponse, tokenSet } from './protocol.ts';
 import { type RefreshLock, webLock } from './refresh-lock.ts';
 import type { TokenStorage } from './storage/token-storage.ts';
@@ -87,6 +96,40 @@ export function createSession(options: SessionOptions) {
   const accessKey = `${prefix}:access`;
   const sessionKey = `${prefix}:session`;
   let current: TokenSet | undefined;
+
+  // The snapshot: `loading` until `ready`, then from `current`, whether the server ended the session and the
+  // last error. The places that change them schedule one publication per task (tokens cleared, then
+  // `sessionExpired`, publish once), before the event's listeners run.
+  const subscribers = new Set<() => void>();
+  let snapshot: AuthSnapshot = { status: 'loading', user: undefined, error: undefined };
+  let booted = false;
+  let expired = false;
+  let lastError: GatehouseClientError | undefined;
+  /** The user's claims but the volatile ones, as JSON; `undefined` while nobody is signed in. */
+  let identity: string | undefined;
+  let pending = false;
+  const publish = (): void => {
+    pending = false;
+    const claims = current?.idToken ? (decodeJwt(current.idToken) as GatehouseUser) : undefined;
+    // Claims that change with every renewal of the same user do not make a new `user` object.
+    const next =
+      claims &&
+      JSON.stringify(
+        Object.entries(claims).filter(([claim]) => !/^(exp|iat|auth_time|at_hash|nonce|sid)$/.test(claim)),
+      );
+    const user = next === identity ? snapshot.user : claims;
+    const status: AuthStatus = !booted ? 'loading' : current ? 'signedIn' : expired ? 'expired' : 'signedOut';
+    if (status === snapshot.status && user === snapshot.user && lastError === snapshot.error) return;
+    const before = snapshot.user?.sub;
+    identity = next;
+    snapshot = { status, user, error: lastError };
+    if (user?.sub !== before) emit('userChanged', user);
+    for (const listener of [...subscribers]) listener();
+  };
+  const later = (): void => {
+    if (!pending) queueMicrotask(publish);
+    pending = true;
+  };
   /** Renewals in flight, by target key ('' for the default API): callers for one target share one. */
   const inflight = new Map<string, Promise<ResourceToken>>();
   /**
@@ -184,8 +227,11 @@ export function createSession(options: SessionOptions) {
     unref(timer);
   };
 
-  const adopt = (tokens: TokenSet | undefined): void => {
+  const adopt = (tokens: TokenSet): void => {
     current = tokens;
+    expired = false;
+    lastError = undefined;
+    later();
     emit('tokensChanged', tokens);
     schedule();
   };
@@ -227,6 +273,9 @@ export function createSession(options: SessionOptions) {
       }
       post({ type: 'cleared', reason });
     }
+    expired = reason === 'sessionExpired';
+    lastError = expired ? error : undefined;
+    later();
     emit('tokensChanged', undefined);
     if (reason === 'signedOut') emit(reason, undefined);
     else {
@@ -307,7 +356,11 @@ export function createSession(options: SessionOptions) {
           throw expired;
         }
         // Without a response the server may or may not have rotated the token: keep it, never resend blindly.
-        if (error instanceof GatehouseError) emit('refreshFailed', error);
+        if (error instanceof GatehouseError) {
+          lastError = error;
+          later();
+          emit('refreshFailed', error);
+        }
         throw error;
       });
       if (started !== epoch) throw loggedOut('the session ended');
@@ -339,6 +392,18 @@ export function createSession(options: SessionOptions) {
     if (!current && !epoch) current = tokens;
     schedule();
   });
+  /** Start-up done: storage read and, when the stored access token has expired, its renewal settled. */
+  const ready = loaded.then(async () => {
+    if (autoRefresh && current?.refreshToken && !fresh(current)) {
+      await refresh(current.accessToken).catch(() => undefined);
+    }
+  });
+  // Published before `ready` resolves for anyone else: a UI that renders after it never shows `loading`.
+  void ready.then(() => {
+    booted = true;
+    publish();
+  });
+
   if (channel) {
     channel.onmessage = ({ data }: MessageEvent<Message | null>) => {
       if (data?.type === 'tokens' || data?.type === 'answer') {
@@ -385,15 +450,16 @@ export function createSession(options: SessionOptions) {
       await queue;
       return current;
     },
-    /** Start-up done: storage read and, when the stored access token has expired, its renewal settled. */
-    ready: loaded.then(async () => {
-      if (autoRefresh && current?.refreshToken && !fresh(current)) {
-        await refresh(current.accessToken).catch(() => undefined);
-      }
-    }),
-    emit,
-    /** The tokens in memory now (no waiting). */
-    peek: (): TokenSet | undefined => current,
+    ready,
+    /** The current {@link AuthSnapshot}: the same object until something in it changes. */
+    getSnapshot: (): AuthSnapshot => snapshot,
+    /** Calls `listener` after every change of the snapshot; returns the unsubscribe function. */
+    subscribe(listener: () => void): () => void {
+      subscribers.add(listener);
+      return () => {
+        subscribers.delete(listener);
+      };
+    },
     /**
      * A valid access token: from memory when fresh, else from the single shared renewal.
      * @throws {InteractionRequiredError} when there is no session
