@@ -221,8 +221,7 @@ export function createClient(
         // OpenID Connect Core §12.2: the same user, from the same issuer, for this client. It comes straight
         // from the token endpoint over TLS, which §3.1.3.7 step 6 accepts in place of the signature: the JWKS
         // and signature check stay in the sign-in chunk, which a page that only renews never loads.
-        const { sub } = decodeJwt(tokens.idToken ?? '');
-        await checkIdToken(context, response.id_token, sub as string | undefined);
+        await checkIdToken(context, response.id_token, tokens.idToken);
       }
       return response;
     },

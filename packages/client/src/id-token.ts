@@ -45,14 +45,14 @@ export const decodeJwt = (jwt: string, part = 1): Json => {
 
 /**
  * The claim checks every ID token gets (OpenID Connect Core §3.1.3.7: `iss` this issuer, `aud` this client) and,
- * for a renewal, §12.2's: the same `sub` as the ID token it `renews`. Every failure names what was expected and
+ * for a renewal, §12.2's: the same `sub` as `renews`, the ID token it renews. Every failure names what was expected and
  * what arrived. Resolves with the claims. A renewal's ID token comes straight from the token endpoint over TLS,
  * which §3.1.3.7 step 6 accepts in place of its signature; a sign-in's ID token also has its `nonce`, `exp` and
  * signature checked (`verifyIdToken()` in `id-token-signature.ts`, in the sign-in chunk).
  *
  * @example
  * ```ts
- * const user = await checkIdToken(context, response.id_token, previous.sub);
+ * const user = await checkIdToken(context, response.id_token, previous.idToken);
  * ```
  */
 export async function checkIdToken(
@@ -64,7 +64,9 @@ export async function checkIdToken(
   const { issuer } = await endpoints.metadata();
   if (claims.iss !== issuer) mismatch('iss', issuer, claims.iss);
   if (![claims.aud].flat().includes(endpoints.clientId)) mismatch('aud', endpoints.clientId, claims.aud);
-  if (renews && claims.sub !== renews) mismatch('sub', renews, claims.sub);
+  // Without an earlier ID token, or one without `sub`, there is nothing to compare with.
+  const sub = renews && decodeJwt(renews).sub;
+  if (sub && claims.sub !== sub) mismatch('sub', sub, claims.sub);
   return claims;
 }
 
