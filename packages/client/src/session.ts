@@ -214,7 +214,8 @@ export function createSession(options: SessionOptions) {
     // The lead is capped at a quarter of the remaining life, so even very short tokens never refresh in a loop.
     const lead =
       Math.min(30_000, remaining / 4) + Math.random() * Math.max(1_000, Math.min(5_000, remaining / 10));
-    // setTimeout fires at once beyond 2^31-1 ms; a token living that long is simply rechecked then.
+    // setTimeout fires at once beyond 2^31-1 ms; a token living that long is simply rechecked then. A delay
+    // below 0 (the renewal window has begun) fires at once too, as 0 does.
     timer = setTimeout(
       () => {
         // (No `closed` check: close() clears this timer, and schedule() sets none once closed.)
@@ -222,7 +223,7 @@ export function createSession(options: SessionOptions) {
         // Failures are reported through events; the next getAccessToken() or http call tries again.
         else refresh(tokens.accessToken).catch(() => undefined);
       },
-      Math.min(2 ** 31 - 1, Math.max(0, remaining - lead)),
+      Math.min(2 ** 31 - 1, remaining - lead),
     );
     unref(timer);
   };
