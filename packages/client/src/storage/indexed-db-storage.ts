@@ -33,7 +33,8 @@ export interface IndexedDbStorageOptions {
  * ```
  */
 export function indexedDbStorage({ databaseName = 'gatehouse' }: IndexedDbStorageOptions = {}): TokenStorage {
-  const run = (mode: IDBTransactionMode, apply: (store: IDBObjectStore) => IDBRequest) =>
+  /** One request in a transaction of its own; `readonly` (IndexedDB's default) unless `mode` says otherwise. */
+  const run = (apply: (store: IDBObjectStore) => IDBRequest, mode?: IDBTransactionMode) =>
     new Promise<unknown>((resolve, reject) => {
       // Server-side rendering and Node have no IndexedDB: say so rather than fail on `undefined.open`.
       const open = (globalThis.indexedDB ?? lacks('indexedDbStorage()', 'IndexedDB')).open(databaseName, 1);
@@ -53,9 +54,9 @@ export function indexedDbStorage({ databaseName = 'gatehouse' }: IndexedDbStorag
     });
   return {
     // Only this storage writes the database, and only strings; readers validate what they parse anyway.
-    get: (key) => run('readonly', (store) => store.get(key)) as Promise<string | undefined>,
+    get: (key) => run((store) => store.get(key)) as Promise<string | undefined>,
     // Writes resolve with IndexedDB's request result, which nobody reads.
-    set: (key, value) => run('readwrite', (store) => store.put(value, key)) as Promise<void>,
-    remove: (key) => run('readwrite', (store) => store.delete(key)) as Promise<void>,
+    set: (key, value) => run((store) => store.put(value, key), 'readwrite') as Promise<void>,
+    remove: (key) => run((store) => store.delete(key), 'readwrite') as Promise<void>,
   };
 }
