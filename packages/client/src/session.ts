@@ -147,8 +147,7 @@ export function createSession(options: SessionOptions) {
     for (const arrived of [...arrivals]) arrived(tokens);
   };
 
-  const channel =
-    crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(prefix) : undefined;
+  const channel = crossTab && globalThis.BroadcastChannel ? new BroadcastChannel(prefix) : undefined;
   // Node keeps the event loop alive for an open channel; a client must not pin a CLI process.
   unref(channel);
   const post = (message: Message) => channel?.postMessage(message);
