@@ -1,6 +1,6 @@
 import { REDIRECT_URI } from '@gatehouse/testkit/clients';
 import { suiteGatehouse } from '@gatehouse/testkit/server';
-import { pkce } from '@gatehouse/testkit/sign-in';
+import { authorizationUrl, oauthClient, pkce } from '@gatehouse/testkit/sign-in';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZATION_REQUESTS_PER_IP } from '../../src/security/authorization-request-limit.ts';
@@ -20,17 +20,13 @@ describe('authorization requests from one address (real server, real Redis)', ()
 
   const stored = async (model: string) => (await conn.keys(`gatehouse:${model}:*`)).length;
 
+  /** A fresh authorization request of the public `spa` client (PKCE), as its parameters. */
+  let spa: ReturnType<typeof oauthClient> | undefined;
   async function authorizationParams(extra: Record<string, string> = {}) {
-    return new URLSearchParams({
-      client_id: 'spa',
-      response_type: 'code',
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid',
-      state: 'state-1',
-      code_challenge: (await pkce()).challenge,
-      code_challenge_method: 'S256',
-      ...extra,
-    });
+    spa ??= oauthClient(gh.issuer, 'spa');
+    const url = authorizationUrl(await spa, await pkce(), 'openid');
+    for (const [name, value] of Object.entries(extra)) url.searchParams.set(name, value);
+    return url.searchParams;
   }
 
   const authorize = async (ip: string, extra: Record<string, string> = {}) =>
