@@ -33,6 +33,16 @@ describe('limitedAddress: what a per-address limit counts', () => {
     expect(limitedAddress('192.0.2.2')).toBe('192.0.2.2');
   });
 
+  it('counts an IPv6 address that carries an IPv4 client (NAT64, 6to4, Teredo) as that IPv4 address', () => {
+    expect(limitedAddress('64:ff9b::192.0.2.1')).toBe('192.0.2.1');
+    expect(limitedAddress('64:ff9b::c000:202')).toBe('192.0.2.2');
+    // 6to4: every /64 of 2002:c000:0201::/48 belongs to 192.0.2.1.
+    expect(limitedAddress('2002:c000:201::1')).toBe('192.0.2.1');
+    expect(limitedAddress('2002:c000:201:ffff::9')).toBe('192.0.2.1');
+    // Teredo (RFC 4380's example): client 192.0.2.45 behind server 65.54.227.120.
+    expect(limitedAddress('2001:0:4136:e378:8000:63bf:3fff:fdd2')).toBe('192.0.2.45');
+  });
+
   it('counts what is not an address as the string it is', () => {
     for (const text of ['unknown', '', 'example.test', '2001:db8::1::2', '999.1.1.1'])
       expect(limitedAddress(text)).toBe(text);
