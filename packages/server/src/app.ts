@@ -60,7 +60,9 @@ function respond(onError: AppParts['onError']): Koa.Middleware {
         ? 503
         : typeof (err as { status?: unknown }).status === 'number' && (err as { expose?: boolean }).expose
           ? (err as { status: number }).status
-          : 500;
+          : clientGone(err, ctx)
+            ? 400
+            : 500;
       if (status >= 500 && !unavailable) onError?.(err, ctx);
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
@@ -76,6 +78,15 @@ function respond(onError: AppParts['onError']): Koa.Middleware {
     completeSecurityHeaders(ctx);
     setRetryAfter(ctx);
   };
+}
+
+/**
+ * The client hung up before its request had arrived (its body cut short, or Node answered 408 to
+ * a request too slow to arrive): nobody is left to answer and nothing broke on this side, so it is
+ * no server error and reports none.
+ */
+function clientGone(err: unknown, ctx: Koa.Context): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'ECONNRESET' && ctx.req.destroyed;
 }
 
 /** A POST to one of oidc-provider's form endpoints (`/token` and the like), by its exact path. */
