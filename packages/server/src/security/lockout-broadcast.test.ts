@@ -46,4 +46,28 @@ describe('lockout broadcast on Redis', () => {
       other.disconnect();
     }
   });
+
+  it('a watch stopped before its subscriber has connected reports no error (a server stopped right after it started)', async () => {
+    const conn = new Redis(redis.url, { enableOfflineQueue: false });
+    await new Promise((resolve) => conn.once('ready', resolve));
+    try {
+      const errors: unknown[] = [];
+      // Stopped at moments between the connect's start and its handshake.
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const stop = createLockoutBroadcast({ kind: 'redis', conn }).watch({
+            onLockout: () => {},
+            onError: (err) => errors.push(err),
+          });
+          await new Promise((resolve) => setTimeout(resolve, i % 5));
+          stop();
+        }),
+      );
+      // The subscribers' connections complete after the stop and fail their handshake: the stop, not an error.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(errors).toEqual([]);
+    } finally {
+      conn.disconnect();
+    }
+  });
 });

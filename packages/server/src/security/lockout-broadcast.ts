@@ -92,7 +92,11 @@ function redisBroadcast(conn: Redis | Cluster): LockoutBroadcast {
           },
         );
       };
-      subscriber.on('error', onError);
+      // Once closed, what the subscriber still reports (a connection that completes after the
+      // disconnect and fails its handshake) is the closing itself, not an error.
+      subscriber.on('error', (err: unknown) => {
+        if (!closed) onError(err);
+      });
       subscriber.on('message', (channel: string, message: string) => {
         if (channel !== LOCKOUT_CHANNEL) return;
         const notice = parseNotice(message);
@@ -104,7 +108,10 @@ function redisBroadcast(conn: Redis | Cluster): LockoutBroadcast {
         subscribedBefore = true;
         subscriber.subscribe(LOCKOUT_CHANNEL).then(deliver, onError);
       });
-      if (subscriber.status === 'wait') subscriber.connect().catch(onError);
+      if (subscriber.status === 'wait')
+        subscriber.connect().catch((err: unknown) => {
+          if (!closed) onError(err);
+        });
       return () => {
         closed = true;
         subscriber.disconnect();
