@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import {
   type AccessTokenVerifier,
   type AccessTokenVerifierOptions,
@@ -148,5 +149,13 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     verifier,
     prepareWebPage: async () => web?.prepare(),
     close: () => verifier.close(),
+    // Koa's listen with the request time limits of the Gatehouse server: 10 s for a request's headers and
+    // 30 s for the whole request, then 408 (Node waits 60 s and 5 minutes, checked every 30 s), so clients that
+    // trickle bytes cannot hold sockets open ("slowloris").
+    listen: ((...args: Parameters<Server['listen']>) =>
+      createServer(
+        { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 },
+        app.callback(),
+      ).listen(...args)) as Koa['listen'],
   });
 }
