@@ -12,6 +12,7 @@ import { createApp } from './app.ts';
 import { validateClients } from './clients/clients-file.ts';
 import type { Config } from './config/config.ts';
 import { resolveSecret } from './config/secret.ts';
+import { type RequestTimeouts, timedServerOptions } from './http/request-timeouts.ts';
 import { OIDC_SCOPES } from './oidc-provider/configuration.ts';
 import { ProviderHost } from './oidc-provider/provider-host.ts';
 import {
@@ -56,24 +57,9 @@ export interface GatehouseOptions {
   readonly onSecurityEvent?: InteractionDeps['onSecurityEvent'];
   /** Called with the key set at start and whenever the published set or signing key changes. */
   readonly onSigningKeysChanged?: (keys: ActiveKeySet) => void;
-  /** How long a client may take to send a request; {@link REQUEST_TIMEOUTS} unless a test needs shorter. */
+  /** How long a client may take to send a request; `REQUEST_TIMEOUTS` unless a test needs shorter. */
   readonly requestTimeouts?: RequestTimeouts;
 }
-
-/** How long one request may take to arrive (ms): its headers, and the whole request with its body. */
-export interface RequestTimeouts {
-  readonly headersMs: number;
-  readonly requestMs: number;
-}
-
-/**
- * A connection that has not sent a whole request's headers within 10 s, or the whole request
- * within 30 s, is answered 408 and closed (Node's defaults are 60 s and 5 minutes, checked every
- * 30 s). Every request Gatehouse serves is a page view or a small form: a client trickling bytes
- * only holds a socket, and enough of them exhaust the process's file descriptors ("slowloris").
- * A TLS proxy in front (docs/production.md) buffers requests and shields the server the same way.
- */
-export const REQUEST_TIMEOUTS: RequestTimeouts = { headersMs: 10_000, requestMs: 30_000 };
 
 export interface GatehouseServer {
   readonly config: Config;
@@ -254,16 +240,10 @@ async function assemble(
     revocations: store.revocations,
     revokeGrant,
     async listen(port = config.port) {
-      const { headersMs, requestMs } = options.requestTimeouts ?? REQUEST_TIMEOUTS;
-      const server = createServer(
-        {
-          headersTimeout: headersMs,
-          requestTimeout: requestMs,
-          // How often Node looks for requests past those limits (30 s by default: longer than the limits).
-          connectionsCheckingInterval: Math.min(1000, headersMs),
-        },
-        app.callback(),
-      ).listen(port, '0.0.0.0');
+      const server = createServer(timedServerOptions(options.requestTimeouts), app.callback()).listen(
+        port,
+        '0.0.0.0',
+      );
       await once(server, 'listening');
       servers.add(server);
       const { port: bound } = server.address() as AddressInfo;

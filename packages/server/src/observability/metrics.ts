@@ -6,6 +6,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { timedServerOptions } from '../http/request-timeouts.ts';
 
 /** Label value for a request without an identified client. */
 export const UNKNOWN_CLIENT = 'unknown';
@@ -287,7 +288,7 @@ export async function startMetricsServer(
   port: number,
   host = '0.0.0.0',
 ): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
+  const server = createServer(timedServerOptions(), (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

@@ -4,6 +4,7 @@ import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
 import { signIn } from '@gatehouse/testkit/sign-in';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REQUEST_TIMEOUTS } from '../../src/http/request-timeouts.ts';
 import {
   createMetrics,
   createObservability,
@@ -199,10 +200,12 @@ describe('label cardinality', () => {
     metrics.close();
   });
 
-  it('startMetricsServer answers GET only', async () => {
+  it('startMetricsServer answers GET only, with the request time limits of the issuer port', async () => {
     const metrics = createMetrics({ processMetrics: false });
     const server = await startMetricsServer(metrics, 0, '127.0.0.1');
     try {
+      expect(server.server.headersTimeout).toBe(REQUEST_TIMEOUTS.headersMs);
+      expect(server.server.requestTimeout).toBe(REQUEST_TIMEOUTS.requestMs);
       expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);
       expect(await (await fetch(server.url)).text()).toContain('gatehouse_tokens_issued_total');
     } finally {

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { suiteGatehouse } from '@gatehouse/testkit/server';
 import { describe, expect, it } from 'vitest';
-import { REQUEST_TIMEOUTS } from '../../src/server.ts';
+import { REQUEST_TIMEOUTS } from '../../src/http/request-timeouts.ts';
 
 // The attack ("slowloris"): open many connections and send each request a byte at a time, or not at
 // all after its first line. Node waits 60 s for headers and 5 minutes for a request by default,
