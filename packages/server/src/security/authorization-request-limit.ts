@@ -19,7 +19,8 @@ const SILENT = /(?:^|\s)none(?:\s|$)/;
 
 /**
  * Rate-limits, per client address ({@link limitedAddress}), the authorization requests that may
- * store an interaction: `GET` and `POST /authorize`, except `prompt=none` ones in the query
+ * store an interaction: `GET /authorize` (and `POST`, which oidc-provider serves only with
+ * `enableHttpPostMethods`), except `prompt=none` ones in the query
  * (silent session checks, answered with a code or `login_required` and nothing stored, so an
  * app's background checks never use up a person's sign-ins). The count is one atomic increment,
  * so a parallel burst gets no more than the limit. Past it: the 429 page with `Retry-After`,
