@@ -29,13 +29,14 @@ const SINGLE_VALUE_HEADERS = ['x-forwarded-proto', 'x-forwarded-host'] as const;
  * if (hops > 0) app.use(trustedForwardedHeaders(hops));
  */
 export function trustedForwardedHeaders(hops: number): Middleware {
-  return async function keepTrustedForwardedHeaders(ctx, next) {
+  // Not async: every request passes here, and it needs no promise of its own.
+  return function keepTrustedForwardedHeaders(ctx, next) {
     for (const name of SINGLE_VALUE_HEADERS) {
       const value = ctx.req.headers[name];
       if (value === undefined) continue;
       const entries = (Array.isArray(value) ? value.join(',') : value).split(',').map((v) => v.trim());
       if (entries.length > 1) ctx.req.headers[name] = entries[Math.max(0, entries.length - hops)] ?? '';
     }
-    await next();
+    return next();
   };
 }
