@@ -69,6 +69,13 @@ function redisBroadcast(conn: Redis | Cluster): LockoutBroadcast {
       let closed = false;
       let waitingForStore = false;
       /**
+       * Once closed, what the subscriber still reports (a connection that completes after the
+       * disconnect and fails its handshake) is the closing itself, not an error.
+       */
+      const reportWhileOpen = (err: unknown): void => {
+        if (!closed) onError(err);
+      };
+      /**
        * Delivers the lockouts in force, then `onReady`. They are read on the store's connection
        * (the subscriber can only listen); after Redis comes back the subscriber may be ready before
        * that connection, whose commands then fail at once (no offline queue): read when it is ready.
@@ -92,11 +99,7 @@ function redisBroadcast(conn: Redis | Cluster): LockoutBroadcast {
           },
         );
       };
-      // Once closed, what the subscriber still reports (a connection that completes after the
-      // disconnect and fails its handshake) is the closing itself, not an error.
-      subscriber.on('error', (err: unknown) => {
-        if (!closed) onError(err);
-      });
+      subscriber.on('error', reportWhileOpen);
       subscriber.on('message', (channel: string, message: string) => {
         if (channel !== LOCKOUT_CHANNEL) return;
         const notice = parseNotice(message);
@@ -108,10 +111,7 @@ function redisBroadcast(conn: Redis | Cluster): LockoutBroadcast {
         subscribedBefore = true;
         subscriber.subscribe(LOCKOUT_CHANNEL).then(deliver, onError);
       });
-      if (subscriber.status === 'wait')
-        subscriber.connect().catch((err: unknown) => {
-          if (!closed) onError(err);
-        });
+      if (subscriber.status === 'wait') subscriber.connect().catch(reportWhileOpen);
       return () => {
         closed = true;
         subscriber.disconnect();
