@@ -12,6 +12,12 @@ import { alternate, round } from '../support/stats.ts';
 
 const SCENARIO = '2 refresh (rotation)';
 
+/** The `alg` of a JWS's protected header; `none` when there is no token. */
+const joseAlg = (jws: string | undefined) =>
+  jws === undefined
+    ? 'none'
+    : String(JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString('utf8')).alg);
+
 const refreshBody = (refreshToken: string) =>
   new URLSearchParams({
     grant_type: 'refresh_token',
@@ -27,7 +33,8 @@ const refreshBody = (refreshToken: string) =>
  * (it has no sign-in pages; see issueRefreshPool). Both are session-bound, resource-bound tokens
  * of the public `spa` client with `openid recipes:read`, so both refreshes look up the session,
  * the grant and the account, consume the old token, save the new one and sign an ES256 access
- * token and ID token. The ratio is the price of atomic rotation, replay detection and the rest of
+ * token and an RS256 ID token (the OIDC default for a client that registers no algorithm; checked
+ * to be the same on both sides). The ratio is the price of atomic rotation, replay detection and the rest of
  * Gatehouse's token endpoint.
  */
 export async function refresh(ctx: BenchContext): Promise<Figure[]> {
@@ -77,6 +84,8 @@ export async function refresh(ctx: BenchContext): Promise<Figure[]> {
 
     // Deterministic where timings are not: Redis commands of one refresh on each side.
     const commands: Record<string, Awaited<ReturnType<typeof commandsPerRequest>>> = {};
+    // What each side signs per refresh (the JOSE algs of its access token and ID token): the same on both.
+    const signed: Record<string, string> = {};
     for (const [name, side] of Object.entries(sides)) {
       let next = 0;
       commands[name] = await commandsPerRequest(ctx.redisUrl, counted, async () => {
@@ -87,7 +96,12 @@ export async function refresh(ctx: BenchContext): Promise<Figure[]> {
         });
         const text = await response.text();
         if (response.status !== 200) throw new Error(`${name} refresh answered ${response.status} ${text}`);
+        const { access_token, id_token } = JSON.parse(text) as Record<string, string | undefined>;
+        signed[name] = `access token ${joseAlg(access_token)}, ID token ${joseAlg(id_token)}`;
       });
+    }
+    if (signed.gatehouse !== signed.bare) {
+      throw new Error(`the sides sign different tokens: Gatehouse ${signed.gatehouse}, bare ${signed.bare}`);
     }
 
     const runner = (side: (typeof sides)['gatehouse'], label: string) => {

@@ -7,8 +7,8 @@ import { API_AUDIENCE } from '../support/audience.ts';
 import { minimalRedisAdapter } from './minimal-redis-adapter.ts';
 
 /**
- * Bare oidc-provider 9 for the comparisons: the same clients, the same ES256 signing key (read from
- * the Gatehouse instance's Redis with the shared secret), the same JWT access-token format and
+ * Bare oidc-provider 9 for the comparisons: the same clients, the same signing keys (ES256 for access
+ * tokens, RS256 for ID tokens; read from the Gatehouse instance's Redis with the shared secret), the same JWT access-token format and
  * audience, on {@link minimalRedisAdapter}. Nothing else.
  * Env: PORT, ISSUER, REDIS_URL, GATEHOUSE_SECRET; REFRESH_POOL=<n> and REFRESH_POOL_FILE=<path>
  * for the refresh comparison (see {@link issueRefreshPool}).
@@ -28,7 +28,9 @@ const provider = new Provider(env.ISSUER!, {
   jwks: { keys: published.map((jwk) => ({ ...jwk })) as never },
   cookies: { keys: ['bench-cookie-key-0123456789abcdef'] },
   scopes: ['openid', 'offline_access', ...scope.split(' ')],
-  clientDefaults: { id_token_signed_response_alg: 'ES256' },
+  // ID tokens as Gatehouse signs them for a client that registers no algorithm: RS256 with the
+  // generation's RSA key (in `published`), oidc-provider's own default too (OIDC Registration §2).
+  clientDefaults: { id_token_signed_response_alg: 'RS256' },
   // An account store as small as the adapter: one Redis GET per lookup (Gatehouse reads its
   // account record from Redis too), so the refresh comparison does not favour the baseline.
   async findAccount(_ctx, id) {
