@@ -144,6 +144,34 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
     expect(result).toMatchObject({ status: 401, code: 'invalid_dpop_proof', description });
   });
 
+  it('matches htu after normalising it (RFC 9449 §4.3): scheme, host and default port as spelled, query and fragment ignored', async () => {
+    const token = await boundToken();
+    const withHtu = async (htu: string) =>
+      outcome(async () =>
+        verifierFor().verify(token, {
+          scheme: 'DPoP',
+          dpop: await dpopProof(key, { htm: 'GET', htu, accessToken: token, iat: NOW_SECONDS }),
+          method: 'GET',
+          url: URL_ME,
+        }),
+      );
+    expect(await withHtu('HTTPS://API.Example.TEST:443/me?page=2#top')).toEqual({ status: 200 });
+    expect(await withHtu('https://api.example.test/./me')).toEqual({ status: 200 });
+    for (const other of [
+      'https://api.example.test/me/',
+      'https://api.example.test/ME',
+      'http://api.example.test/me',
+      'https://api.example.test:8443/me',
+      'https://other.example.test/me',
+    ]) {
+      expect(await withHtu(other), other).toMatchObject({
+        status: 401,
+        code: 'invalid_dpop_proof',
+        description: 'DPoP proof htu does not match the request URL',
+      });
+    }
+  });
+
   it('refuses a proof whose jwk carries the private key, or whose key does not suit alg', async () => {
     const token = await boundToken();
     const privateJwk = await exportJWK(key.privateKey);
