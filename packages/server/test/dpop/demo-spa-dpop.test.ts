@@ -2,6 +2,7 @@ import { REDIRECT_URI, TEST_CLIENTS } from '@gatehouse/testkit/clients';
 import { dpopKey, dpopProof } from '@gatehouse/testkit/dpop';
 import { postForm } from '@gatehouse/testkit/forms';
 import { type StartedGatehouse, startGatehouse } from '@gatehouse/testkit/server';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoClients } from '../../src/dev/demo-clients.ts';
 import { claimsOf, codeFor, codeForm, refreshForm, tokenRequest } from './dpop-support.ts';
@@ -35,6 +36,8 @@ describe('the seeded demo-spa client is DPoP-bound', () => {
     expect(issued.status).toBe(200);
     expect(issued.body.token_type).toBe('DPoP');
     expect(claimsOf(issued.body.access_token).cnf).toEqual({ jkt: key.thumbprint });
+    // Registered ES256 ID tokens, which the demo page's SDK checks: not the RS256 default's RSA signature.
+    expect(decodeProtectedHeader(String(issued.body.id_token)).alg).toBe('ES256');
   });
 
   it('refuses a refresh without a proof, with a proof of another key or a proof for another URL; the rightful key still refreshes', async () => {
