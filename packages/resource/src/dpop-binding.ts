@@ -114,13 +114,17 @@ export function createDpopBinding(
     mode,
     challenge,
     currentNonce: (nowSeconds: number) => proofChecker?.currentNonce(nowSeconds),
-    /** Accepts the verified token as presented, or throws what the client must be told. */
-    async check(
+    /**
+     * Accepts the verified token as presented, or throws what the client must be told. A `Bearer`
+     * presentation is judged at once (returns `undefined` or throws), a `DPoP` one by the returned
+     * promise (its proof may need the replay store).
+     */
+    check(
       result: VerifiedAccessToken,
       token: string,
       presentation: TokenPresentation | undefined,
       nowSeconds: number,
-    ): Promise<void> {
+    ): Promise<void> | undefined {
       const jkt = result.claims.cnf?.jkt;
       if ((presentation?.scheme ?? 'Bearer') === 'Bearer') {
         // RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused, whatever the mode.
@@ -139,7 +143,7 @@ export function createDpopBinding(
       const received = new URL(url);
       // Behind a proxy the client addressed the public origin; the path is the one received.
       const requestUrl = publicOrigin ? new URL(`${publicOrigin.origin}${received.pathname}`) : received;
-      await proofChecker.check({
+      return proofChecker.check({
         proofs: dpop === undefined ? [] : typeof dpop === 'string' ? [dpop] : dpop,
         method,
         url: requestUrl,

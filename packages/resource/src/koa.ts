@@ -29,11 +29,12 @@ export interface OptionalAccessTokenState {
 }
 
 function tokenFromContext(ctx: Context, verifier: AccessTokenVerifier): PresentedAccessToken | undefined {
-  const query = ctx.query.access_token;
+  // A request without a query string has no query token: Koa parses `ctx.query` anew for every request.
+  const query = ctx.querystring === '' ? undefined : ctx.query.access_token;
   // RFC 6750 §2.2: a form-encoded body parameter, if a body parser has run and the body is a form.
   const body = (ctx.request as { body?: unknown }).body;
   const bodyToken =
-    ctx.is('application/x-www-form-urlencoded') && typeof body === 'object' && body !== null
+    typeof body === 'object' && body !== null && ctx.is('application/x-www-form-urlencoded')
       ? (body as Record<string, unknown>).access_token
       : undefined;
   return extractAccessToken(

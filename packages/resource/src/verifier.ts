@@ -439,8 +439,27 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const dpop = createDpopBinding({ ...options, realm, retryAfter, asymmetric: ASYMMETRIC });
   const { challenge } = dpop;
 
-  const verifyToken = async (token: string): Promise<VerifiedAccessToken> => {
+  /**
+   * The verified result for `token`: at once from the cache when it holds the token unexpired (a
+   * cached token was checked in full before, so its syntax is not checked again), else by
+   * {@link verifyUncached}. The cache is keyed by the token itself: a JS string hash costs a fraction
+   * of a SHA-256, and only verified tokens (at most maxTokenLength characters each, `max` of them)
+   * are ever stored.
+   */
+  const verifyToken = (token: string): VerifiedAccessToken | Promise<VerifiedAccessToken> => {
     if (token.length > maxTokenLength) throw new InvalidTokenError(realm, 'token too large');
+    const hit = revocationsLoaded ? cache?.get(token) : undefined;
+    if (hit) {
+      if (hit.exp + clockTolerance > nowSeconds()) {
+        assertNotRevoked(hit.result.claims);
+        return hit.result;
+      }
+      cache?.delete(token);
+    }
+    return verifyUncached(token);
+  };
+
+  const verifyUncached = async (token: string): Promise<VerifiedAccessToken> => {
     if (!COMPACT_JWS.test(token)) throw new InvalidTokenError(realm, 'malformed token');
     if (!revocationsLoaded) {
       try {
@@ -448,17 +467,6 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       } catch (err) {
         throw unavailable('revocation list unavailable', err);
       }
-    }
-    // Keyed by the token itself: a JS string hash costs a fraction of a SHA-256, and only verified tokens
-    // (at most maxTokenLength characters each, `max` of them) are ever stored.
-    const key = token;
-    const hit = cache?.get(key);
-    if (hit) {
-      if (hit.exp + clockTolerance > nowSeconds()) {
-        assertNotRevoked(hit.result.claims);
-        return hit.result;
-      }
-      cache?.delete(key);
     }
     let result: VerifiedAccessToken;
     try {
@@ -468,13 +476,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       throw new InvalidTokenError(realm, describe(err), { cause: err });
     }
     assertNotRevoked(result.claims);
-    cache?.set(key, { result, exp: result.claims.exp });
-    return result;
-  };
-
-  const verifyPresented = async (token: string, presentation: TokenPresentation | undefined) => {
-    const result = await verifyToken(token);
-    await dpop.check(result, token, presentation, nowSeconds());
+    cache?.set(token, { result, exp: result.claims.exp });
     return result;
   };
 
@@ -487,9 +489,14 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     ready: loadRevocations,
     close: () => unsubscribe?.(),
     currentDpopNonce: () => dpop.currentNonce(nowSeconds()),
+    // One async frame on the way of a cached Bearer token (every request of a busy API): the cache and
+    // a Bearer presentation are judged synchronously, and only what needs waiting is awaited.
     async verify(token, presentation) {
       try {
-        return await verifyPresented(token, presentation);
+        const result = await verifyToken(token);
+        const proofChecked = dpop.check(result, token, presentation, nowSeconds());
+        if (proofChecked !== undefined) await proofChecked;
+        return result;
       } catch (err) {
         // Every error names the schemes this API accepts, and carries its error in the scheme used.
         if (err instanceof BearerError)
