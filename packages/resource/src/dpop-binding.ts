@@ -1,5 +1,5 @@
 import type { DpopNonceOptions } from './dpop-proof.ts';
-import { createDpopProofChecker, sha256 } from './dpop-proof.ts';
+import { createDpopProofChecker, htuOf, sha256 } from './dpop-proof.ts';
 import { type DpopReplayStore, memoryDpopReplayStore } from './dpop-replay.ts';
 import { type AuthChallenge, type DpopMode, InvalidDpopProofError, InvalidTokenError } from './errors.ts';
 import type { AccessTokenAlgorithm, VerifiedAccessToken } from './verifier.ts';
@@ -83,6 +83,9 @@ export function createDpopBinding(
   }
   if (mode !== 'off' && algorithms.length === 0) throw new TypeError('dpopAlgorithms must not be empty');
   const publicOrigin = options.dpopPublicOrigin === undefined ? undefined : new URL(options.dpopPublicOrigin);
+  // An http(s) origin: anything else has no origin (`null`) for a proof's htu to name.
+  if (publicOrigin !== undefined && publicOrigin.origin === 'null')
+    throw new TypeError(`dpopPublicOrigin must be an http or https origin, got ${options.dpopPublicOrigin}`);
   const challenge: AuthChallenge = Object.freeze({
     realm,
     dpop: mode,
@@ -141,12 +144,13 @@ export function createDpopBinding(
         throw new TypeError('verify() with scheme DPoP needs the request method and url');
       }
       const received = new URL(url);
-      // Behind a proxy the client addressed the public origin; the path is the one received.
-      const requestUrl = publicOrigin ? new URL(`${publicOrigin.origin}${received.pathname}`) : received;
+      // Behind a proxy the client addressed the public origin (an origin as the parser writes it); the path
+      // is the one received.
+      const htu = publicOrigin ? `${publicOrigin.origin}${received.pathname}` : htuOf(received);
       return proofChecker.check({
         proofs: dpop === undefined ? [] : typeof dpop === 'string' ? [dpop] : dpop,
         method,
-        url: requestUrl,
+        htu,
         ath: athOf(result, token),
         jkt,
         challenge,

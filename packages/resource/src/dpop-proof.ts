@@ -39,8 +39,8 @@ export interface DpopProofInput {
   /** Every `DPoP` header value of the request (RFC 9449 §4.3: exactly one is required). */
   proofs: readonly string[];
   method: string;
-  /** The request URL as the client addressed it (query and fragment are ignored). */
-  url: URL;
+  /** The request's `htu`: the URL the client addressed, as {@link htuOf} writes it. */
+  htu: string;
   /** `ath` the proof must carry: the base64url SHA-256 of the access token (RFC 9449 §4.2). */
   ath: string;
   /** `cnf.jkt` of the access token. */
@@ -83,7 +83,7 @@ const MAX_PROOF_LENGTH = 8192;
 const MAX_JTI_LENGTH = 256;
 
 /** RFC 9449 §4.3 / RFC 3986 §6.2: scheme, host and path, normalised by the WHATWG URL parser, without query and fragment. */
-function htuOf(url: URL): string {
+export function htuOf(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
@@ -112,8 +112,6 @@ export function createDpopProofChecker(options: {
   const nonces = options.nonce && nonceIssuer(options.nonce);
 
   const importProofKey = async (headerSegment: string, fail: (why: string) => Error): Promise<ProofKey> => {
-    const cached = keys.get(headerSegment);
-    if (cached) return cached;
     if (!BASE64URL.test(headerSegment)) throw fail('malformed DPoP proof');
     let header: unknown;
     try {
@@ -185,7 +183,8 @@ export function createDpopProofChecker(options: {
         throw fail('malformed DPoP proof');
       }
       const headerSegment = proof.slice(0, headerEnd);
-      const { verify, jkt } = await importProofKey(headerSegment, fail);
+      // A client's key is cached after its first proof: no await for it then.
+      const { verify, jkt } = keys.get(headerSegment) ?? (await importProofKey(headerSegment, fail));
       // RFC 9449 §4.3 (13) and §7.1: the key the token is bound to; checked before the signature, so a
       // stranger's proof costs no signature check.
       if (jkt !== input.jkt) throw fail('DPoP proof key does not match the token binding (cnf.jkt)');
@@ -221,7 +220,7 @@ export function createDpopProofChecker(options: {
       if (htm !== input.method) throw fail('DPoP proof htm does not match the request method');
       // A client that names the URL as the parser writes it (the usual case) is matched without parsing it:
       // the serialization of a parsed URL parses back to itself.
-      const requestHtu = htuOf(input.url);
+      const requestHtu = input.htu;
       if (htu !== requestHtu) {
         let proofUrl: URL | undefined;
         try {

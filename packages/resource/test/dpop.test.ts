@@ -172,6 +172,29 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
     }
   });
 
+  it('behind a proxy, matches htu against dpopPublicOrigin and the path received', async () => {
+    const token = await boundToken();
+    const behindProxy = verifierFor({ dpopPublicOrigin: AUDIENCE });
+    const received = 'http://10.0.0.7:3000/me?page=2';
+    const withHtu = async (htu: string) =>
+      outcome(async () =>
+        behindProxy.verify(token, {
+          scheme: 'DPoP',
+          dpop: await dpopProof(key, { htm: 'GET', htu, accessToken: token, iat: NOW_SECONDS }),
+          method: 'GET',
+          url: received,
+        }),
+      );
+    expect(await withHtu(URL_ME)).toEqual({ status: 200 });
+    expect(await withHtu('http://10.0.0.7:3000/me')).toMatchObject({
+      status: 401,
+      description: 'DPoP proof htu does not match the request URL',
+    });
+    expect(() => verifierFor({ dpopPublicOrigin: 'mailto:api@example.test' })).toThrow(
+      /dpopPublicOrigin must be an http or https origin/,
+    );
+  });
+
   it('refuses a proof whose jwk carries the private key, or whose key does not suit alg', async () => {
     const token = await boundToken();
     const privateJwk = await exportJWK(key.privateKey);
