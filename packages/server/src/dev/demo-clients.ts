@@ -27,7 +27,7 @@ export function demoClients(appUrl = DEMO_APP_URL): { clients: ClientMetadata[];
         // RFC 9449 §5.2: every token request needs a proof (the demo page's SDK runs with
         // `dpop: true`), so a token copied out of the page is useless without its key.
         dpop_bound_access_tokens: true,
-        // The SDK checks ES256 ID tokens: an eighth of an RS256 signature's CPU per sign-in and refresh.
+        // The SDK checks ES256 ID tokens: about an eighth of an RS256 signature's CPU per sign-in and refresh.
         id_token_signed_response_alg: 'ES256',
       },
       {
