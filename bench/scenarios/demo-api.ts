@@ -21,10 +21,11 @@ async function serviceAccessToken(ctx: BenchContext): Promise<string> {
 /**
  * The fair price of authentication: one handler mounted without authentication, behind
  * `requireAccessToken` with the verifier's cache, and behind it without the cache
- * (`bench/servers/fair-api.ts`), and behind one crypto.verify of the token (the yardstick), loaded in interleaved
- * rounds (open, open with the token, cached, uncached, signature; the next round from the second route on, …). The open route is loaded twice: with
- * the same `Authorization` header as the others (what the middleware adds, the same bytes received) and without
- * (what carrying the token adds: a request some 600 bytes longer to receive and parse).
+ * (`bench/servers/fair-api.ts`), and behind one crypto.verify of the token (the yardstick), loaded in
+ * interleaved rounds (open, open with the token, cached, uncached, signature; the next round from the second
+ * route on, …). The open route is loaded twice: with the same `Authorization` header as the others (what the
+ * middleware adds, the same bytes received) and without (what carrying the token adds: a request longer by
+ * the header, about 500 bytes for a Gatehouse access token, to receive and parse).
  * Returns the API's CPU per request of each, in µs, one entry per round.
  */
 async function fairRounds(ctx: BenchContext, token: string): Promise<Record<FairRoute, number[]>> {
