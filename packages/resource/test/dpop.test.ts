@@ -43,6 +43,17 @@ function signRaw(signer: DpopKey, header: Record<string, unknown>, payload: unkn
   return `${input}.${signature.toString('base64url')}`;
 }
 
+/** The outcome of `verifier` checking `token` with a fresh proof naming `htu`, for a GET received at `url`. */
+async function outcomeForHtu(
+  verifier: ReturnType<typeof createAccessTokenVerifier>,
+  token: string,
+  htu: string,
+  url: string,
+) {
+  const dpop = await dpopProof(key, { htm: 'GET', htu, accessToken: token, iat: NOW_SECONDS });
+  return outcome(() => verifier.verify(token, { scheme: 'DPoP', dpop, method: 'GET', url }));
+}
+
 let issuer: TestIssuer;
 let key: DpopKey;
 beforeAll(async () => {
@@ -146,15 +157,7 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
 
   it('matches htu after normalising it (RFC 9449 §4.3): scheme, host and default port as spelled, query and fragment ignored', async () => {
     const token = await boundToken();
-    const withHtu = async (htu: string) =>
-      outcome(async () =>
-        verifierFor().verify(token, {
-          scheme: 'DPoP',
-          dpop: await dpopProof(key, { htm: 'GET', htu, accessToken: token, iat: NOW_SECONDS }),
-          method: 'GET',
-          url: URL_ME,
-        }),
-      );
+    const withHtu = (htu: string) => outcomeForHtu(verifierFor(), token, htu, URL_ME);
     expect(await withHtu('HTTPS://API.Example.TEST:443/me?page=2#top')).toEqual({ status: 200 });
     expect(await withHtu('https://api.example.test/./me')).toEqual({ status: 200 });
     for (const other of [
@@ -175,16 +178,7 @@ describe('verify(token, { scheme: "DPoP", … }) without a framework', () => {
   it('behind a proxy, matches htu against dpopPublicOrigin and the path received', async () => {
     const token = await boundToken();
     const behindProxy = verifierFor({ dpopPublicOrigin: AUDIENCE });
-    const received = 'http://10.0.0.7:3000/me?page=2';
-    const withHtu = async (htu: string) =>
-      outcome(async () =>
-        behindProxy.verify(token, {
-          scheme: 'DPoP',
-          dpop: await dpopProof(key, { htm: 'GET', htu, accessToken: token, iat: NOW_SECONDS }),
-          method: 'GET',
-          url: received,
-        }),
-      );
+    const withHtu = (htu: string) => outcomeForHtu(behindProxy, token, htu, 'http://10.0.0.7:3000/me?page=2');
     expect(await withHtu(URL_ME)).toEqual({ status: 200 });
     expect(await withHtu('http://10.0.0.7:3000/me')).toMatchObject({
       status: 401,
