@@ -9,7 +9,12 @@ export class CookieJar {
 
   /** Keeps every cookie the response sets (name and value; attributes are not needed by the tests). */
   store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
+    this.storeLines(response.headers.getSetCookie());
+  }
+
+  /** The same, from the `Set-Cookie` lines themselves. */
+  storeLines(lines: readonly string[]): void {
+    for (const line of lines) {
       const [pair] = line.split(';');
       const at = pair?.indexOf('=') ?? -1;
       if (!pair || at < 0) continue;

@@ -16,12 +16,15 @@ export async function postForm(
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: typeof form === 'string' ? form : new URLSearchParams(form).toString(),
   });
-  const text = await response.text();
-  let body: Record<string, unknown> = {};
+  return { status: response.status, headers: response.headers, body: parseJsonBody(await response.text()) };
+}
+
+/** A response body parsed as JSON: `{}` when empty, `{ raw }` when it is not JSON. */
+export function parseJsonBody(text: string): Record<string, unknown> {
+  if (!text) return {};
   try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    return JSON.parse(text) as Record<string, unknown>;
   } catch {
-    body = { raw: text };
+    return { raw: text };
   }
-  return { status: response.status, headers: response.headers, body };
 }

@@ -14,4 +14,5 @@ export {
   type TokenResponse,
 } from './interaction-driver.ts';
 export { authorizationUrl, oauthClient, pkce } from './oauth-client.ts';
+export { fetchTransport, nodeHttpTransport, type PageAnswer, type PageTransport } from './page-transport.ts';
 export { authorize, ensureAccount, finishInteraction } from './user-agent.ts';
