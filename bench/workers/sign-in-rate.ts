@@ -11,7 +11,6 @@ import {
 import { workerMain } from '../support/child.ts';
 import { benchClientAddress } from '../support/gatehouse-process.ts';
 import { processCpuSeconds, type ThreadCpuSeconds, threadCpuSeconds } from '../support/process-cpu.ts';
-import { alternate } from '../support/stats.ts';
 
 export interface SignInRateInput {
   readonly issuer: string;
@@ -41,7 +40,10 @@ export interface RoundResult {
 }
 
 export interface SignInRateResult {
+  /** Sign-ins that pass the consent page (`prompt=consent`), as a first sign-in does: the target's flow. */
   readonly signIns: RoundResult[];
+  /** Sign-ins of returning users, whose consent is remembered: no consent page. */
+  readonly returningSignIns: RoundResult[];
   readonly hashes: RoundResult[];
   readonly parameters: { memoryCost: number; timeCost: number; parallelism: number };
   readonly cpus: number;
@@ -73,10 +75,11 @@ async function rate(concurrency: number, ms: number, op: (i: number) => Promise<
 }
 
 /**
- * Scenario 11 in one process (no process start between rounds): creates the accounts, then
- * alternates rounds of whole sign-ins through the pages (authorize → sign-in page → password →
- * consent → code → token, as `signInThroughPages` walks them, no shortcut) with rounds of argon2id
- * alone at the server's parameters. Only one of the two runs at a time.
+ * Scenario 11 in one process (no process start between rounds): creates the accounts, then takes
+ * turns between three kinds of round, one at a time: whole sign-ins through the pages (authorize →
+ * sign-in page → password → consent → code → token, as `signInThroughPages` walks them, no shortcut;
+ * `prompt=consent`, so that the consent page is in every one), returning users' sign-ins (the same
+ * without the consent page, their consent remembered), and argon2id alone at the server's parameters.
  */
 workerMain<SignInRateInput, SignInRateResult>(async (input) => {
   const driver = await startInteractionDriver(input);
@@ -86,7 +89,7 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
   // Node's http over kept-alive connections: the load generator shares the server's cores, and
   // fetch would cost it several times the CPU per request.
   const transport = nodeHttpTransport(new Agent({ keepAlive: true, maxSockets: input.concurrency }));
-  const signInRound = async (warmup: boolean): Promise<RoundResult> => {
+  const signInRound = async (warmup: boolean, consent: boolean): Promise<RoundResult> => {
     const before = await processCpuSeconds(input.serverPid);
     const threadsBefore = await threadCpuSeconds(input.serverPid);
     const result = await rate(input.concurrency, warmup ? input.warmupMs : input.ms, async (i) => {
@@ -96,6 +99,9 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
         password: TEST_PASSWORD,
         forwardedFor: benchClientAddress(i),
         transport,
+        // The accounts are signed in round robin and their consent is remembered after the first time;
+        // `prompt=consent` shows the sign-in the consent page, as a first sign-in sees it.
+        ...(consent ? { prompt: 'consent' as const } : {}),
       });
       if (stoppedAt || token?.status !== 200 || typeof token.body.access_token !== 'string') {
         throw new Error(`sign-in failed: ${JSON.stringify(stoppedAt ?? token?.body)}`);
@@ -126,11 +132,22 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
     });
     return { perSecond: result.perSecond, cpuMs: result.cpuMs };
   };
-  const out = await alternate(input.rounds, signInRound, hashRound);
+  // Each kind of round in turn, after one unrecorded warm-up of each (as `alternate` does for two).
+  const kinds = [
+    (warmup: boolean) => signInRound(warmup, true),
+    (warmup: boolean) => signInRound(warmup, false),
+    hashRound,
+  ];
+  for (const kind of kinds) await kind(true);
+  const out: RoundResult[][] = kinds.map(() => []);
+  for (let round = 0; round < input.rounds; round++) {
+    for (const [i, kind] of kinds.entries()) out[i]!.push(await kind(false));
+  }
   const { memoryCost, timeCost, parallelism } = PASSWORD_HASH_PARAMETERS;
   return {
-    signIns: out.a,
-    hashes: out.b,
+    signIns: out[0]!,
+    returningSignIns: out[1]!,
+    hashes: out[2]!,
     parameters: { memoryCost, timeCost, parallelism },
     cpus: availableParallelism(),
   };

@@ -227,6 +227,11 @@ export async function signInThroughPages(options: {
    */
   readonly forwardedFor?: string;
   /**
+   * The authorization request's `prompt` (OpenID Connect Core §3.1.2.1): `consent` shows the consent
+   * page even to an account whose consent for this client is remembered, as on a first sign-in.
+   */
+  readonly prompt?: 'consent' | 'login';
+  /**
    * How the requests are sent (default `fetch`); a load generator on the server's own cores passes
    * {@link nodeHttpTransport}, which costs it a fraction of the CPU per request.
    */
@@ -247,6 +252,7 @@ export async function signInThroughPages(options: {
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state: oidc.randomState(),
+    ...(options.prompt ? { prompt: options.prompt } : {}),
   }).toString();
   const forwarded = options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : undefined;
   const send = async (step: Parameters<PageObserver>[0], target: URL, form?: Record<string, string>) => {
