@@ -198,6 +198,7 @@ async function signInRuns(redisUrl: string) {
       ms: seconds * 1000,
       warmupMs: 500,
       rounds: 1,
+      stepSignIns: 0,
     } satisfies SignInRateInput);
   } finally {
     await gatehouse.stop();

@@ -10,7 +10,12 @@ import {
 } from '@gatehouse/testkit/sign-in';
 import { workerMain } from '../support/child.ts';
 import { benchClientAddress } from '../support/gatehouse-process.ts';
-import { processCpuSeconds, type ThreadCpuSeconds, threadCpuSeconds } from '../support/process-cpu.ts';
+import {
+  processCpuSeconds,
+  type ThreadCpuSeconds,
+  threadCpuNanosecondsSync,
+  threadCpuSeconds,
+} from '../support/process-cpu.ts';
 
 export interface SignInRateInput {
   readonly issuer: string;
@@ -27,6 +32,18 @@ export interface SignInRateInput {
   readonly ms: number;
   readonly warmupMs: number;
   readonly rounds: number;
+  /** Sign-ins one at a time, of each kind, whose server CPU is charged step by step. */
+  readonly stepSignIns: number;
+}
+
+/** The server's CPU between one answer of a sign-in and the next: what that request cost it. */
+export interface StepCost {
+  /** The step as `signInThroughPages` names it; the second page and resume of a sign-in end in ` again`. */
+  readonly step: string;
+  /** Milliseconds on the JavaScript thread. */
+  readonly mainMs: number;
+  /** Milliseconds in libuv's pool (the hash, the provider's WebCrypto signatures). */
+  readonly poolMs: number;
 }
 
 export interface RoundResult {
@@ -45,6 +62,8 @@ export interface SignInRateResult {
   /** Sign-ins of returning users, whose consent is remembered: no consent page. */
   readonly returningSignIns: RoundResult[];
   readonly hashes: RoundResult[];
+  /** Server CPU per step, one sign-in at a time (Linux only): with the consent page and without. */
+  readonly steps?: { readonly consent: StepCost[]; readonly returning: StepCost[] };
   readonly parameters: { memoryCost: number; timeCost: number; parallelism: number };
   readonly cpus: number;
 }
@@ -143,11 +162,55 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
   for (let round = 0; round < input.rounds; round++) {
     for (const [i, kind] of kinds.entries()) out[i]!.push(await kind(false));
   }
+
+  /** `count` sign-ins one after another, the server's CPU charged to the step whose answer ends it. */
+  const stepCosts = async (consent: boolean, count: number): Promise<StepCost[] | undefined> => {
+    const pid = input.serverPid;
+    if (threadCpuNanosecondsSync(pid) === undefined) return undefined;
+    const totals = new Map<string, { main: number; pool: number; n: number }>();
+    for (let i = 0; i < count; i++) {
+      let last = threadCpuNanosecondsSync(pid)!;
+      const seen = new Set<string>();
+      const { token, stoppedAt } = await signInThroughPages({
+        issuer: input.issuer,
+        email: `${accountName(i % input.accounts)}@reliability.test`,
+        password: TEST_PASSWORD,
+        // Addresses of their own: the rounds above used the first ones this minute.
+        forwardedFor: benchClientAddress((consent ? 1 : 2) * 1_000_000 + i),
+        transport,
+        ...(consent ? { prompt: 'consent' as const } : {}),
+        observe: (step) => {
+          // Reading another process's /proc costs that process nothing.
+          const now = threadCpuNanosecondsSync(pid)!;
+          const key = seen.has(step) ? `${step} again` : step;
+          seen.add(step);
+          const total = totals.get(key) ?? { main: 0, pool: 0, n: 0 };
+          total.main += now.main - last.main;
+          total.pool += now.libuvPool - last.libuvPool;
+          total.n++;
+          totals.set(key, total);
+          last = now;
+        },
+      });
+      if (stoppedAt || token?.status !== 200) throw new Error(`sign-in failed: ${JSON.stringify(stoppedAt)}`);
+    }
+    return [...totals].map(([step, { main, pool, n }]) => ({
+      step,
+      mainMs: main / n / 1e6,
+      poolMs: pool / n / 1e6,
+    }));
+  };
+  const consentSteps = await stepCosts(true, input.stepSignIns);
+  const returningSteps = await stepCosts(false, input.stepSignIns);
+
   const { memoryCost, timeCost, parallelism } = PASSWORD_HASH_PARAMETERS;
   return {
     signIns: out[0]!,
     returningSignIns: out[1]!,
     hashes: out[2]!,
+    ...(consentSteps && returningSteps
+      ? { steps: { consent: consentSteps, returning: returningSteps } }
+      : {}),
     parameters: { memoryCost, timeCost, parallelism },
     cpus: availableParallelism(),
   };
