@@ -40,17 +40,16 @@ export async function threadCpuSeconds(pid: number | undefined): Promise<ThreadC
     const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
     if (stat === undefined) continue;
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const kind =
-      tid === String(pid)
-        ? 'main'
-        : name.startsWith('libuv-worker')
-          ? 'libuvPool'
-          : name.startsWith('V8')
-            ? 'v8Helpers'
-            : 'other';
-    totals[kind] += cpuSecondsOf(stat);
+    totals[threadKind(pid, tid, name)] += cpuSecondsOf(stat);
   }
   return totals;
+}
+
+/** Which kind of Node thread `tid` of `pid` is, by the name Linux gives it. */
+function threadKind(pid: number, tid: string, name: string): keyof ThreadCpuSeconds {
+  if (tid === String(pid)) return 'main';
+  if (name.startsWith('libuv-worker')) return 'libuvPool';
+  return name.startsWith('V8') ? 'v8Helpers' : 'other';
 }
 
 /** Thread CPU in nanoseconds, by the same kinds as {@link ThreadCpuSeconds}. */
@@ -67,15 +66,16 @@ export interface ThreadCpuNanoseconds {
  */
 export function threadCpuNanosecondsSync(pid: number | undefined): ThreadCpuNanoseconds | undefined {
   if (pid === undefined) return undefined;
+  const task = `/proc/${pid}/task`;
+  const nanoseconds = (tid: string) => Number(readFileSync(`${task}/${tid}/schedstat`, 'utf8').split(' ')[0]);
   try {
-    let main = 0;
+    const main = nanoseconds(String(pid));
     let libuvPool = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    for (const tid of readdirSync(task)) {
+      if (tid === String(pid)) continue;
       try {
-        const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-        if (tid === String(pid)) main += ns;
-        else if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('libuv-worker'))
-          libuvPool += ns;
+        if (threadKind(pid, tid, readFileSync(`${task}/${tid}/comm`, 'utf8')) === 'libuvPool')
+          libuvPool += nanoseconds(tid);
       } catch {
         // The thread ended between the listing and the read.
       }

@@ -4,6 +4,7 @@ import { hashPassword, PASSWORD_HASH_PARAMETERS } from '@gatehouse/server/intern
 import {
   accountFor,
   nodeHttpTransport,
+  type PageObserver,
   signInThroughPages,
   startInteractionDriver,
   TEST_PASSWORD,
@@ -108,24 +109,29 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
   // Node's http over kept-alive connections: the load generator shares the server's cores, and
   // fetch would cost it several times the CPU per request.
   const transport = nodeHttpTransport(new Agent({ keepAlive: true, maxSockets: input.concurrency }));
+  /** One whole sign-in of account `i` (round robin) from `address`; throws unless it ends with an access token. */
+  const signIn = async (i: number, address: number, consent: boolean, observe?: PageObserver) => {
+    const { token, stoppedAt } = await signInThroughPages({
+      issuer: input.issuer,
+      email: `${accountName(i % input.accounts)}@reliability.test`,
+      password: TEST_PASSWORD,
+      forwardedFor: benchClientAddress(address),
+      transport,
+      // The accounts are signed in round robin and their consent is remembered after the first time;
+      // `prompt=consent` shows the sign-in the consent page, as a first sign-in sees it.
+      ...(consent ? { prompt: 'consent' as const } : {}),
+      ...(observe ? { observe } : {}),
+    });
+    if (stoppedAt || token?.status !== 200 || typeof token.body.access_token !== 'string') {
+      throw new Error(`sign-in failed: ${JSON.stringify(stoppedAt ?? token?.body)}`);
+    }
+  };
   const signInRound = async (warmup: boolean, consent: boolean): Promise<RoundResult> => {
     const before = await processCpuSeconds(input.serverPid);
     const threadsBefore = await threadCpuSeconds(input.serverPid);
-    const result = await rate(input.concurrency, warmup ? input.warmupMs : input.ms, async (i) => {
-      const { token, stoppedAt } = await signInThroughPages({
-        issuer: input.issuer,
-        email: `${accountName(i % input.accounts)}@reliability.test`,
-        password: TEST_PASSWORD,
-        forwardedFor: benchClientAddress(i),
-        transport,
-        // The accounts are signed in round robin and their consent is remembered after the first time;
-        // `prompt=consent` shows the sign-in the consent page, as a first sign-in sees it.
-        ...(consent ? { prompt: 'consent' as const } : {}),
-      });
-      if (stoppedAt || token?.status !== 200 || typeof token.body.access_token !== 'string') {
-        throw new Error(`sign-in failed: ${JSON.stringify(stoppedAt ?? token?.body)}`);
-      }
-    });
+    const result = await rate(input.concurrency, warmup ? input.warmupMs : input.ms, (i) =>
+      signIn(i, i, consent),
+    );
     const after = await processCpuSeconds(input.serverPid);
     const threadsAfter = await threadCpuSeconds(input.serverPid);
     const perSignIn = (seconds: number) => (seconds * 1000) / Math.max(1, result.count);
@@ -171,28 +177,19 @@ workerMain<SignInRateInput, SignInRateResult>(async (input) => {
     for (let i = 0; i < count; i++) {
       let last = threadCpuNanosecondsSync(pid)!;
       const seen = new Set<string>();
-      const { token, stoppedAt } = await signInThroughPages({
-        issuer: input.issuer,
-        email: `${accountName(i % input.accounts)}@reliability.test`,
-        password: TEST_PASSWORD,
-        // Addresses of their own: the rounds above used the first ones this minute.
-        forwardedFor: benchClientAddress((consent ? 1 : 2) * 1_000_000 + i),
-        transport,
-        ...(consent ? { prompt: 'consent' as const } : {}),
-        observe: (step) => {
-          // Reading another process's /proc costs that process nothing.
-          const now = threadCpuNanosecondsSync(pid)!;
-          const key = seen.has(step) ? `${step} again` : step;
-          seen.add(step);
-          const total = totals.get(key) ?? { main: 0, pool: 0, n: 0 };
-          total.main += now.main - last.main;
-          total.pool += now.libuvPool - last.libuvPool;
-          total.n++;
-          totals.set(key, total);
-          last = now;
-        },
+      // Addresses of their own: the rounds above used the first ones this minute.
+      await signIn(i, (consent ? 1 : 2) * 1_000_000 + i, consent, (step) => {
+        // Reading another process's /proc costs that process nothing.
+        const now = threadCpuNanosecondsSync(pid)!;
+        const key = seen.has(step) ? `${step} again` : step;
+        seen.add(step);
+        const total = totals.get(key) ?? { main: 0, pool: 0, n: 0 };
+        total.main += now.main - last.main;
+        total.pool += now.libuvPool - last.libuvPool;
+        total.n++;
+        totals.set(key, total);
+        last = now;
       });
-      if (stoppedAt || token?.status !== 200) throw new Error(`sign-in failed: ${JSON.stringify(stoppedAt)}`);
     }
     return [...totals].map(([step, { main, pool, n }]) => ({
       step,
