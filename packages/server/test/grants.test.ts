@@ -42,6 +42,37 @@ describe('authorization code + PKCE (openid-client as the counterpart)', () => {
     expect(Number(claims.exp) - Number(claims.iat)).toBe(900);
   });
 
+  it('answers userinfo for a sign-in of OpenID scopes alone; an access token for an API gets 401 there, its claims ride in the ID token', async () => {
+    const client = await oauthClient(gh.issuer, 'spa');
+    const signIn = async (scope: string) => {
+      const p = await pkce();
+      const callback = await authorize(gh.server, authorizationUrl(client, p, scope));
+      return oidc.authorizationCodeGrant(client, callback, {
+        pkceCodeVerifier: p.verifier,
+        expectedState: p.state,
+      });
+    };
+    const sub = await ensureAccount(gh.server, 'user-1');
+
+    const identity = await signIn('openid email');
+    expect(identity.scope).toBe('openid email');
+    await expect(oidc.fetchUserInfo(client, identity.access_token, sub)).resolves.toMatchObject({
+      sub,
+      email: 'user-1@example.test',
+    });
+
+    // An API scope in the request: the access token is the API's (RFC 8707 audience), which
+    // oidc-provider's userinfo does not take; what the client asked to know is in the ID token.
+    const api = await signIn('openid email recipes:read');
+    expect(decodeJwt(api.access_token).aud).toBe(API);
+    const refused = await fetch(`${gh.issuer}/userinfo`, {
+      headers: { authorization: `Bearer ${api.access_token}` },
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+    expect(decodeJwt(String(api.id_token))).toMatchObject({ sub, email: 'user-1@example.test' });
+  });
+
   it('rejects a wrong PKCE verifier with invalid_grant', async () => {
     const client = await oauthClient(gh.issuer, 'spa');
     const p = await pkce();
