@@ -67,7 +67,18 @@ function describeScope(scope: string, resource?: string): string {
   return `Use the permission “${scope}” at ${host}`;
 }
 
-function permissionList(missing: MissingConsent): SafeHtml {
+/**
+ * The permissions asked for this time, when none is missing: oidc-provider asks again for consent
+ * that the Grant already holds on `prompt=consent` and for native clients, and the page must still
+ * say what the person allows. `openid` and each API scope once (API scopes are provider scopes too).
+ */
+function requestedPermissions(details: InteractionDetails): MissingConsent {
+  const scope = details.params.scope;
+  const scopes = typeof scope === 'string' ? [...new Set(scope.split(' ').filter(Boolean))] : [];
+  return { oidcScopes: scopes, oidcClaims: [], resourceScopes: [] };
+}
+
+function permissionItems(missing: MissingConsent): SafeHtml[] {
   const items: SafeHtml[] = [];
   // An API's scopes are also configured as provider scopes (so clients may register them), so
   // oidc-provider lists them twice; show each once, with its API.
@@ -80,7 +91,7 @@ function permissionList(missing: MissingConsent): SafeHtml {
   for (const [resource, scopes] of missing.resourceScopes) {
     for (const scope of scopes) items.push(html`<li>${describeScope(scope, resource)}</li>`);
   }
-  return items.length > 0 ? html`<ul class="scopes">${items}</ul>` : html``;
+  return items;
 }
 
 export async function showConsent(
@@ -92,8 +103,12 @@ export async function showConsent(
   const clientName = await clientDisplayName(deps, details.params.client_id);
   const accountId = details.session?.accountId;
   const account = accountId ? await deps.accounts.findById(accountId) : undefined;
+  const missing = permissionItems(missingConsent(details));
+  const asksAgain = missing.length === 0;
+  const items = asksAgain ? permissionItems(requestedPermissions(details)) : missing;
   const body = html`<p class="lead"><span class="client">${clientName}</span> would like to:</p>
-${permissionList(missingConsent(details))}
+${items.length > 0 ? html`<ul class="scopes">${items}</ul>` : ''}
+${asksAgain ? html`<p>You allowed this before; ${clientName} asks you to confirm it.</p>` : ''}
 ${account ? html`<p>Signed in as <strong>${account.email}</strong>.</p>` : ''}
 <form method="post" action="/interaction/${uid}/confirm">
 ${deps.csrf.field(ctx, interactionPurpose(uid))}

@@ -345,6 +345,47 @@ describe('device flow and provider pages', () => {
     await context.close();
   });
 
+  it('lists the permissions again when a native client asks again for consent the account gave before', async () => {
+    const email = uniqueEmail('second-tv');
+    await server.accounts.create({ email, password: PASSWORD, emailVerified: true });
+    /** One device connected through the pages; returns the consent page's permissions and text. */
+    const connectDevice = async () => {
+      const start = await fetch(`${server.issuer}/device/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: DEVICE_CLIENT_ID, scope: 'openid email' }),
+      });
+      const device = (await start.json()) as { user_code: string; verification_uri: string };
+      const { context, page } = await recordingContext();
+      await page.goto(device.verification_uri);
+      await page.getByLabel('Code shown on your device').fill(device.user_code);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await signIn(page, email);
+      await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Allow Recipe TV?');
+      const permissions = await page.locator('ul.scopes li').allTextContents();
+      const text = await page.locator('main').textContent();
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+        'Your device is connected',
+      );
+      await context.close();
+      return { permissions, text };
+    };
+    const expected = [
+      'Know who you are when you sign in',
+      'See your email address and whether it is verified',
+    ];
+    const first = await connectDevice();
+    expect(first.permissions).toEqual(expected);
+    expect(first.text).not.toContain('You allowed this before');
+    // oidc-provider asks a native client's user again (nothing is missing from the grant): the
+    // page still says what is being allowed, never an empty "would like to:".
+    const second = await connectDevice();
+    expect(second.permissions).toEqual(expected);
+    expect(second.text).toContain('You allowed this before; Recipe TV asks you to confirm it.');
+  });
+
   it('confirms sign-out and returns to the client; errors show no internals', async () => {
     const email = uniqueEmail('leaving');
     await server.accounts.create({ email, password: PASSWORD });
