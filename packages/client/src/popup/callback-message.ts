@@ -12,9 +12,20 @@ export interface CallbackWait {
   source: () => Window | null | undefined;
   /** The origin of the redirect URI; a message from any other origin is ignored. */
   origin: string;
-  /** Rejects with this error when it returns one (checked every 250 ms): the popup was closed, time ran out. */
+  /**
+   * Rejects with this error when it returns one (checked every 250 ms): the popup was closed, time ran out. A
+   * message that arrives within {@link CALLBACK_GRACE_MS} after that still wins.
+   */
   giveUp: () => Error | undefined;
 }
+
+/**
+ * How long {@link waitForCallback} still listens after `giveUp` returned an error. The callback page posts its
+ * message and then closes the popup, but the two reach this window by different paths: where the popup runs in
+ * a process of its own (a browser that keeps origins apart), `popup.closed` can turn true before the message is
+ * delivered, and a check in between would call a completed sign-in closed.
+ */
+const CALLBACK_GRACE_MS = 1_000;
 
 /**
  * Resolves with the callback URL that `source` posts (see `handlePopupCallback()`), or rejects with the error
@@ -27,10 +38,6 @@ export interface CallbackWait {
  */
 export function waitForCallback(wait: CallbackWait): Promise<string> {
   return new Promise((resolve, reject) => {
-    const done = () => {
-      removeEventListener('message', receive);
-      clearInterval(poll);
-    };
     // HTML §9.3.3 postMessage: `origin` and `source` are set by the browser, so they cannot be forged by a page.
     const receive = ({ data, origin, source }: MessageEvent<Partial<CallbackMessage> | null>) => {
       const url = data?.gatehouseCallback;
@@ -38,11 +45,20 @@ export function waitForCallback(wait: CallbackWait): Promise<string> {
       done();
       resolve(url);
     };
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      removeEventListener('message', receive);
+      clearInterval(poll);
+      clearTimeout(grace);
+    };
     const poll = setInterval(() => {
       const error = wait.giveUp();
       if (!error) return;
-      done();
-      reject(error);
+      clearInterval(poll);
+      grace = setTimeout(() => {
+        done();
+        reject(error);
+      }, CALLBACK_GRACE_MS);
     }, 250);
     addEventListener('message', receive);
   });
