@@ -106,7 +106,9 @@ export async function showConsent(
   const missing = permissionItems(missingConsent(details));
   const asksAgain = missing.length === 0;
   const items = asksAgain ? permissionItems(requestedPermissions(details)) : missing;
-  const body = html`<p class="lead"><span class="client">${clientName}</span> would like to:</p>
+  // A grant that exists already holds what this client was allowed before: the list is what it adds.
+  const more = !asksAgain && details.grantId !== undefined;
+  const body = html`<p class="lead"><span class="client">${clientName}</span> would ${more ? 'also ' : ''}like to:</p>
 ${items.length > 0 ? html`<ul class="scopes">${items}</ul>` : ''}
 ${asksAgain ? html`<p>You allowed this before; ${clientName} asks you to confirm it.</p>` : ''}
 ${account ? html`<p>Signed in as <strong>${account.email}</strong>.</p>` : ''}

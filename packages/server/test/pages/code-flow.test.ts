@@ -103,6 +103,34 @@ describe('code flow through the real pages', () => {
     await context.close();
   });
 
+  it('asks only for what a client adds to what it was allowed before, and says so', async () => {
+    const { email } = await newUser();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const consentFor = async (scope: string) => {
+      const request = authorizationRequest(server, scope);
+      await page.goto(request.url);
+      if (await page.getByLabel('Password').count()) await signIn(page, email);
+      await page.getByRole('button', { name: 'Allow' }).waitFor();
+      const shown = {
+        lead: await page.locator('p.lead').textContent(),
+        permissions: await page.locator('ul.scopes li').allTextContents(),
+      };
+      await page.getByRole('button', { name: 'Allow' }).click();
+      expect((await callbackParams(page)).get('code')).toBeTruthy();
+      return shown;
+    };
+    expect(await consentFor('openid email')).toEqual({
+      lead: `${PUBLIC_CLIENT_NAME} would like to:`,
+      permissions: ['Know who you are when you sign in', 'See your email address and whether it is verified'],
+    });
+    expect(await consentFor('openid email profile')).toEqual({
+      lead: `${PUBLIC_CLIENT_NAME} would also like to:`,
+      permissions: ['See your name'],
+    });
+    await context.close();
+  });
+
   it('completes response_mode=form_post: the auto-submit script and the cross-origin POST pass the CSP', async () => {
     const { email } = await newUser();
     const context = await browser.newContext();
