@@ -7,6 +7,7 @@ import { startRedis, startRedisCluster } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { Provider } from 'oidc-provider';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OIDC_SCOPES } from '../oidc-provider/configuration.ts';
 import { keySetAt } from '../signing-keys/key-set.ts';
 import { RedisKeyRepository } from '../signing-keys/redis-key-repository.ts';
 import { ensureSigningKeys } from '../signing-keys/signing-key-lifecycle.ts';
@@ -142,6 +143,7 @@ describe('gatehouse clients', () => {
         token_endpoint_auth_method: 'client_secret_basic',
         id_token_signed_response_alg: 'RS256',
       },
+      scopes: [...OIDC_SCOPES],
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },

@@ -3,10 +3,11 @@ import { type ClientMetadata, type Configuration, errors } from 'oidc-provider';
 /**
  * The scope a client registered without one receives. RFC 7591 §2 lets the server "register a
  * client with a default set of scopes"; oidc-provider's own default (no `scope` = every scope
- * the server knows, API scopes included) would let any registrant ask for any API. Sign-in
- * only: `profile`, `email`, `offline_access` and API scopes must be registered by name.
+ * the server knows, API scopes included) would let any registrant ask for any API. Sign-in and
+ * the identity claims every OpenID library asks for by default (`openid profile email`), each
+ * behind the consent page; `offline_access` and API scopes must be registered by name.
  */
-export const DEFAULT_CLIENT_SCOPE = 'openid';
+export const DEFAULT_CLIENT_SCOPE = 'openid profile email';
 
 /**
  * Shortest `client_secret` an operator may choose. Secrets must be unguessable on their own

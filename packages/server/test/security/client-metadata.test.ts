@@ -204,6 +204,29 @@ describe('RFC 7591 registration with the registration token', () => {
     expect(write.body).not.toHaveProperty('access_token');
   });
 
+  it('a web client registered without a scope may sign in with the scopes OpenID libraries ask for by default, and no API', async () => {
+    const { status, body } = await register({ redirect_uris: ['https://rp.example/cb'] });
+    expect(status).toBe(201);
+    expect(body.scope).toBe('openid profile email');
+    const authorize = (scope: string) =>
+      fetch(
+        `${gh.issuer}/authorize?${new URLSearchParams({
+          client_id: String(body.client_id),
+          response_type: 'code',
+          redirect_uri: 'https://rp.example/cb',
+          scope,
+          state: 'state-1',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+        })}`,
+        { redirect: 'manual' },
+      ).then((r) => new URL(String(r.headers.get('location')), gh.issuer));
+    expect((await authorize('openid profile email')).pathname).toMatch(/^\/interaction\//);
+    const api = await authorize('openid email recipes:read');
+    expect(api.origin).toBe('https://rp.example');
+    expect(api.searchParams.get('error')).toBe('invalid_scope');
+  });
+
   it('a client registered with an API scope gets that scope and no other', async () => {
     const { body } = await register({
       grant_types: ['client_credentials'],
