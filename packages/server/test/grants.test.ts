@@ -1,6 +1,13 @@
 import { API } from '@gatehouse/testkit/clients';
 import { suiteGatehouse } from '@gatehouse/testkit/server';
-import { authorizationUrl, authorize, ensureAccount, oauthClient, pkce } from '@gatehouse/testkit/sign-in';
+import {
+  authorizationUrl,
+  authorize,
+  ensureAccount,
+  oauthClient,
+  pkce,
+  signIn,
+} from '@gatehouse/testkit/sign-in';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
@@ -43,18 +50,11 @@ describe('authorization code + PKCE (openid-client as the counterpart)', () => {
   });
 
   it('answers userinfo for a sign-in of OpenID scopes alone; an access token for an API gets 401 there, its claims ride in the ID token', async () => {
-    const client = await oauthClient(gh.issuer, 'spa');
-    const signIn = async (scope: string) => {
-      const p = await pkce();
-      const callback = await authorize(gh.server, authorizationUrl(client, p, scope));
-      return oidc.authorizationCodeGrant(client, callback, {
-        pkceCodeVerifier: p.verifier,
-        expectedState: p.state,
-      });
-    };
-    const sub = await ensureAccount(gh.server, 'user-1');
-
-    const identity = await signIn('openid email');
+    const {
+      client,
+      tokens: identity,
+      accountId: sub,
+    } = await signIn(gh.server, gh.issuer, 'user-1', 'openid email');
     expect(identity.scope).toBe('openid email');
     await expect(oidc.fetchUserInfo(client, identity.access_token, sub)).resolves.toMatchObject({
       sub,
@@ -63,7 +63,7 @@ describe('authorization code + PKCE (openid-client as the counterpart)', () => {
 
     // An API scope in the request: the access token is the API's (RFC 8707 audience), which
     // oidc-provider's userinfo does not take; what the client asked to know is in the ID token.
-    const api = await signIn('openid email recipes:read');
+    const { tokens: api } = await signIn(gh.server, gh.issuer, 'user-1', 'openid email recipes:read');
     expect(decodeJwt(api.access_token).aud).toBe(API);
     const refused = await fetch(`${gh.issuer}/userinfo`, {
       headers: { authorization: `Bearer ${api.access_token}` },
